@@ -1,0 +1,80 @@
+//! Schema migrations, embedded in the binary, one list per backend.
+//!
+//! Each migration runs in its own transaction together with the row that records it, so a crash
+//! leaves the schema either before or after it. On PostgreSQL an advisory lock keeps replicas that
+//! start together from migrating twice.
+
+use jiff::Timestamp;
+use sqlx::{PgPool, SqlitePool};
+
+use crate::Result;
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const SQLITE: &[Migration] =
+    &[Migration { version: 1, name: "0001_foundation", sql: include_str!("../migrations/sqlite/0001_foundation.sql") }];
+
+const POSTGRES: &[Migration] =
+    &[Migration { version: 1, name: "0001_foundation", sql: include_str!("../migrations/postgres/0001_foundation.sql") }];
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS firebreak_migrations \
+     (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+/// Arbitrary constant naming firebreak's migration lock among PostgreSQL advisory locks.
+const PG_LOCK_KEY: i64 = 0x6669_7265_6272_6b00;
+
+pub(crate) async fn run_sqlite(pool: &SqlitePool) -> Result<Vec<&'static str>> {
+    sqlx::query(CREATE_TABLE).execute(pool).await?;
+    let mut applied = Vec::new();
+    for migration in SQLITE {
+        let mut tx = pool.begin().await?;
+        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM firebreak_migrations WHERE version = $1")
+            .bind(migration.version)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if done.is_some() {
+            continue;
+        }
+        sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO firebreak_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(Timestamp::now().as_millisecond())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        applied.push(migration.name);
+    }
+    Ok(applied)
+}
+
+pub(crate) async fn run_postgres(pool: &PgPool) -> Result<Vec<&'static str>> {
+    let mut applied = Vec::new();
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_LOCK_KEY).execute(&mut *tx).await?;
+    sqlx::query(CREATE_TABLE).execute(&mut *tx).await?;
+    for migration in POSTGRES {
+        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM firebreak_migrations WHERE version = $1")
+            .bind(migration.version)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if done.is_some() {
+            continue;
+        }
+        sqlx::raw_sql(migration.sql).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO firebreak_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(migration.version)
+            .bind(migration.name)
+            .bind(Timestamp::now().as_millisecond())
+            .execute(&mut *tx)
+            .await?;
+        applied.push(migration.name);
+    }
+    // PostgreSQL DDL is transactional: all pending migrations land together or not at all.
+    tx.commit().await?;
+    Ok(applied)
+}

@@ -1,0 +1,213 @@
+//! Rows as the database returns them, and their conversion to and from domain types.
+//!
+//! Enumerations are stored by their canonical names and timestamps as milliseconds since the
+//! epoch; reading back something else is corruption and fails loudly instead of guessing.
+
+use firebreak_domain::{
+    AssignRole, Id, Incident, Kind, Link, Service, Severity, Status, Team, TimelineEntry, TimelineEvent, User,
+};
+use jiff::Timestamp;
+use serde_json::{Value, json};
+
+use crate::StoreError;
+
+/// `at` as stored: milliseconds since the Unix epoch.
+pub(crate) fn millis(at: Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+/// `at` at the precision it is stored with.
+pub(crate) fn truncate(at: Timestamp) -> Timestamp {
+    from_millis(millis(at))
+}
+
+fn from_millis(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(sqlx::Error::Decode(format!("corrupt {what}: {detail}").into()))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TeamRow {
+    id: i64,
+    name: String,
+    description: String,
+    created_at: i64,
+}
+
+impl From<TeamRow> for Team {
+    fn from(row: TeamRow) -> Team {
+        Team { id: row.id, name: row.name, description: row.description, created_at: from_millis(row.created_at) }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    name: String,
+    email: String,
+    time_zone: String,
+    created_at: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> User {
+        User {
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            time_zone: row.time_zone,
+            created_at: from_millis(row.created_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ServiceRow {
+    pub(crate) id: i64,
+    name: String,
+    team_id: i64,
+    description: String,
+    documentation: String,
+    runbook: String,
+    links: String,
+    created_at: i64,
+}
+
+impl ServiceRow {
+    pub(crate) fn into_service(self, dependencies: Vec<Id>) -> Service {
+        Service {
+            id: self.id,
+            name: self.name,
+            team_id: self.team_id,
+            description: self.description,
+            documentation: self.documentation,
+            runbook: self.runbook,
+            links: links_from_json(&self.links),
+            dependencies,
+            created_at: from_millis(self.created_at),
+        }
+    }
+}
+
+pub(crate) fn links_to_json(links: &[Link]) -> String {
+    Value::Array(links.iter().map(|link| json!({"title": link.title, "url": link.url})).collect()).to_string()
+}
+
+fn links_from_json(text: &str) -> Vec<Link> {
+    let Ok(Value::Array(items)) = serde_json::from_str::<Value>(text) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|item| Link {
+            title: item["title"].as_str().unwrap_or_default().to_owned(),
+            url: item["url"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct IncidentRow {
+    id: i64,
+    title: String,
+    service_id: i64,
+    severity: String,
+    kind: String,
+    status: String,
+    assignee_id: Option<i64>,
+    commander_id: Option<i64>,
+    created_at: i64,
+    acknowledged_at: Option<i64>,
+    mitigated_at: Option<i64>,
+    resolved_at: Option<i64>,
+    updated_at: i64,
+}
+
+impl TryFrom<IncidentRow> for Incident {
+    type Error = StoreError;
+
+    fn try_from(row: IncidentRow) -> Result<Incident, StoreError> {
+        let what = || format!("incident {}", row.id);
+        Ok(Incident {
+            id: row.id,
+            title: row.title.clone(),
+            service_id: row.service_id,
+            severity: Severity::parse(&row.severity).map_err(|err| corrupt(&what(), err))?,
+            kind: Kind::parse(&row.kind).map_err(|err| corrupt(&what(), err))?,
+            status: Status::parse(&row.status).map_err(|err| corrupt(&what(), err))?,
+            assignee_id: row.assignee_id,
+            commander_id: row.commander_id,
+            created_at: from_millis(row.created_at),
+            acknowledged_at: row.acknowledged_at.map(from_millis),
+            mitigated_at: row.mitigated_at.map(from_millis),
+            resolved_at: row.resolved_at.map(from_millis),
+            updated_at: from_millis(row.updated_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TimelineRow {
+    id: i64,
+    incident_id: i64,
+    at: i64,
+    actor: String,
+    event: String,
+    data: String,
+}
+
+/// The stored name and JSON data of a timeline event.
+pub(crate) fn event_to_row(event: &TimelineEvent) -> (&'static str, String) {
+    let (name, data) = match event {
+        TimelineEvent::Declared { title, severity } => {
+            ("declared", json!({"title": title, "severity": severity.as_str()}))
+        }
+        TimelineEvent::StatusChanged { from, to } => {
+            ("status_changed", json!({"from": from.as_str(), "to": to.as_str()}))
+        }
+        TimelineEvent::SeverityChanged { from, to } => {
+            ("severity_changed", json!({"from": from.as_str(), "to": to.as_str()}))
+        }
+        TimelineEvent::Assigned { role, user_id } => {
+            ("assigned", json!({"role": role.as_str(), "user_id": user_id}))
+        }
+        TimelineEvent::Note { text } => ("note", json!({"text": text})),
+    };
+    (name, data.to_string())
+}
+
+impl TryFrom<TimelineRow> for TimelineEntry {
+    type Error = StoreError;
+
+    fn try_from(row: TimelineRow) -> Result<TimelineEntry, StoreError> {
+        let what = format!("timeline entry {}", row.id);
+        let data: Value = serde_json::from_str(&row.data).map_err(|err| corrupt(&what, err))?;
+        let text = |key: &str| -> Result<String, StoreError> {
+            data[key].as_str().map(str::to_owned).ok_or_else(|| corrupt(&what, format!("missing {key}")))
+        };
+        let event = match row.event.as_str() {
+            "declared" => TimelineEvent::Declared {
+                title: text("title")?,
+                severity: Severity::parse(&text("severity")?).map_err(|err| corrupt(&what, err))?,
+            },
+            "status_changed" => TimelineEvent::StatusChanged {
+                from: Status::parse(&text("from")?).map_err(|err| corrupt(&what, err))?,
+                to: Status::parse(&text("to")?).map_err(|err| corrupt(&what, err))?,
+            },
+            "severity_changed" => TimelineEvent::SeverityChanged {
+                from: Severity::parse(&text("from")?).map_err(|err| corrupt(&what, err))?,
+                to: Severity::parse(&text("to")?).map_err(|err| corrupt(&what, err))?,
+            },
+            "assigned" => TimelineEvent::Assigned {
+                role: AssignRole::parse(&text("role")?).map_err(|err| corrupt(&what, err))?,
+                user_id: data["user_id"].as_i64(),
+            },
+            "note" => TimelineEvent::Note { text: text("text")? },
+            other => return Err(corrupt(&what, format!("unknown event {other:?}"))),
+        };
+        Ok(TimelineEntry { id: row.id, incident_id: row.incident_id, at: from_millis(row.at), actor: row.actor, event })
+    }
+}
