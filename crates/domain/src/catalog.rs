@@ -68,7 +68,9 @@ pub fn validate_name(name: &str) -> Result<&str, String> {
         return Err("name must not contain control characters".to_owned());
     }
     if name.chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!("name {name:?} is a number; names must contain a non-digit so they cannot be mistaken for ids"));
+        return Err(format!(
+            "name {name:?} is a number; names must contain a non-digit so they cannot be mistaken for ids"
+        ));
     }
     Ok(name)
 }
@@ -88,7 +90,10 @@ mod tests {
         check("", Err("name must not be empty"));
         check("   ", Err("name must not be empty"));
         check("a\nb", Err("name must not contain control characters"));
-        check("42", Err("name \"42\" is a number; names must contain a non-digit so they cannot be mistaken for ids"));
+        check(
+            "42",
+            Err("name \"42\" is a number; names must contain a non-digit so they cannot be mistaken for ids"),
+        );
         check(&"x".repeat(101), Err("name is longer than 100 characters"));
         check(&"é".repeat(100), Ok(&"é".repeat(100)));
     }

@@ -90,7 +90,10 @@ pub enum Command {
     /// Opens a resolved incident again. Used by alerts that fire again.
     Retrigger,
     SetSeverity(Severity),
-    Assign { role: AssignRole, user_id: Option<Id> },
+    Assign {
+        role: AssignRole,
+        user_id: Option<Id>,
+    },
     AddNote(String),
 }
 
@@ -338,52 +341,67 @@ mod tests {
 
     #[test]
     fn acknowledge() {
-        check(Command::Acknowledge, expect![[r#"
+        check(
+            Command::Acknowledge,
+            expect![[r#"
             triggered    -> acknowledged StatusChanged { from: Triggered, to: Acknowledged }
             acknowledged refused: cannot acknowledge an incident that is acknowledged; it is already acknowledged
             mitigated    refused: cannot acknowledge an incident that is mitigated; it is already mitigated
             resolved     refused: cannot acknowledge an incident that is resolved; it is already resolved
-        "#]]);
+        "#]],
+        );
     }
 
     #[test]
     fn mitigate() {
-        check(Command::Mitigate, expect![[r#"
+        check(
+            Command::Mitigate,
+            expect![[r#"
             triggered    -> mitigated    StatusChanged { from: Triggered, to: Mitigated }
             acknowledged -> mitigated    StatusChanged { from: Acknowledged, to: Mitigated }
             mitigated    refused: cannot mitigate an incident that is mitigated; it is already mitigated
             resolved     refused: cannot mitigate an incident that is resolved; it is already resolved
-        "#]]);
+        "#]],
+        );
     }
 
     #[test]
     fn resolve() {
-        check(Command::Resolve, expect![[r#"
+        check(
+            Command::Resolve,
+            expect![[r#"
             triggered    -> resolved     StatusChanged { from: Triggered, to: Resolved }
             acknowledged -> resolved     StatusChanged { from: Acknowledged, to: Resolved }
             mitigated    -> resolved     StatusChanged { from: Mitigated, to: Resolved }
             resolved     refused: cannot resolve an incident that is resolved; it is already resolved
-        "#]]);
+        "#]],
+        );
     }
 
     #[test]
     fn retrigger() {
-        check(Command::Retrigger, expect![[r#"
+        check(
+            Command::Retrigger,
+            expect![[r#"
             triggered    refused: cannot re-trigger an incident that is triggered; it is triggered and not resolved
             acknowledged refused: cannot re-trigger an incident that is acknowledged; it is already acknowledged
             mitigated    refused: cannot re-trigger an incident that is mitigated; it is already mitigated
             resolved     -> triggered    StatusChanged { from: Resolved, to: Triggered }
-        "#]]);
+        "#]],
+        );
     }
 
     #[test]
     fn severity_and_assignment() {
-        check(Command::SetSeverity(Severity::Sev2), expect![[r#"
+        check(
+            Command::SetSeverity(Severity::Sev2),
+            expect![[r#"
             triggered    refused: severity is already SEV2
             acknowledged refused: severity is already SEV2
             mitigated    refused: severity is already SEV2
             resolved     refused: severity is already SEV2
-        "#]]);
+        "#]],
+        );
         let mut incident = incident(Status::Triggered);
         let now = Timestamp::UNIX_EPOCH;
         let assign = Command::Assign { role: AssignRole::Commander, user_id: Some(7) };
@@ -392,10 +410,7 @@ mod tests {
             Ok(TimelineEvent::Assigned { role: AssignRole::Commander, user_id: Some(7) })
         );
         assert_eq!(incident.commander_id, Some(7));
-        assert_eq!(
-            incident.apply(&assign, now).unwrap_err().to_string(),
-            "user 7 is already the commander"
-        );
+        assert_eq!(incident.apply(&assign, now).unwrap_err().to_string(), "user 7 is already the commander");
         assert_eq!(
             incident.apply(&Command::AddNote("  ".into()), now).unwrap_err().to_string(),
             "note text must not be empty"

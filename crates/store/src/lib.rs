@@ -23,7 +23,9 @@ use firebreak_domain::{
 };
 use jiff::Timestamp;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::rows::{IncidentRow, ServiceRow, TeamRow, TimelineRow, UserRow, millis};
 
@@ -59,16 +61,19 @@ impl From<sqlx::Error> for StoreError {
         match &err {
             sqlx::Error::RowNotFound => StoreError::NotFound("not found".to_owned()),
             sqlx::Error::Database(db) => match db.kind() {
-                ErrorKind::UniqueViolation => StoreError::Conflict(format!("already exists: {}", db.message())),
+                ErrorKind::UniqueViolation => {
+                    StoreError::Conflict(format!("already exists: {}", db.message()))
+                }
                 ErrorKind::ForeignKeyViolation => {
                     StoreError::NotFound(format!("a referenced record does not exist: {}", db.message()))
                 }
                 _ if is_busy(db.as_ref()) => StoreError::Unavailable(err),
                 _ => StoreError::Other(err),
             },
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-                StoreError::Unavailable(err)
-            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => StoreError::Unavailable(err),
             _ => StoreError::Other(err),
         }
     }
@@ -163,7 +168,10 @@ pub struct Store {
 enum Backend {
     /// One writer connection serialises writes (SQLite allows one writer at a time anyway);
     /// readers use their own pool and, in WAL mode, never wait for the writer.
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -721,6 +729,8 @@ impl Store {
         actor: &str,
         now: Timestamp,
     ) -> Result<(Incident, TimelineEntry)> {
+        // Stored at millisecond precision: the returned incident must equal what a read gives back.
+        let now = rows::truncate(now);
         with_pool!(self, pool, for_update => {
             let mut tx = pool.begin().await?;
             let row: Option<IncidentRow> =
@@ -764,14 +774,17 @@ impl Store {
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
-            let entry = TimelineEntry { id: entry_id, incident_id: id, at: rows::truncate(now), actor: actor.to_owned(), event };
+            let entry = TimelineEntry { id: entry_id, incident_id: id, at: now, actor: actor.to_owned(), event };
             Ok((incident, entry))
         })
     }
 }
 
-fn push_in<'a, DB>(query: &mut sqlx::QueryBuilder<'a, DB>, column: &str, values: impl Iterator<Item = &'static str>)
-where
+fn push_in<'a, DB>(
+    query: &mut sqlx::QueryBuilder<'a, DB>,
+    column: &str,
+    values: impl Iterator<Item = &'static str>,
+) where
     DB: sqlx::Database,
     String: sqlx::Type<DB> + sqlx::Encode<'a, DB>,
 {

@@ -15,11 +15,17 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] =
-    &[Migration { version: 1, name: "0001_foundation", sql: include_str!("../migrations/sqlite/0001_foundation.sql") }];
+const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_foundation",
+    sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
+}];
 
-const POSTGRES: &[Migration] =
-    &[Migration { version: 1, name: "0001_foundation", sql: include_str!("../migrations/postgres/0001_foundation.sql") }];
+const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_foundation",
+    sql: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS firebreak_migrations \
      (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
@@ -32,10 +38,11 @@ pub(crate) async fn run_sqlite(pool: &SqlitePool) -> Result<Vec<&'static str>> {
     let mut applied = Vec::new();
     for migration in SQLITE {
         let mut tx = pool.begin().await?;
-        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM firebreak_migrations WHERE version = $1")
-            .bind(migration.version)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM firebreak_migrations WHERE version = $1")
+                .bind(migration.version)
+                .fetch_optional(&mut *tx)
+                .await?;
         if done.is_some() {
             continue;
         }
@@ -58,10 +65,11 @@ pub(crate) async fn run_postgres(pool: &PgPool) -> Result<Vec<&'static str>> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(PG_LOCK_KEY).execute(&mut *tx).await?;
     sqlx::query(CREATE_TABLE).execute(&mut *tx).await?;
     for migration in POSTGRES {
-        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM firebreak_migrations WHERE version = $1")
-            .bind(migration.version)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM firebreak_migrations WHERE version = $1")
+                .bind(migration.version)
+                .fetch_optional(&mut *tx)
+                .await?;
         if done.is_some() {
             continue;
         }

@@ -39,7 +39,12 @@ pub(crate) struct TeamRow {
 
 impl From<TeamRow> for Team {
     fn from(row: TeamRow) -> Team {
-        Team { id: row.id, name: row.name, description: row.description, created_at: from_millis(row.created_at) }
+        Team {
+            id: row.id,
+            name: row.name,
+            description: row.description,
+            created_at: from_millis(row.created_at),
+        }
     }
 }
 
@@ -208,6 +213,12 @@ impl TryFrom<TimelineRow> for TimelineEntry {
             "note" => TimelineEvent::Note { text: text("text")? },
             other => return Err(corrupt(&what, format!("unknown event {other:?}"))),
         };
-        Ok(TimelineEntry { id: row.id, incident_id: row.incident_id, at: from_millis(row.at), actor: row.actor, event })
+        Ok(TimelineEntry {
+            id: row.id,
+            incident_id: row.incident_id,
+            at: from_millis(row.at),
+            actor: row.actor,
+            event,
+        })
     }
 }

@@ -25,7 +25,10 @@ pub async fn fresh_postgres_url(test: &str) -> Result<Option<String>> {
     let Ok(base) = std::env::var(TEST_DATABASE_URL_VAR) else {
         // Written to stderr directly rather than with `eprintln!`, which the test harness captures:
         // a skipped suite should be visible in every run.
-        let _ = writeln!(std::io::stderr(), "{test}: PostgreSQL part skipped: {TEST_DATABASE_URL_VAR} is not set");
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: PostgreSQL part skipped: {TEST_DATABASE_URL_VAR} is not set"
+        );
         return Ok(None);
     };
     let schema = format!("t_{}", &crate::secret::generate("")[..16]);

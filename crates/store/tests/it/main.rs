@@ -4,7 +4,9 @@
 use std::future::Future;
 
 use firebreak_domain::{AssignRole, Command, Kind, Link, NewIncident, Severity, Status, TimelineEvent};
-use firebreak_store::{IncidentFilter, NewService, NewTeam, NewUser, ServicePatch, Store, StoreError, testing};
+use firebreak_store::{
+    IncidentFilter, NewService, NewTeam, NewUser, ServicePatch, Store, StoreError, testing,
+};
 use jiff::Timestamp;
 
 /// Runs `behaviour` on a fresh SQLite store and, if configured, a fresh PostgreSQL store.
@@ -28,10 +30,18 @@ fn at(second: i64) -> Timestamp {
 }
 
 async fn team_and_service(store: &Store) -> (i64, i64) {
-    let team = store.create_team(&NewTeam { name: "payments".into(), description: String::new() }, at(0)).await.unwrap();
+    let team = store
+        .create_team(&NewTeam { name: "payments".into(), description: String::new() }, at(0))
+        .await
+        .unwrap();
     let (service, _) = store
         .create_service(
-            &NewService { name: "checkout".into(), team_id: team.id, description: "takes money".into(), ..Default::default() },
+            &NewService {
+                name: "checkout".into(),
+                team_id: team.id,
+                description: "takes money".into(),
+                ..Default::default()
+            },
             at(0),
         )
         .await
@@ -89,21 +99,38 @@ async fn catalog_round_trip() {
             .create_service(&NewService { name: "checkout".into(), team_id, ..Default::default() }, at(2))
             .await
             .unwrap_err();
-        assert!(matches!(&err, StoreError::Conflict(m) if m == "a service named \"checkout\" already exists"), "{err}");
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m == "a service named \"checkout\" already exists"),
+            "{err}"
+        );
         let err = store
             .create_service(&NewService { name: "orphan".into(), team_id: 999, ..Default::default() }, at(2))
             .await
             .unwrap_err();
         assert!(matches!(&err, StoreError::NotFound(m) if m == "there is no team 999"), "{err}");
         let err = store
-            .update_service(checkout, &ServicePatch { dependencies: Some(vec![checkout]), ..Default::default() })
+            .update_service(
+                checkout,
+                &ServicePatch { dependencies: Some(vec![checkout]), ..Default::default() },
+            )
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err}");
-        assert_eq!(store.service(checkout).await.unwrap().dependencies, vec![db.id], "a failed update changes nothing");
+        assert_eq!(
+            store.service(checkout).await.unwrap().dependencies,
+            vec![db.id],
+            "a failed update changes nothing"
+        );
 
         let user = store
-            .create_user(&NewUser { name: "Ana".into(), email: "ana@example.com".into(), time_zone: "Europe/Lisbon".into() }, at(3))
+            .create_user(
+                &NewUser {
+                    name: "Ana".into(),
+                    email: "ana@example.com".into(),
+                    time_zone: "Europe/Lisbon".into(),
+                },
+                at(3),
+            )
             .await
             .unwrap();
         assert_eq!(store.user(user.id).await.unwrap().time_zone, "Europe/Lisbon");
@@ -117,21 +144,40 @@ async fn catalog_round_trip() {
 async fn incident_lifecycle() {
     on_both("incident_lifecycle", |store| async move {
         let (_, service_id) = team_and_service(&store).await;
-        let incident = store.create_incident(&declare(service_id, "card payments fail", Severity::Sev1), "ana", at(10)).await.unwrap();
+        let incident = store
+            .create_incident(&declare(service_id, "card payments fail", Severity::Sev1), "ana", at(10))
+            .await
+            .unwrap();
         assert_eq!(incident.status, Status::Triggered);
         assert_eq!(incident.created_at, at(10));
 
-        let (incident, entry) = store.update_incident(incident.id, &Command::Acknowledge, "ana", at(20)).await.unwrap();
+        let (incident, entry) =
+            store.update_incident(incident.id, &Command::Acknowledge, "ana", at(20)).await.unwrap();
         assert_eq!(incident.acknowledged_at, Some(at(20)));
-        assert_eq!(entry.event, TimelineEvent::StatusChanged { from: Status::Triggered, to: Status::Acknowledged });
+        assert_eq!(
+            entry.event,
+            TimelineEvent::StatusChanged { from: Status::Triggered, to: Status::Acknowledged }
+        );
 
         let err = store.update_incident(incident.id, &Command::Acknowledge, "ana", at(21)).await.unwrap_err();
-        assert_eq!(err.to_string(), "cannot acknowledge an incident that is acknowledged; it is already acknowledged");
+        assert_eq!(
+            err.to_string(),
+            "cannot acknowledge an incident that is acknowledged; it is already acknowledged"
+        );
 
-        store.update_incident(incident.id, &Command::AddNote("rolled back 1.4.2".into()), "bo", at(30)).await.unwrap();
-        store.update_incident(incident.id, &Command::SetSeverity(Severity::Sev2), "bo", at(31)).await.unwrap();
+        store
+            .update_incident(incident.id, &Command::AddNote("rolled back 1.4.2".into()), "bo", at(30))
+            .await
+            .unwrap();
+        store
+            .update_incident(incident.id, &Command::SetSeverity(Severity::Sev2), "bo", at(31))
+            .await
+            .unwrap();
         let user = store
-            .create_user(&NewUser { name: "Bo".into(), email: "bo@example.com".into(), time_zone: "UTC".into() }, at(0))
+            .create_user(
+                &NewUser { name: "Bo".into(), email: "bo@example.com".into(), time_zone: "UTC".into() },
+                at(0),
+            )
             .await
             .unwrap();
         let assign = Command::Assign { role: AssignRole::Commander, user_id: Some(user.id) };
@@ -140,7 +186,8 @@ async fn incident_lifecycle() {
         let err = store.update_incident(incident.id, &missing, "bo", at(32)).await.unwrap_err();
         assert_eq!(err.to_string(), "there is no user 999");
         store.update_incident(incident.id, &Command::Mitigate, "bo", at(40)).await.unwrap();
-        let (incident, _) = store.update_incident(incident.id, &Command::Resolve, "bo", at(50)).await.unwrap();
+        let (incident, _) =
+            store.update_incident(incident.id, &Command::Resolve, "bo", at(50)).await.unwrap();
 
         let stored = store.incident(incident.id).await.unwrap();
         assert_eq!(stored, incident);
@@ -153,7 +200,9 @@ async fn incident_lifecycle() {
             .await
             .unwrap()
             .iter()
-            .map(|entry| format!("{} {} {:?}", entry.at.as_second() - at(0).as_second(), entry.actor, entry.event))
+            .map(|entry| {
+                format!("{} {} {:?}", entry.at.as_second() - at(0).as_second(), entry.actor, entry.event)
+            })
             .collect();
         assert_eq!(
             timeline,
@@ -180,12 +229,24 @@ async fn incident_filters_and_pages() {
     on_both("incident_filters_and_pages", |store| async move {
         let (team_id, checkout) = team_and_service(&store).await;
         let (search, _) = store
-            .create_service(&NewService { name: "search".into(), team_id, description: "finds".into(), ..Default::default() }, at(0))
+            .create_service(
+                &NewService {
+                    name: "search".into(),
+                    team_id,
+                    description: "finds".into(),
+                    ..Default::default()
+                },
+                at(0),
+            )
             .await
             .unwrap();
         for i in 0..7 {
-            let (service, severity) = if i % 2 == 0 { (checkout, Severity::Sev1) } else { (search.id, Severity::Sev3) };
-            let incident = store.create_incident(&declare(service, &format!("incident {i}"), severity), "ana", at(i)).await.unwrap();
+            let (service, severity) =
+                if i % 2 == 0 { (checkout, Severity::Sev1) } else { (search.id, Severity::Sev3) };
+            let incident = store
+                .create_incident(&declare(service, &format!("incident {i}"), severity), "ana", at(i))
+                .await
+                .unwrap();
             if i < 2 {
                 store.update_incident(incident.id, &Command::Resolve, "ana", at(100)).await.unwrap();
             }
@@ -194,22 +255,60 @@ async fn incident_filters_and_pages() {
             let store = store.clone();
             async move {
                 let incidents = store.list_incidents(&filter).await.unwrap();
-                incidents.iter().map(|i| i.title.trim_start_matches("incident ").to_owned()).collect::<Vec<_>>().join(",")
+                incidents
+                    .iter()
+                    .map(|i| i.title.trim_start_matches("incident ").to_owned())
+                    .collect::<Vec<_>>()
+                    .join(",")
             }
         };
         assert_eq!(titles(IncidentFilter::default()).await, "6,5,4,3,2,1,0");
-        assert_eq!(titles(IncidentFilter { statuses: vec![Status::Resolved], ..Default::default() }).await, "1,0");
-        assert_eq!(titles(IncidentFilter { statuses: vec![Status::Triggered], service_id: Some(search.id), ..Default::default() }).await, "5,3");
-        assert_eq!(titles(IncidentFilter { severities: vec![Severity::Sev1], ..Default::default() }).await, "6,4,2,0");
-        assert_eq!(titles(IncidentFilter { team_id: Some(team_id), kinds: vec![Kind::Unknown], ..Default::default() }).await, "6,5,4,3,2,1,0");
+        assert_eq!(
+            titles(IncidentFilter { statuses: vec![Status::Resolved], ..Default::default() }).await,
+            "1,0"
+        );
+        assert_eq!(
+            titles(IncidentFilter {
+                statuses: vec![Status::Triggered],
+                service_id: Some(search.id),
+                ..Default::default()
+            })
+            .await,
+            "5,3"
+        );
+        assert_eq!(
+            titles(IncidentFilter { severities: vec![Severity::Sev1], ..Default::default() }).await,
+            "6,4,2,0"
+        );
+        assert_eq!(
+            titles(IncidentFilter {
+                team_id: Some(team_id),
+                kinds: vec![Kind::Unknown],
+                ..Default::default()
+            })
+            .await,
+            "6,5,4,3,2,1,0"
+        );
         assert_eq!(titles(IncidentFilter { team_id: Some(team_id + 1), ..Default::default() }).await, "");
-        assert_eq!(titles(IncidentFilter { since: Some(at(2)), until: Some(at(5)), ..Default::default() }).await, "4,3,2");
+        assert_eq!(
+            titles(IncidentFilter { since: Some(at(2)), until: Some(at(5)), ..Default::default() }).await,
+            "4,3,2"
+        );
         let first = store.list_incidents(&IncidentFilter { limit: 3, ..Default::default() }).await.unwrap();
-        let next = IncidentFilter { limit: 3, before_id: Some(first.last().unwrap().id), ..Default::default() };
+        let next =
+            IncidentFilter { limit: 3, before_id: Some(first.last().unwrap().id), ..Default::default() };
         assert_eq!(titles(next).await, "3,2,1");
 
         let counts = store.incident_counts().await.unwrap();
-        assert_eq!(counts, [(Status::Triggered, 5), (Status::Acknowledged, 0), (Status::Mitigated, 0), (Status::Resolved, 2)]);
+        assert_eq!(
+            counts,
+            [
+                (Status::Triggered, 5),
+                (Status::Acknowledged, 0),
+                (Status::Mitigated, 0),
+                (Status::Resolved, 2)
+            ]
+        );
     })
     .await;
 }
@@ -229,11 +328,14 @@ async fn tokens_are_stored_hashed() {
 async fn concurrent_updates_apply_once() {
     on_both("concurrent_updates_apply_once", |store| async move {
         let (_, service_id) = team_and_service(&store).await;
-        let incident = store.create_incident(&declare(service_id, "race", Severity::Sev2), "ana", at(0)).await.unwrap();
+        let incident =
+            store.create_incident(&declare(service_id, "race", Severity::Sev2), "ana", at(0)).await.unwrap();
         let attempts: Vec<_> = (0..8)
             .map(|i| {
                 let store = store.clone();
-                tokio::spawn(async move { store.update_incident(incident.id, &Command::Acknowledge, &format!("r{i}"), at(1)).await })
+                tokio::spawn(async move {
+                    store.update_incident(incident.id, &Command::Acknowledge, &format!("r{i}"), at(1)).await
+                })
             })
             .collect();
         let mut won = 0;

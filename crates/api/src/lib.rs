@@ -1,0 +1,441 @@
+//! Request and response types of firebreak's HTTP API v1, shared by the server, the CLI and the
+//! web UI, with their OpenAPI schemas.
+//!
+//! These types are the wire format: field names here are a public contract. They convert from the
+//! domain types explicitly; the domain types themselves know nothing of JSON.
+
+use firebreak_domain as domain;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A reference to a team, user or service: its numeric id or its name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Ref {
+    Id(i64),
+    Name(String),
+}
+
+impl std::fmt::Display for Ref {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ref::Id(id) => write!(f, "{id}"),
+            Ref::Name(name) => write!(f, "{name:?}"),
+        }
+    }
+}
+
+impl Ref {
+    /// Reads a reference typed by a person: digits are an id, anything else a name.
+    pub fn parse(text: &str) -> Ref {
+        match text.parse() {
+            Ok(id) => Ref::Id(id),
+            Err(_) => Ref::Name(text.to_owned()),
+        }
+    }
+}
+
+/// How bad an incident is; `SEV1` is the most severe. Lowercase is accepted on input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum Severity {
+    #[serde(rename = "SEV1", alias = "sev1")]
+    Sev1,
+    #[serde(rename = "SEV2", alias = "sev2")]
+    Sev2,
+    #[serde(rename = "SEV3", alias = "sev3")]
+    Sev3,
+    #[serde(rename = "SEV4", alias = "sev4")]
+    Sev4,
+}
+
+/// The kind of underlying issue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Signal,
+    Exception,
+    Silent,
+    Kingpin,
+    Unknown,
+}
+
+/// Where an incident is in its lifecycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Triggered,
+    Acknowledged,
+    Mitigated,
+    Resolved,
+}
+
+/// Which responsibility an assignment gives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Assignee,
+    Commander,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Team {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTeam {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTeam {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    /// IANA time zone, such as `Europe/Lisbon`.
+    pub time_zone: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub name: String,
+    pub email: String,
+    /// IANA time zone; `UTC` when left out.
+    pub time_zone: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub time_zone: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub title: String,
+    pub url: String,
+}
+
+/// A service of the catalog.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Service {
+    pub id: i64,
+    pub name: String,
+    /// Id of the owner team.
+    pub team_id: i64,
+    pub description: String,
+    /// Markdown.
+    pub documentation: String,
+    /// Markdown.
+    pub runbook: String,
+    pub links: Vec<Link>,
+    /// Ids of the services this one depends on.
+    pub dependencies: Vec<i64>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// A service just created, with its integration key: shown this once, stored only hashed.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedService {
+    #[serde(flatten)]
+    pub service: Service,
+    /// The secret that ingest requests for this service carry (`routing_key` in PagerDuty terms).
+    pub integration_key: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateService {
+    pub name: String,
+    /// The owner team, by id or name.
+    pub team: Ref,
+    /// What the service does, in a sentence or two.
+    pub description: String,
+    #[serde(default)]
+    pub documentation: String,
+    #[serde(default)]
+    pub runbook: String,
+    #[serde(default)]
+    pub links: Vec<Link>,
+    /// Services this one depends on, by id or name.
+    #[serde(default)]
+    pub dependencies: Vec<Ref>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateService {
+    pub name: Option<String>,
+    pub team: Option<Ref>,
+    pub description: Option<String>,
+    pub documentation: Option<String>,
+    pub runbook: Option<String>,
+    pub links: Option<Vec<Link>>,
+    /// Replaces the whole list.
+    pub dependencies: Option<Vec<Ref>>,
+}
+
+/// An incident.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Incident {
+    /// Also the incident's number.
+    pub id: i64,
+    pub title: String,
+    pub service_id: i64,
+    pub severity: Severity,
+    pub kind: Kind,
+    pub status: Status,
+    pub assignee_id: Option<i64>,
+    pub commander_id: Option<i64>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub acknowledged_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub mitigated_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolved_at: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+}
+
+/// An incident with its timeline, oldest entry first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub incident: Incident,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// One page of incidents, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct IncidentPage {
+    pub incidents: Vec<Incident>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One entry of an incident's timeline.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TimelineEntry {
+    pub id: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// Who did it: an API token's name, or `firebreak`.
+    pub actor: String,
+    /// `declared`, `status_changed`, `severity_changed`, `assigned` or `note`.
+    pub event: String,
+    /// The entry in words.
+    pub summary: String,
+    /// The fields of the event, such as `from` and `to` of a status change.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareIncident {
+    pub title: String,
+    /// The affected service, by id or name.
+    pub service: Ref,
+    /// `SEV3` when left out.
+    pub severity: Option<Severity>,
+    /// `unknown` when left out.
+    pub kind: Option<Kind>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddNote {
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeSeverity {
+    pub severity: Severity,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assign {
+    /// `assignee` when left out.
+    #[serde(default)]
+    pub role: Role,
+    /// The user, by id or name; `null` removes whoever holds the role.
+    pub user: Option<Ref>,
+}
+
+/// An error, as RFC 7807 `application/problem+json`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem; stable, for programs to match on.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    pub status: u16,
+    /// What went wrong with this request, for a person to act on.
+    pub detail: String,
+}
+
+macro_rules! enum_conversions {
+    ($ty:ident, $($variant:ident),+) => {
+        impl From<domain::$ty> for $ty {
+            fn from(value: domain::$ty) -> $ty {
+                match value { $(domain::$ty::$variant => $ty::$variant),+ }
+            }
+        }
+        impl From<$ty> for domain::$ty {
+            fn from(value: $ty) -> domain::$ty {
+                match value { $($ty::$variant => domain::$ty::$variant),+ }
+            }
+        }
+        impl $ty {
+            /// The name used on the wire.
+            pub fn as_str(self) -> &'static str {
+                domain::$ty::from(self).as_str()
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+    };
+}
+
+enum_conversions!(Severity, Sev1, Sev2, Sev3, Sev4);
+enum_conversions!(Kind, Signal, Exception, Silent, Kingpin, Unknown);
+enum_conversions!(Status, Triggered, Acknowledged, Mitigated, Resolved);
+
+impl From<Role> for domain::AssignRole {
+    fn from(role: Role) -> domain::AssignRole {
+        match role {
+            Role::Assignee => domain::AssignRole::Assignee,
+            Role::Commander => domain::AssignRole::Commander,
+        }
+    }
+}
+
+impl From<domain::Team> for Team {
+    fn from(team: domain::Team) -> Team {
+        Team { id: team.id, name: team.name, description: team.description, created_at: team.created_at }
+    }
+}
+
+impl From<domain::User> for User {
+    fn from(user: domain::User) -> User {
+        User {
+            id: user.id,
+            name: user.name,
+            email: user.email,
+            time_zone: user.time_zone,
+            created_at: user.created_at,
+        }
+    }
+}
+
+impl From<Link> for domain::Link {
+    fn from(link: Link) -> domain::Link {
+        domain::Link { title: link.title, url: link.url }
+    }
+}
+
+impl From<domain::Service> for Service {
+    fn from(service: domain::Service) -> Service {
+        Service {
+            id: service.id,
+            name: service.name,
+            team_id: service.team_id,
+            description: service.description,
+            documentation: service.documentation,
+            runbook: service.runbook,
+            links: service.links.into_iter().map(|link| Link { title: link.title, url: link.url }).collect(),
+            dependencies: service.dependencies,
+            created_at: service.created_at,
+        }
+    }
+}
+
+impl From<domain::Incident> for Incident {
+    fn from(incident: domain::Incident) -> Incident {
+        Incident {
+            id: incident.id,
+            title: incident.title,
+            service_id: incident.service_id,
+            severity: incident.severity.into(),
+            kind: incident.kind.into(),
+            status: incident.status.into(),
+            assignee_id: incident.assignee_id,
+            commander_id: incident.commander_id,
+            created_at: incident.created_at,
+            acknowledged_at: incident.acknowledged_at,
+            mitigated_at: incident.mitigated_at,
+            resolved_at: incident.resolved_at,
+            updated_at: incident.updated_at,
+        }
+    }
+}
+
+impl From<domain::TimelineEntry> for TimelineEntry {
+    fn from(entry: domain::TimelineEntry) -> TimelineEntry {
+        use domain::TimelineEvent as E;
+        use serde_json::json;
+        let (event, summary, details) = match &entry.event {
+            E::Declared { title, severity } => (
+                "declared",
+                format!("declared {severity}: {title}"),
+                json!({"title": title, "severity": severity.as_str()}),
+            ),
+            E::StatusChanged { from, to } => {
+                ("status_changed", format!("{to}"), json!({"from": from.as_str(), "to": to.as_str()}))
+            }
+            E::SeverityChanged { from, to } => (
+                "severity_changed",
+                format!("severity {from} → {to}"),
+                json!({"from": from.as_str(), "to": to.as_str()}),
+            ),
+            E::Assigned { role, user_id } => (
+                "assigned",
+                match user_id {
+                    Some(id) => format!("{role} set to user {id}"),
+                    None => format!("{role} removed"),
+                },
+                json!({"role": role.as_str(), "user_id": user_id}),
+            ),
+            E::Note { text } => ("note", text.clone(), json!({"text": text})),
+        };
+        TimelineEntry {
+            id: entry.id,
+            at: entry.at,
+            actor: entry.actor,
+            event: event.to_owned(),
+            summary,
+            details,
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The `firebreak` binary.
+//!
+//! `serve` runs the server; `migrate` and `token create` work directly on the database; every
+//! other command is an HTTP client of a running server, speaking only the types of `firebreak-api`.
+
+mod client;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use firebreak_server::config::{self, RawConfig};
+use firebreak_store::Store;
+
+#[derive(Parser)]
+#[command(name = "firebreak", version, about = "Self-hosted incident response in one binary")]
+struct Cli {
+    #[command(subcommand)]
+    command: Top,
+}
+
+#[derive(Subcommand)]
+enum Top {
+    /// Run the server: API, web UI, health and metrics.
+    Serve(ServeArgs),
+    /// Bring the database schema up to date, then exit.
+    Migrate(DatabaseArgs),
+    /// Manage API tokens (directly on the database; the server may be running or not).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the documented configuration file with every default.
+    ExampleConfig,
+    /// Declare, list and act on incidents (talks to a running server).
+    #[command(subcommand)]
+    Incident(client::IncidentCommand),
+    /// Show the service catalog (talks to a running server).
+    #[command(subcommand)]
+    Service(client::ServiceCommand),
+    /// Anomaly detection tools.
+    #[command(subcommand)]
+    Detect(DetectCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "FIREBREAK_LISTEN")]
+    listen: Option<String>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// Log format: text or json [default: text].
+    #[arg(long, env = "FIREBREAK_LOG_FORMAT")]
+    log_format: Option<String>,
+    /// The URL people use to reach this server, for links [default: from --listen].
+    #[arg(long, env = "FIREBREAK_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+#[derive(Args)]
+struct DatabaseArgs {
+    /// Database URL: sqlite:PATH or postgres://USER@HOST/DATABASE [default: sqlite:firebreak.db].
+    #[arg(long, env = "FIREBREAK_DATABASE_URL")]
+    database: Option<String>,
+    /// TOML configuration file; flags and environment variables take precedence over it.
+    #[arg(long, env = "FIREBREAK_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it as the only line on stdout. It cannot be shown again.
+    Create {
+        /// Who or what will use the token; shown as the actor on incident timelines.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum DetectCommand {
+    /// Run the anomaly detector over the Numenta Anomaly Benchmark and print its scores.
+    Nab {
+        /// The NAB root, holding data/, labels/ and config/.
+        #[arg(long)]
+        data: PathBuf,
+        /// Where to write the results files.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: starting the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Top::Serve(args) => {
+            let flags = RawConfig {
+                listen: args.listen,
+                database_url: args.database.database,
+                log_format: args.log_format,
+                public_url: args.public_url,
+            };
+            let config = layered(flags, args.database.config.as_deref())?.check()?;
+            firebreak_server::init_logging(config.log_format);
+            firebreak_server::run(config).await
+        }
+        Top::Migrate(args) => {
+            let store = open(&args).await?;
+            let applied = store.migrate().await.context("migrating the database schema")?;
+            if applied.is_empty() {
+                println!("the schema is up to date");
+            } else {
+                println!("applied: {}", applied.join(", "));
+            }
+            store.close().await;
+            Ok(())
+        }
+        Top::Token(TokenCommand::Create { name, database }) => {
+            let name = firebreak_server_name(&name)?;
+            let store = open(&database).await?;
+            store.migrate().await.context("migrating the database schema")?;
+            let token =
+                store.create_token(&name, jiff::Timestamp::now()).await.context("creating the token")?;
+            store.close().await;
+            println!("{token}");
+            Ok(())
+        }
+        Top::ExampleConfig => {
+            print!("{}", config::EXAMPLE_CONFIG);
+            Ok(())
+        }
+        Top::Incident(command) => client::incident(command).await,
+        Top::Service(command) => client::service(command).await,
+        Top::Detect(DetectCommand::Nab { data, out }) => {
+            let report = tokio::task::spawn_blocking(move || {
+                firebreak_nab::run(&data, &out, &mut |line| eprintln!("{line}"))
+            })
+            .await
+            .context("running the benchmark")??;
+            println!("{report}");
+            Ok(())
+        }
+    }
+}
+
+fn firebreak_server_name(name: &str) -> anyhow::Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
+        anyhow::bail!(
+            "invalid token name {name:?}: it must be 1 to 100 characters without control characters"
+        );
+    }
+    Ok(name.to_owned())
+}
+
+/// `flags` (which already include environment variables) over the config file, if any.
+fn layered(flags: RawConfig, config_file: Option<&Path>) -> anyhow::Result<RawConfig> {
+    Ok(match config_file {
+        Some(path) => flags.or(RawConfig::from_file(path)?),
+        None => flags,
+    })
+}
+
+async fn open(args: &DatabaseArgs) -> anyhow::Result<Store> {
+    let flags = RawConfig { database_url: args.database.clone(), ..Default::default() };
+    let config = layered(flags, args.config.as_deref())?.check()?;
+    let url = config.database_url;
+    Store::connect(&url)
+        .await
+        .with_context(|| format!("opening database {}", firebreak_store::secret::redact_url(&url)))
+}

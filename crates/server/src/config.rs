@@ -1,0 +1,143 @@
+//! Configuration of `firebreak serve`, and its one precedence:
+//! command-line flags, then environment variables, then the TOML file given by `--config`,
+//! then built-in defaults.
+//!
+//! [`RawConfig`] is what each source says (every field optional); [`RawConfig::or`] layers them
+//! and [`RawConfig::check`] validates the result once into a [`Config`].
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// Address `serve` listens on when nothing says otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Database used when nothing says otherwise: an SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:firebreak.db";
+
+/// The documented configuration file, with every option at its default.
+pub const EXAMPLE_CONFIG: &str = include_str!("../example-config.toml");
+
+/// What one source of configuration says.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub listen: Option<String>,
+    pub database_url: Option<String>,
+    pub log_format: Option<String>,
+    pub public_url: Option<String>,
+}
+
+/// Checked configuration of `serve`.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub log_format: LogFormat,
+    /// The URL people use to reach this server, for links; derived from `listen` when not set.
+    pub public_url: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl RawConfig {
+    /// Reads a TOML configuration file.
+    pub fn from_file(path: &Path) -> anyhow::Result<RawConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    }
+
+    /// `self`, with what it leaves unset taken from `lower`.
+    pub fn or(self, lower: RawConfig) -> RawConfig {
+        RawConfig {
+            listen: self.listen.or(lower.listen),
+            database_url: self.database_url.or(lower.database_url),
+            log_format: self.log_format.or(lower.log_format),
+            public_url: self.public_url.or(lower.public_url),
+        }
+    }
+
+    /// Fills in defaults and validates.
+    pub fn check(self) -> anyhow::Result<Config> {
+        let listen = self.listen.as_deref().unwrap_or(DEFAULT_LISTEN);
+        let listen: SocketAddr = listen.parse().with_context(|| {
+            format!("invalid listen address {listen:?}; expected IP:PORT such as {DEFAULT_LISTEN}")
+        })?;
+        let log_format = match self.log_format.as_deref().unwrap_or("text") {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => bail!("invalid log format {other:?}; expected text or json"),
+        };
+        let public_url = match self.public_url {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                url.trim_end_matches('/').to_owned()
+            }
+            Some(url) => bail!("invalid public URL {url:?}; expected http://… or https://…"),
+            None => {
+                let host = if listen.ip().is_unspecified() {
+                    "127.0.0.1".to_owned()
+                } else {
+                    listen.ip().to_string()
+                };
+                let host = if listen.is_ipv6() && !listen.ip().is_unspecified() {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
+                format!("http://{host}:{}", listen.port())
+            }
+        };
+        Ok(Config {
+            listen,
+            database_url: self.database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            log_format,
+            public_url,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_to_the_defaults() {
+        let raw: RawConfig = toml::from_str(EXAMPLE_CONFIG).unwrap();
+        let config = raw.check().unwrap();
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn precedence() {
+        let flags = RawConfig { listen: Some("0.0.0.0:9000".into()), ..Default::default() };
+        let file = RawConfig {
+            listen: Some("127.0.0.1:1".into()),
+            database_url: Some("postgres://db/x".into()),
+            ..Default::default()
+        };
+        let config = flags.or(file).check().unwrap();
+        assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(config.database_url, "postgres://db/x");
+        assert_eq!(config.public_url, "http://127.0.0.1:9000");
+    }
+
+    #[test]
+    fn errors_name_the_bad_value() {
+        let err = RawConfig { listen: Some("localhost".into()), ..Default::default() }.check().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid listen address \"localhost\"; expected IP:PORT such as 127.0.0.1:8080"
+        );
+        let err: Result<RawConfig, _> = toml::from_str("lisen = \"x\"");
+        assert!(err.unwrap_err().to_string().contains("unknown field `lisen`"));
+    }
+}

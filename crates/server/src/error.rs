@@ -1,0 +1,130 @@
+//! `ApiError`: every failure of an API handler, answered as RFC 7807 `application/problem+json`.
+//!
+//! Client mistakes get a 4xx with a message naming the problem. Server faults get a 500 or 503
+//! with a generic message and the request id; their cause is logged here, once.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use firebreak_api::Problem;
+use firebreak_store::StoreError;
+
+/// The media type of error bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A failed request: an HTTP status, a stable problem code and a message for a person.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Short stable name of the kind of problem, such as `not-found`; becomes the problem `type`.
+    pub code: &'static str,
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError { status, code, detail: detail.into() }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+    }
+
+    pub fn invalid(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-field", detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    fn title(&self) -> &'static str {
+        self.status.canonical_reason().unwrap_or("Error")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> ApiError {
+        match err {
+            StoreError::NotFound(msg) => ApiError::not_found(msg),
+            StoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "conflict", msg),
+            StoreError::Refused(err) => {
+                ApiError::new(StatusCode::CONFLICT, "illegal-transition", err.to_string())
+            }
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %err, "database_unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; retry later",
+                )
+            }
+            StoreError::Other(_) | StoreError::BadUrl(_) => {
+                tracing::error!(error = %err, "request_failed");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error; see the server log",
+                )
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        let status = rejection.status();
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+            _ => "malformed-json",
+        };
+        let detail = match &rejection {
+            JsonRejection::MissingJsonContentType(_) => {
+                "the body must be JSON, sent with the header Content-Type: application/json".to_owned()
+            }
+            JsonRejection::BytesRejection(_) if status == StatusCode::PAYLOAD_TOO_LARGE => {
+                format!("the body is larger than the limit of {} bytes", crate::BODY_BYTES_MAX)
+            }
+            _ => rejection.body_text(),
+        };
+        // Malformed and mistyped JSON alike are the client's to fix: one status for both.
+        let status =
+            if status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { status };
+        ApiError::new(status, code, detail)
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> ApiError {
+        ApiError::bad_request(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> ApiError {
+        ApiError::bad_request(rejection.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            type_: format!("https://firebreak.dev/problems/{}", self.code),
+            title: self.title().to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+        };
+        let body = serde_json::to_vec(&problem).expect("a problem always serializes");
+        let mut response = (self.status, body).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,248 @@
+//! firebreak's HTTP server: the API v1, the web UI, health and metrics endpoints, authentication,
+//! configuration, startup and graceful shutdown.
+//!
+//! [`router`] builds the whole application as an axum `Router` over an [`App`], so tests call it
+//! in-process; [`serve`] runs it on a bound listener until a shutdown future completes; [`run`] is
+//! what `firebreak serve` does. This is the only crate that serves HTTP and the only one (with the
+//! engine later) that reads the system clock, through [`SystemClock`].
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+mod markdown;
+pub mod metrics;
+mod ui;
+mod v1;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use firebreak_domain::Clock;
+use firebreak_store::Store;
+use jiff::Timestamp;
+use tokio::net::TcpListener;
+
+use crate::auth::Tokens;
+use crate::config::{Config, LogFormat};
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+
+pub use v1::ApiDoc;
+
+/// Largest request body accepted, in bytes.
+pub const BODY_BYTES_MAX: usize = 1024 * 1024;
+/// Longest time shutdown waits for requests in flight before closing anyway.
+pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The wall clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// Everything a request handler needs. Shared by all requests.
+pub struct AppState {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// The URL people use to reach this server, without a trailing slash.
+    pub public_url: String,
+    tokens: Tokens,
+    metrics: Metrics,
+    request_ids: AtomicU64,
+}
+
+pub type App = Arc<AppState>;
+
+impl AppState {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, public_url: String) -> App {
+        Arc::new(AppState {
+            store,
+            clock,
+            public_url,
+            tokens: Tokens::default(),
+            metrics: Metrics::default(),
+            request_ids: AtomicU64::new(1),
+        })
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
+
+/// The whole application: API, web UI, health, readiness, metrics.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .nest("/api/v1", v1::routes(app.clone()))
+        .merge(ui::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(app.clone(), observe))
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .with_state(app)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish
+/// for up to [`SHUTDOWN_DRAIN_TIMEOUT`].
+pub async fn serve(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let drain_deadline = async move {
+        let mut stop_rx = stop_rx;
+        let _ = stop_rx.wait_for(|stopped| *stopped).await;
+        tokio::time::sleep(SHUTDOWN_DRAIN_TIMEOUT).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = drain_deadline => {
+            tracing::warn!(timeout_secs = SHUTDOWN_DRAIN_TIMEOUT.as_secs(), "shutdown_drain_timed_out");
+            Ok(())
+        }
+    }
+}
+
+/// Sets up logging in `format`, with the level from `RUST_LOG` (default `info`).
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// `firebreak serve`: opens and migrates the database, binds, prints how to get started on a
+/// first start, and serves until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let store = Store::connect(&config.database_url).await.with_context(|| {
+        format!("opening database {}", firebreak_store::secret::redact_url(&config.database_url))
+    })?;
+    let applied = store.migrate().await.context("migrating the database schema")?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, backend = store.backend_name(), "migrations_applied");
+    }
+    let listener =
+        TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+    let first_start = store.token_hashes().await?.is_empty();
+    tracing::info!(listen = %config.listen, backend = store.backend_name(), "server_started");
+    if first_start {
+        println!(
+            "firebreak is running at {url}\n\n\
+             No API tokens exist yet. Create one (the server may keep running) with:\n\n    \
+             firebreak token create --name admin --database '{db}'\n\n\
+             then open {url} and log in with it, or call the API with Authorization: Bearer <token>.",
+            url = config.public_url,
+            db = firebreak_store::secret::redact_url(&config.database_url),
+        );
+    }
+    let app = AppState::new(store.clone(), Arc::new(SystemClock), config.public_url);
+    serve(listener, app, shutdown_signal()).await.context("serving HTTP")?;
+    store.close().await;
+    tracing::info!("server_stopped");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown_requested");
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(app): State<App>) -> Response {
+    match app.store.ping().await {
+        Ok(()) => "ready\n".into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "readiness_failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+        }
+    }
+}
+
+async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
+    let incidents = app.store.incident_counts().await?;
+    let body = app.metrics.render(&incidents);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response())
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("there is nothing at {}", uri.path()))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// Records metrics and a log line for every request, and gives each one an id.
+async fn observe(State(app): State<App>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let request_id = format!("{:x}", app.request_ids.fetch_add(1, Ordering::Relaxed));
+    let mut response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    app.metrics.record_request(method.as_str(), &route, status, elapsed);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(%method, %route, status, duration_ms, request_id, "request_finished");
+    } else {
+        tracing::info!(%method, %route, status, duration_ms, request_id, "request_finished");
+    }
+    response
+}

@@ -1,0 +1,604 @@
+//! The HTTP API v1: teams, users, services and incidents, and its OpenAPI document.
+//!
+//! Handlers validate input, resolve references (an id or a name) and call the store; they hold no
+//! domain rules of their own. Every route except the OpenAPI document needs a bearer token.
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use firebreak_api as api;
+use firebreak_api::Ref;
+use firebreak_domain::{self as domain, Command, Id};
+use firebreak_store::{IncidentFilter, NewService, NewTeam, NewUser, ServicePatch, TeamPatch, UserPatch};
+use serde::Deserialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi};
+
+use crate::App;
+use crate::auth::{Actor, bearer};
+use crate::error::ApiError;
+use crate::extract::{Json, Path, Query};
+
+/// Longest service or team description accepted.
+pub(crate) const DESCRIPTION_CHARS_MAX: usize = 2_000;
+/// Longest documentation or runbook accepted.
+pub(crate) const MARKDOWN_CHARS_MAX: usize = 200_000;
+/// Most links and dependencies a service may have.
+pub(crate) const LIST_ITEMS_MAX: usize = 100;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "firebreak API", description = "Incident response: services, incidents and their timelines."),
+    paths(
+        create_team, list_teams, get_team, update_team,
+        create_user, list_users, get_user, update_user,
+        create_service, list_services, get_service, update_service,
+        declare_incident, list_incidents, get_incident,
+        acknowledge, mitigate, resolve, add_note, change_severity, assign,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub(crate) fn routes(app: App) -> Router<App> {
+    Router::new()
+        .route("/teams", post(create_team).get(list_teams))
+        .route("/teams/{team}", get(get_team).patch(update_team))
+        .route("/users", post(create_user).get(list_users))
+        .route("/users/{user}", get(get_user).patch(update_user))
+        .route("/services", post(create_service).get(list_services))
+        .route("/services/{service}", get(get_service).patch(update_service))
+        .route("/incidents", post(declare_incident).get(list_incidents))
+        .route("/incidents/{id}", get(get_incident))
+        .route("/incidents/{id}/acknowledge", post(acknowledge))
+        .route("/incidents/{id}/mitigate", post(mitigate))
+        .route("/incidents/{id}/resolve", post(resolve))
+        .route("/incidents/{id}/notes", post(add_note))
+        .route("/incidents/{id}/severity", post(change_severity))
+        .route("/incidents/{id}/assign", post(assign))
+        .route_layer(middleware::from_fn_with_state(app, require_token))
+        .route("/openapi.json", get(openapi))
+}
+
+async fn require_token(State(app): State<App>, mut request: Request, next: Next) -> Response {
+    let header = request.headers().get(header::AUTHORIZATION).map(|value| value.to_str().unwrap_or(""));
+    let actor = match bearer(header) {
+        Ok(token) => app.tokens.check(&app.store, token).await,
+        Err(err) => Err(err),
+    };
+    match actor {
+        Ok(actor) => {
+            request.extensions_mut().insert(actor);
+            next.run(request).await
+        }
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn openapi() -> Response {
+    let json = ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document always serializes");
+    ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+}
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+// ---- Teams ----
+
+/// Create a team.
+#[utoipa::path(post, path = "/api/v1/teams", request_body = api::CreateTeam,
+    responses((status = 201, body = api::Team), (status = 409, body = api::Problem, description = "name taken")))]
+async fn create_team(
+    State(app): State<App>,
+    Json(body): Json<api::CreateTeam>,
+) -> Result<(StatusCode, axum::Json<api::Team>)> {
+    let team = NewTeam {
+        name: name(&body.name)?,
+        description: text("description", &body.description, DESCRIPTION_CHARS_MAX)?,
+    };
+    let team = app.store.create_team(&team, app.now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(team.into())))
+}
+
+/// List teams.
+#[utoipa::path(get, path = "/api/v1/teams", responses((status = 200, body = Vec<api::Team>)))]
+async fn list_teams(State(app): State<App>) -> Result<axum::Json<Vec<api::Team>>> {
+    Ok(axum::Json(app.store.teams().await?.into_iter().map(Into::into).collect()))
+}
+
+/// Get a team by id or name.
+#[utoipa::path(get, path = "/api/v1/teams/{team}", params(("team" = String, Path, description = "id or name")),
+    responses((status = 200, body = api::Team), (status = 404, body = api::Problem)))]
+async fn get_team(State(app): State<App>, Path(team): Path<String>) -> Result<axum::Json<api::Team>> {
+    let id = team_id(&app, &Ref::parse(&team)).await?;
+    Ok(axum::Json(app.store.team(id).await?.into()))
+}
+
+/// Change a team.
+#[utoipa::path(patch, path = "/api/v1/teams/{team}", params(("team" = String, Path, description = "id or name")),
+    request_body = api::UpdateTeam, responses((status = 200, body = api::Team)))]
+async fn update_team(
+    State(app): State<App>,
+    Path(team): Path<String>,
+    Json(body): Json<api::UpdateTeam>,
+) -> Result<axum::Json<api::Team>> {
+    let id = team_id(&app, &Ref::parse(&team)).await?;
+    let patch = TeamPatch {
+        name: body.name.as_deref().map(name).transpose()?,
+        description: body
+            .description
+            .as_deref()
+            .map(|d| text("description", d, DESCRIPTION_CHARS_MAX))
+            .transpose()?,
+    };
+    Ok(axum::Json(app.store.update_team(id, &patch).await?.into()))
+}
+
+// ---- Users ----
+
+/// Create a user.
+#[utoipa::path(post, path = "/api/v1/users", request_body = api::CreateUser,
+    responses((status = 201, body = api::User), (status = 409, body = api::Problem)))]
+async fn create_user(
+    State(app): State<App>,
+    Json(body): Json<api::CreateUser>,
+) -> Result<(StatusCode, axum::Json<api::User>)> {
+    let user = NewUser {
+        name: name(&body.name)?,
+        email: email(&body.email)?,
+        time_zone: time_zone(body.time_zone.as_deref().unwrap_or("UTC"))?,
+    };
+    let user = app.store.create_user(&user, app.now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(user.into())))
+}
+
+/// List users.
+#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = Vec<api::User>)))]
+async fn list_users(State(app): State<App>) -> Result<axum::Json<Vec<api::User>>> {
+    Ok(axum::Json(app.store.users().await?.into_iter().map(Into::into).collect()))
+}
+
+/// Get a user by id or name.
+#[utoipa::path(get, path = "/api/v1/users/{user}", params(("user" = String, Path, description = "id or name")),
+    responses((status = 200, body = api::User), (status = 404, body = api::Problem)))]
+async fn get_user(State(app): State<App>, Path(user): Path<String>) -> Result<axum::Json<api::User>> {
+    let id = user_id(&app, &Ref::parse(&user)).await?;
+    Ok(axum::Json(app.store.user(id).await?.into()))
+}
+
+/// Change a user.
+#[utoipa::path(patch, path = "/api/v1/users/{user}", params(("user" = String, Path, description = "id or name")),
+    request_body = api::UpdateUser, responses((status = 200, body = api::User)))]
+async fn update_user(
+    State(app): State<App>,
+    Path(user): Path<String>,
+    Json(body): Json<api::UpdateUser>,
+) -> Result<axum::Json<api::User>> {
+    let id = user_id(&app, &Ref::parse(&user)).await?;
+    let patch = UserPatch {
+        name: body.name.as_deref().map(name).transpose()?,
+        email: body.email.as_deref().map(email).transpose()?,
+        time_zone: body.time_zone.as_deref().map(time_zone).transpose()?,
+    };
+    Ok(axum::Json(app.store.update_user(id, &patch).await?.into()))
+}
+
+// ---- Services ----
+
+/// Create a service. The response carries its integration key, shown only this once.
+#[utoipa::path(post, path = "/api/v1/services", request_body = api::CreateService,
+    responses((status = 201, body = api::CreatedService), (status = 404, body = api::Problem, description = "unknown team or dependency")))]
+async fn create_service(
+    State(app): State<App>,
+    Json(body): Json<api::CreateService>,
+) -> Result<(StatusCode, axum::Json<api::CreatedService>)> {
+    let service = NewService {
+        name: name(&body.name)?,
+        team_id: team_id(&app, &body.team).await?,
+        description: text("description", &body.description, DESCRIPTION_CHARS_MAX)?,
+        documentation: text("documentation", &body.documentation, MARKDOWN_CHARS_MAX)?,
+        runbook: text("runbook", &body.runbook, MARKDOWN_CHARS_MAX)?,
+        links: links(body.links)?,
+        dependencies: service_ids(&app, &body.dependencies).await?,
+    };
+    let (service, integration_key) = app.store.create_service(&service, app.now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(api::CreatedService { service: service.into(), integration_key })))
+}
+
+/// List services.
+#[utoipa::path(get, path = "/api/v1/services", responses((status = 200, body = Vec<api::Service>)))]
+async fn list_services(State(app): State<App>) -> Result<axum::Json<Vec<api::Service>>> {
+    Ok(axum::Json(app.store.services().await?.into_iter().map(Into::into).collect()))
+}
+
+/// Get a service by id or name.
+#[utoipa::path(get, path = "/api/v1/services/{service}", params(("service" = String, Path, description = "id or name")),
+    responses((status = 200, body = api::Service), (status = 404, body = api::Problem)))]
+async fn get_service(
+    State(app): State<App>,
+    Path(service): Path<String>,
+) -> Result<axum::Json<api::Service>> {
+    let id = service_id(&app, &Ref::parse(&service)).await?;
+    Ok(axum::Json(app.store.service(id).await?.into()))
+}
+
+/// Change a service.
+#[utoipa::path(patch, path = "/api/v1/services/{service}", params(("service" = String, Path, description = "id or name")),
+    request_body = api::UpdateService, responses((status = 200, body = api::Service)))]
+async fn update_service(
+    State(app): State<App>,
+    Path(service): Path<String>,
+    Json(body): Json<api::UpdateService>,
+) -> Result<axum::Json<api::Service>> {
+    let id = service_id(&app, &Ref::parse(&service)).await?;
+    let patch = ServicePatch {
+        name: body.name.as_deref().map(name).transpose()?,
+        team_id: match &body.team {
+            Some(team) => Some(team_id(&app, team).await?),
+            None => None,
+        },
+        description: body
+            .description
+            .as_deref()
+            .map(|d| text("description", d, DESCRIPTION_CHARS_MAX))
+            .transpose()?,
+        documentation: body
+            .documentation
+            .as_deref()
+            .map(|d| text("documentation", d, MARKDOWN_CHARS_MAX))
+            .transpose()?,
+        runbook: body.runbook.as_deref().map(|d| text("runbook", d, MARKDOWN_CHARS_MAX)).transpose()?,
+        links: body.links.map(links).transpose()?,
+        dependencies: match &body.dependencies {
+            Some(refs) => Some(service_ids(&app, refs).await?),
+            None => None,
+        },
+    };
+    Ok(axum::Json(app.store.update_service(id, &patch).await?.into()))
+}
+
+// ---- Incidents ----
+
+/// Declare an incident.
+#[utoipa::path(post, path = "/api/v1/incidents", request_body = api::DeclareIncident,
+    responses((status = 201, body = api::IncidentDetail), (status = 404, body = api::Problem, description = "unknown service")))]
+async fn declare_incident(
+    State(app): State<App>,
+    Extension(actor): Extension<Actor>,
+    Json(body): Json<api::DeclareIncident>,
+) -> Result<(StatusCode, axum::Json<api::IncidentDetail>)> {
+    let new = domain::NewIncident {
+        title: domain::validate_title(&body.title).map_err(ApiError::invalid)?.to_owned(),
+        service_id: service_id(&app, &body.service).await?,
+        severity: body.severity.unwrap_or(api::Severity::Sev3).into(),
+        kind: body.kind.unwrap_or(api::Kind::Unknown).into(),
+    };
+    let incident = app.store.create_incident(&new, &actor.0, app.now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(detail(&app, incident).await?)))
+}
+
+/// Filters of the incident list. Lists are comma-separated; a filter left out matches everything.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct IncidentQuery {
+    /// Statuses, such as `triggered,acknowledged`; `open` means all but `resolved`.
+    pub(crate) status: Option<String>,
+    /// Service id or name.
+    pub(crate) service: Option<String>,
+    /// Owner team id or name.
+    pub(crate) team: Option<String>,
+    /// Severities, such as `SEV1,SEV2`.
+    pub(crate) severity: Option<String>,
+    /// Kinds, such as `signal,exception`.
+    pub(crate) kind: Option<String>,
+    /// Declared at or after this instant (RFC 3339).
+    pub(crate) since: Option<String>,
+    /// Declared before this instant (RFC 3339).
+    pub(crate) until: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub(crate) cursor: Option<String>,
+    /// Page size, at most 500; 50 when left out.
+    pub(crate) limit: Option<u32>,
+}
+
+/// List incidents, newest first, one page at a time.
+#[utoipa::path(get, path = "/api/v1/incidents", params(IncidentQuery),
+    responses((status = 200, body = api::IncidentPage), (status = 400, body = api::Problem)))]
+async fn list_incidents(
+    State(app): State<App>,
+    Query(query): Query<IncidentQuery>,
+) -> Result<axum::Json<api::IncidentPage>> {
+    let (incidents, next_cursor) = list(&app, &query).await?;
+    Ok(axum::Json(api::IncidentPage {
+        incidents: incidents.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+/// Get an incident with its timeline.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = api::IncidentDetail), (status = 404, body = api::Problem)))]
+async fn get_incident(State(app): State<App>, Path(id): Path<Id>) -> Result<axum::Json<api::IncidentDetail>> {
+    let incident = app.store.incident(id).await?;
+    Ok(axum::Json(detail(&app, incident).await?))
+}
+
+/// Acknowledge a triggered incident: someone is on it.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/acknowledge", params(("id" = i64, Path)),
+    responses((status = 200, body = api::IncidentDetail), (status = 409, body = api::Problem, description = "not triggered")))]
+async fn acknowledge(
+    app: State<App>,
+    actor: Extension<Actor>,
+    id: Path<Id>,
+) -> Result<axum::Json<api::IncidentDetail>> {
+    act(app, actor, id, Command::Acknowledge).await
+}
+
+/// Mark an incident mitigated: the impact has stopped.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/mitigate", params(("id" = i64, Path)),
+    responses((status = 200, body = api::IncidentDetail), (status = 409, body = api::Problem)))]
+async fn mitigate(
+    app: State<App>,
+    actor: Extension<Actor>,
+    id: Path<Id>,
+) -> Result<axum::Json<api::IncidentDetail>> {
+    act(app, actor, id, Command::Mitigate).await
+}
+
+/// Resolve an incident.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/resolve", params(("id" = i64, Path)),
+    responses((status = 200, body = api::IncidentDetail), (status = 409, body = api::Problem, description = "already resolved")))]
+async fn resolve(
+    app: State<App>,
+    actor: Extension<Actor>,
+    id: Path<Id>,
+) -> Result<axum::Json<api::IncidentDetail>> {
+    act(app, actor, id, Command::Resolve).await
+}
+
+/// Add a note to an incident's timeline.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/notes", params(("id" = i64, Path)), request_body = api::AddNote,
+    responses((status = 201, body = api::IncidentDetail)))]
+async fn add_note(
+    app: State<App>,
+    actor: Extension<Actor>,
+    id: Path<Id>,
+    Json(body): Json<api::AddNote>,
+) -> Result<(StatusCode, axum::Json<api::IncidentDetail>)> {
+    let text = domain::validate_note(&body.text).map_err(ApiError::invalid)?.to_owned();
+    Ok((StatusCode::CREATED, act(app, actor, id, Command::AddNote(text)).await?))
+}
+
+/// Change an incident's severity.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/severity", params(("id" = i64, Path)), request_body = api::ChangeSeverity,
+    responses((status = 200, body = api::IncidentDetail)))]
+async fn change_severity(
+    app: State<App>,
+    actor: Extension<Actor>,
+    id: Path<Id>,
+    Json(body): Json<api::ChangeSeverity>,
+) -> Result<axum::Json<api::IncidentDetail>> {
+    act(app, actor, id, Command::SetSeverity(body.severity.into())).await
+}
+
+/// Assign an incident, or its command, to a user (or to no one).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/assign", params(("id" = i64, Path)), request_body = api::Assign,
+    responses((status = 200, body = api::IncidentDetail)))]
+async fn assign(
+    State(app): State<App>,
+    actor: Extension<Actor>,
+    id: Path<Id>,
+    Json(body): Json<api::Assign>,
+) -> Result<axum::Json<api::IncidentDetail>> {
+    let user_id = match &body.user {
+        Some(user) => Some(user_id(&app, user).await?),
+        None => None,
+    };
+    act(State(app), actor, id, Command::Assign { role: body.role.into(), user_id }).await
+}
+
+async fn act(
+    State(app): State<App>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<Id>,
+    command: Command,
+) -> Result<axum::Json<api::IncidentDetail>> {
+    let (incident, _) = app.store.update_incident(id, &command, &actor.0, app.now()).await?;
+    Ok(axum::Json(detail(&app, incident).await?))
+}
+
+// ---- Shared with the web UI ----
+
+/// An incident with its timeline, as the API returns it.
+pub(crate) async fn detail(app: &App, incident: domain::Incident) -> Result<api::IncidentDetail> {
+    let timeline = app.store.timeline(incident.id).await?;
+    Ok(api::IncidentDetail {
+        incident: incident.into(),
+        timeline: timeline.into_iter().map(Into::into).collect(),
+    })
+}
+
+/// The incidents `query` asks for, and the cursor of the next page.
+pub(crate) async fn list(
+    app: &App,
+    query: &IncidentQuery,
+) -> Result<(Vec<domain::Incident>, Option<String>)> {
+    let limit = query.limit.unwrap_or(50);
+    if limit == 0 || limit > firebreak_store::INCIDENT_PAGE_MAX {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {}",
+            firebreak_store::INCIDENT_PAGE_MAX
+        )));
+    }
+    let mut filter = IncidentFilter { limit, ..Default::default() };
+    if let Some(statuses) = &query.status {
+        for status in split(statuses) {
+            if status.eq_ignore_ascii_case("open") {
+                filter.statuses.extend([
+                    domain::Status::Triggered,
+                    domain::Status::Acknowledged,
+                    domain::Status::Mitigated,
+                ]);
+            } else {
+                filter.statuses.push(domain::Status::parse(status).map_err(ApiError::bad_request)?);
+            }
+        }
+    }
+    if let Some(severities) = &query.severity {
+        filter.severities = split(severities)
+            .map(domain::Severity::parse)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(ApiError::bad_request)?;
+    }
+    if let Some(kinds) = &query.kind {
+        filter.kinds = split(kinds)
+            .map(domain::Kind::parse)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(ApiError::bad_request)?;
+    }
+    if let Some(service) = &query.service {
+        filter.service_id = Some(service_id(app, &Ref::parse(service)).await?);
+    }
+    if let Some(team) = &query.team {
+        filter.team_id = Some(team_id(app, &Ref::parse(team)).await?);
+    }
+    filter.since = query.since.as_deref().map(|s| instant("since", s)).transpose()?;
+    filter.until = query.until.as_deref().map(|s| instant("until", s)).transpose()?;
+    if let Some(cursor) = &query.cursor {
+        let id = cursor.parse::<Id>().map_err(|_| {
+            ApiError::bad_request(format!(
+                "invalid cursor {cursor:?}; pass next_cursor from the previous page"
+            ))
+        })?;
+        filter.before_id = Some(id);
+    }
+    let incidents = app.store.list_incidents(&filter).await?;
+    let next_cursor =
+        if incidents.len() == limit as usize { incidents.last().map(|i| i.id.to_string()) } else { None };
+    Ok((incidents, next_cursor))
+}
+
+fn split(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|item| !item.is_empty())
+}
+
+fn instant(field: &str, text: &str) -> Result<jiff::Timestamp> {
+    text.parse().map_err(|err| {
+        ApiError::bad_request(format!(
+            "invalid {field} {text:?}: {err}; expected RFC 3339 such as 2026-01-31T12:00:00Z"
+        ))
+    })
+}
+
+pub(crate) async fn service_id(app: &App, service: &Ref) -> Result<Id> {
+    let found = match service {
+        Ref::Id(id) => app.store.service(*id).await.map(|s| Some(s.id)).or_else(not_found_is_none)?,
+        Ref::Name(name) => app.store.service_id_by_name(name).await?,
+    };
+    found.ok_or_else(|| ApiError::not_found(format!("there is no service {service}")))
+}
+
+async fn service_ids(app: &App, services: &[Ref]) -> Result<Vec<Id>> {
+    if services.len() > LIST_ITEMS_MAX {
+        return Err(ApiError::invalid(format!("a service can have at most {LIST_ITEMS_MAX} dependencies")));
+    }
+    let mut ids = Vec::with_capacity(services.len());
+    for service in services {
+        let id = service_id(app, service).await?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+async fn team_id(app: &App, team: &Ref) -> Result<Id> {
+    let found = match team {
+        Ref::Id(id) => app.store.team(*id).await.map(|t| Some(t.id)).or_else(not_found_is_none)?,
+        Ref::Name(name) => app.store.team_id_by_name(name).await?,
+    };
+    found.ok_or_else(|| ApiError::not_found(format!("there is no team {team}")))
+}
+
+async fn user_id(app: &App, user: &Ref) -> Result<Id> {
+    let found = match user {
+        Ref::Id(id) => app.store.user(*id).await.map(|u| Some(u.id)).or_else(not_found_is_none)?,
+        Ref::Name(name) => app.store.user_id_by_name(name).await?,
+    };
+    found.ok_or_else(|| ApiError::not_found(format!("there is no user {user}")))
+}
+
+fn not_found_is_none(
+    err: firebreak_store::StoreError,
+) -> std::result::Result<Option<Id>, firebreak_store::StoreError> {
+    match err {
+        firebreak_store::StoreError::NotFound(_) => Ok(None),
+        other => Err(other),
+    }
+}
+
+fn name(name: &str) -> Result<String> {
+    domain::validate_name(name).map(str::to_owned).map_err(ApiError::invalid)
+}
+
+fn text(field: &str, value: &str, chars_max: usize) -> Result<String> {
+    if value.chars().count() > chars_max {
+        return Err(ApiError::invalid(format!("{field} is longer than {chars_max} characters")));
+    }
+    Ok(value.trim().to_owned())
+}
+
+fn email(email: &str) -> Result<String> {
+    let email = email.trim();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !valid {
+        return Err(ApiError::invalid(format!("invalid email address {email:?}")));
+    }
+    Ok(email.to_owned())
+}
+
+fn time_zone(name: &str) -> Result<String> {
+    jiff::tz::TimeZone::get(name).map(|_| name.to_owned()).map_err(|_| {
+        ApiError::invalid(format!(
+            "unknown time zone {name:?}; expected an IANA name such as Europe/Lisbon or UTC"
+        ))
+    })
+}
+
+fn links(links: Vec<api::Link>) -> Result<Vec<domain::Link>> {
+    if links.len() > LIST_ITEMS_MAX {
+        return Err(ApiError::invalid(format!("a service can have at most {LIST_ITEMS_MAX} links")));
+    }
+    links
+        .into_iter()
+        .map(|link| {
+            if !(link.url.starts_with("https://") || link.url.starts_with("http://")) || link.url.len() > 2048
+            {
+                return Err(ApiError::invalid(format!(
+                    "invalid link URL {:?}; expected http:// or https://",
+                    link.url
+                )));
+            }
+            let title = text("link title", &link.title, 200)?;
+            Ok(domain::Link { title, url: link.url })
+        })
+        .collect()
+}
