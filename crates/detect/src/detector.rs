@@ -3,8 +3,9 @@
 //! Each finite sample goes through three models that are cheap to update:
 //!
 //! * a **sequence model**: the value is quantised into a few levels between the running minimum and
-//!   maximum, and a hashed table remembers which level followed each recent context of levels (orders 1
-//!   to [`Params::orders`]). A transition never seen before is surprising; one seen many times is not.
+//!   maximum, and a hashed table remembers which levels followed each recent context of levels (orders 1
+//!   to [`Params::orders`]) and how often the context occurred. A transition never seen before is
+//!   surprising, the more so the more often its context was seen; one seen before is not.
 //! * a **seasonal model**: an exponentially weighted level plus additive daily and weekly profiles keyed
 //!   by the timestamp (so irregular intervals and gaps need no resampling), with an exponentially
 //!   weighted scale of the residual. Its residual, in scales, is turned into a score through an anomaly
@@ -17,9 +18,9 @@
 //!
 //! # Memory
 //!
-//! A [`Detector`] is one fixed-size value with no heap allocation: 3,904 bytes on 64-bit targets (the test
+//! A [`Detector`] is one fixed-size value with no heap allocation: 5,952 bytes on 64-bit targets (the test
 //! `memory_per_series` pins the exact size), far under the 64 KiB budget per series. Most of it is the
-//! sequence table (1,024 × 2 bytes) and the weekly profile (168 × 8 bytes).
+//! sequence table (1,024 × 4 bytes) and the weekly profile (168 × 8 bytes).
 //!
 //! # Cost
 //!
@@ -79,10 +80,10 @@ impl Default for Params {
             scale_alpha: 0.008,
             stat_weight: 1.0,
             likelihood_alpha: 0.0015,
-            likelihood_std_min: 0.08,
+            likelihood_std_min: 0.06,
             range_tolerance: 0.005,
             rest_samples: 25,
-            alarm_score: 0.65,
+            alarm_score: 0.6,
             band_scales: 4.0,
             gap_intervals: 4.0,
             new_context_weight: 1.0,
@@ -109,14 +110,20 @@ pub struct Output {
     pub anomalous: bool,
 }
 
-/// The sequence table has `2^TABLE_BITS` entries, each a bit set of the levels seen after a context.
+/// The sequence table has `2^TABLE_BITS` entries, each a bit set of the levels seen after a context (low
+/// 16 bits) and a saturating count of the times the context was seen (high 16 bits).
 const TABLE_BITS: u32 = 10;
 const TABLE_LEN: usize = 1 << TABLE_BITS;
+const LEVEL_BITS: u32 = 0xFFFF;
+const COUNT_ONE: u32 = 1 << 16;
+/// Times a context must have been seen for a new level after it to weigh one half: a transition that is
+/// new after a context seen once is less telling than one new after a context seen a hundred times.
+const CONTEXT_COUNT_HALF: f64 = 1.0;
 /// Hourly slots of the daily and weekly profiles.
 const DAY_SLOTS: usize = 24;
 const WEEK_SLOTS: usize = 168;
 /// Residual, in scales, that maps to a raw residual score of one half.
-const SURPRISE_HALF: f64 = 4.0;
+const SURPRISE_HALF: f64 = 8.0;
 /// Residuals are clipped to this many scales before they update the scale, so one spike does not blind
 /// the detector for long.
 const SCALE_CLIP: f64 = 6.0;
@@ -147,7 +154,7 @@ pub struct Detector {
     /// Recent levels, four bits each, newest in the low bits, and how many of them are valid.
     history: u64,
     history_len: u32,
-    table: [u16; TABLE_LEN],
+    table: [u32; TABLE_LEN],
     /// Seasonal model: level, profiles, residual scale and the likelihood's state.
     level: f64,
     day: [f64; DAY_SLOTS],
@@ -249,8 +256,8 @@ impl Detector {
     }
 
     /// Sequence-model score: the weighted fraction of context orders for which this transition is new
-    /// (a context never seen weighs [`Params::new_context_weight`], a known context followed by a new
-    /// level weighs 1). Then records the transition.
+    /// (a context never seen weighs [`Params::new_context_weight`], a known context seen `n` times
+    /// followed by a new level weighs `n / (n + CONTEXT_COUNT_HALF)`). Then records the transition.
     fn sequence(&mut self, value: f64) -> f64 {
         let levels = self.params.levels.clamp(2, 16);
         let range = self.max - self.min;
@@ -266,14 +273,17 @@ impl Detector {
             let context = self.history & ((1u64 << (4 * order)) - 1);
             let key = context | (u64::from(order) << 60);
             let index = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - TABLE_BITS)) as usize;
-            let seen = self.table[index];
-            let bit = 1u16 << level;
+            let entry = self.table[index];
+            let seen = entry & LEVEL_BITS;
+            let bit = 1u32 << level;
             if seen == 0 {
                 surprise += self.params.new_context_weight;
             } else if seen & bit == 0 {
-                surprise += 1.0;
+                let count = f64::from(entry >> 16);
+                surprise += count / (count + CONTEXT_COUNT_HALF);
             }
-            self.table[index] = seen | bit;
+            let counted = if entry < LEVEL_BITS << 16 { entry + COUNT_ONE } else { entry };
+            self.table[index] = counted | bit;
         }
         self.history = (self.history << 4) | u64::from(level);
         self.history_len = (self.history_len + 1).min(15);

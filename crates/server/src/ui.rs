@@ -590,7 +590,7 @@ tr:hover td{background:#1b1f28}td.num{font-variant-numeric:tabular-nums;color:va
 tr.resolved td{opacity:.6}
 .incident-head{display:flex;align-items:center;gap:16px;flex-wrap:wrap}.incident-head h1{margin:0}
 .incident-head .num{color:var(--muted)}.badges{display:flex;gap:6px}
-.columns{display:grid;grid-template-columns:minmax(0,1fr) 300px;gap:24px;margin-top:14px}
+.columns{display:grid;grid-template-columns:minmax(0,1fr) 340px;gap:24px;margin-top:14px}
 aside{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:12px 14px;align-self:start}
 dl{display:grid;grid-template-columns:110px 1fr;gap:4px 8px;margin:0}dt{color:var(--muted)}dd{margin:0}
 dl.facts{grid-template-columns:140px 1fr;max-width:900px}
@@ -605,6 +605,7 @@ table.timeline td{border-bottom:1px solid #20242d}td.time{white-space:nowrap;col
 td.actor{white-space:nowrap;color:var(--muted);width:1%}tr.note td:last-child{white-space:pre-wrap}
 .description{color:var(--muted);max-width:900px}.markdown{max-width:900px}.markdown pre,code{background:#222733;border-radius:4px;padding:1px 4px}
 .markdown pre{padding:8px;overflow:auto}
+.markdown h1,.markdown h2,.markdown h3{text-transform:none;letter-spacing:0;color:var(--text);font-size:15px}
 .empty,.muted,.hint{color:var(--muted)}.error{color:var(--red)}
 .login{max-width:380px;margin:60px auto}.login form{display:flex;flex-direction:column;gap:8px}
 ul.recent{list-style:none;padding:0}ul.recent li{padding:3px 0}

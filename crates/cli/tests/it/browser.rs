@@ -1,0 +1,259 @@
+//! Drives the web UI in a real headless Chromium through ChromeDriver (the W3C WebDriver protocol,
+//! spoken directly over HTTP): log in, open the incident list, open an incident, acknowledge it and
+//! see the timeline change. Saves a screenshot of the incident page to
+//! `target/screenshots/incident.png`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`. Without them the test says it was skipped,
+//! unless `FIREBREAK_BROWSER_TESTS=required` (as in CI), where their absence fails it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Server, create_token, free_port, skipped};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Driver {
+    process: Child,
+    http: reqwest::Client,
+    session: String,
+    base: String,
+}
+
+impl Driver {
+    async fn start(chromedriver: &Path, chromium: &Path) -> Driver {
+        let port = free_port();
+        let process = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        loop {
+            let ready = match http.get(format!("{base}/status")).send().await {
+                Ok(response) => {
+                    response.json::<Value>().await.map(|v| v["value"]["ready"] == true).unwrap_or(false)
+                }
+                Err(_) => false,
+            };
+            if ready {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-extensions", "--no-first-run",
+                         "--window-size=1360,900"],
+            },
+        }}});
+        let response: Value = http
+            .post(format!("{base}/session"))
+            .json(&capabilities)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = response["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {response}"))
+            .to_owned();
+        Driver { process, http, session, base }
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response: Value = request.send().await.unwrap().json().await.unwrap();
+        if response["value"]["error"].is_string() {
+            panic!("webdriver {path}: {}", response["value"]);
+        }
+        response["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.command(reqwest::Method::POST, "/url", Some(json!({"url": url}))).await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let value = self
+            .command(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css})))
+            .await;
+        value[ELEMENT].as_str().unwrap_or_else(|| panic!("no element {css}: {value}")).to_owned()
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.command(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let element = self.find(css).await;
+        self.command(reqwest::Method::GET, &format!("/element/{element}/text"), None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn title(&self) -> String {
+        self.command(reqwest::Method::GET, "/title", None).await.as_str().unwrap().to_owned()
+    }
+
+    async fn screenshot(&self, path: &Path) {
+        let value = self.command(reqwest::Method::GET, "/screenshot", None).await;
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, base64_decode(value.as_str().unwrap())).unwrap();
+    }
+
+    async fn quit(mut self) {
+        let url = format!("{}/session/{}", self.base, self.session);
+        let _ = self.http.delete(url).send().await;
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let bytes: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=').collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= u32::from(value(*c)) << (18 - 6 * i);
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+fn find_program(env: &str, candidates: &[&str]) -> Option<PathBuf> {
+    if let Ok(path) = std::env::var(env) {
+        return Some(PathBuf::from(path));
+    }
+    candidates.iter().map(PathBuf::from).find(|path| path.exists())
+}
+
+#[tokio::test]
+async fn acknowledge_in_a_real_browser() {
+    let chromedriver = find_program("FIREBREAK_CHROMEDRIVER", &["/usr/bin/chromedriver"]);
+    let chromium = find_program("FIREBREAK_CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+    let (Some(chromedriver), Some(chromium)) = (chromedriver, chromium) else {
+        assert_ne!(
+            std::env::var("FIREBREAK_BROWSER_TESTS").as_deref(),
+            Ok("required"),
+            "chromium and chromedriver are required (apt-get install chromium chromium-driver)"
+        );
+        skipped("acknowledge_in_a_real_browser: skipped: chromium or chromedriver is not installed");
+        return;
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ui.db").display());
+    let token = create_token(dir.path(), &database, "ana");
+    let server = Server::start(dir.path(), &database).await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        http.post(format!("{}{path}", server.url)).bearer_auth(&token).json(&body).send()
+    };
+    post("/api/v1/teams", json!({"name": "payments"})).await.unwrap();
+    post("/api/v1/services", json!({"name": "ledger-db", "team": "payments", "description": "PostgreSQL cluster holding the ledger"}))
+        .await
+        .unwrap();
+    post("/api/v1/services", json!({
+        "name": "checkout", "team": "payments",
+        "description": "Takes card payments for every storefront",
+        "dependencies": ["ledger-db"],
+        "runbook": "## Card payments failing\n1. Check the **payment provider** status page.\n2. Roll back the last deploy: `deploy rollback checkout`.\n",
+        "links": [{"title": "Dashboard", "url": "https://grafana.example.com/d/checkout"}],
+    }))
+    .await
+    .unwrap();
+    post(
+        "/api/v1/incidents",
+        json!({"title": "Search latency p99 above 2s", "service": "ledger-db", "severity": "SEV3"}),
+    )
+    .await
+    .unwrap();
+    let response = post("/api/v1/incidents", json!({"title": "Card payments failing for EU customers", "service": "checkout", "severity": "SEV1", "kind": "signal"})).await.unwrap();
+    let incident: Value = response.json().await.unwrap();
+    let id = incident["id"].as_i64().unwrap();
+    post(
+        &format!("/api/v1/incidents/{id}/notes"),
+        json!({"text": "Error rate 38% on /pay since 02:51, provider status page is green."}),
+    )
+    .await
+    .unwrap();
+
+    let driver = Driver::start(&chromedriver, &chromium).await;
+    driver.goto(&format!("{}/incidents", server.url)).await;
+    assert_eq!(driver.title().await, "Log in · firebreak", "not logged in yet");
+    driver.type_into("#token", &token).await;
+    driver.click("#login").await;
+    assert_eq!(driver.title().await, "Incidents · firebreak");
+    let list = driver.text("table.incidents").await;
+    assert!(list.contains("Card payments failing for EU customers"), "{list}");
+    assert!(list.contains("Search latency p99 above 2s"), "{list}");
+
+    driver.click(&format!("a[href='/incidents/{id}']")).await;
+    assert_eq!(driver.text("#status").await, "triggered");
+    driver.click("#acknowledge").await;
+    assert_eq!(driver.text("#status").await, "acknowledged");
+    let timeline = driver.text("#timeline").await;
+    assert!(timeline.contains("ana acknowledged"), "{timeline}");
+    assert!(timeline.contains("ana declared SEV1: Card payments failing for EU customers"), "{timeline}");
+
+    let screenshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots/incident.png");
+    driver.screenshot(&screenshot).await;
+    driver.click("a[href='/services/2']").await;
+    let page = driver.text("main").await;
+    assert!(page.contains("Check the payment provider status page."), "runbook rendered: {page}");
+    driver.screenshot(&screenshot.with_file_name("service.png")).await;
+    driver.quit().await;
+
+    // The API sees what the browser did.
+    let detail: Value = http
+        .get(format!("{}/api/v1/incidents/{id}", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["status"], "acknowledged");
+    server.stop();
+}

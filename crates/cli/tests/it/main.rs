@@ -1,0 +1,6 @@
+//! End-to-end tests of the `firebreak` binary: real processes, real HTTP, real databases, and a
+//! real headless Chromium for the web UI.
+
+mod browser;
+mod support;
+mod walk;

@@ -1,0 +1,87 @@
+//! Starting and stopping `firebreak serve` processes for tests.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longest time a server gets to start answering.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(crate) fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_firebreak"))
+}
+
+/// A free TCP port on loopback.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Runs `firebreak ARGS` to completion in `dir`.
+pub(crate) fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    Command::new(binary()).args(args).envs(envs.iter().copied()).current_dir(dir).output().unwrap()
+}
+
+/// Creates an API token on `database` with the CLI and returns it.
+pub(crate) fn create_token(dir: &Path, database: &str, name: &str) -> String {
+    let output = run(dir, &["token", "create", "--name", name, "--database", database], &[]);
+    assert!(output.status.success(), "token create failed: {}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "token create prints exactly one line: {stdout:?}");
+    lines[0].to_owned()
+}
+
+/// A running `firebreak serve`.
+pub(crate) struct Server {
+    child: Child,
+    pub(crate) url: String,
+}
+
+impl Server {
+    /// Starts `firebreak serve` on a free port with `database`, in `dir`, and waits until it answers.
+    pub(crate) async fn start(dir: &Path, database: &str) -> Server {
+        let port = free_port();
+        let child = Command::new(binary())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
+            .env("RUST_LOG", "warn")
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let server = Server { child, url: format!("http://127.0.0.1:{port}") };
+        let started = Instant::now();
+        let http = reqwest::Client::new();
+        loop {
+            if let Ok(response) = http.get(format!("{}/readyz", server.url)).send().await
+                && response.status().is_success()
+            {
+                return server;
+            }
+            assert!(started.elapsed() < START_TIMEOUT, "server did not start within {START_TIMEOUT:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    pub(crate) fn stop(mut self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "server exited with {status} after SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Says on stderr, past the test harness's capture, that part of a test was skipped.
+pub(crate) fn skipped(message: &str) {
+    let _ = writeln!(std::io::stderr(), "{message}");
+}

@@ -1,0 +1,252 @@
+//! The contract walk: team, service, declare, acknowledge, mitigate, resolve, notes, through the
+//! HTTP API and the CLI, on SQLite and PostgreSQL, with a restart in the middle.
+
+use serde_json::{Value, json};
+
+use crate::support::{Server, create_token, run};
+
+struct Api {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Api {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        if status >= 400 {
+            let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+            assert_eq!(content_type, "application/problem+json", "{path}");
+        }
+        (status, response.json().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+}
+
+fn timeline(detail: &Value) -> Vec<String> {
+    detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| format!("{} {}", entry["actor"].as_str().unwrap(), entry["summary"].as_str().unwrap()))
+        .collect()
+}
+
+async fn walk(database: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let token = create_token(dir.path(), database, "ana");
+    let server = Server::start(dir.path(), database).await;
+    let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
+
+    let (status, team) = api.post("/api/v1/teams", json!({"name": "payments"})).await;
+    assert_eq!(status, 201, "{team}");
+    let (status, service) = api
+        .post(
+            "/api/v1/services",
+            json!({"name": "checkout", "team": "payments", "description": "takes money"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{service}");
+    assert!(service["id"].as_i64().unwrap() > 0);
+    assert!(service["integration_key"].as_str().unwrap().starts_with("fbk_"));
+    assert_eq!(service["team_id"], team["id"]);
+
+    let (status, incident) = api
+        .post(
+            "/api/v1/incidents",
+            json!({"title": "card payments fail", "service": service["id"], "severity": "SEV1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{incident}");
+    let id = incident["id"].as_i64().unwrap();
+    assert_eq!(incident["status"], "triggered");
+
+    let (status, acked) = api.post(&format!("/api/v1/incidents/{id}/acknowledge"), json!({})).await;
+    assert_eq!((status, acked["status"].as_str().unwrap()), (200, "acknowledged"));
+    let (status, problem) = api.post(&format!("/api/v1/incidents/{id}/acknowledge"), json!({})).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        problem["detail"],
+        "cannot acknowledge an incident that is acknowledged; it is already acknowledged"
+    );
+    let (status, _) =
+        api.post(&format!("/api/v1/incidents/{id}/notes"), json!({"text": "rolled back 1.4.2"})).await;
+    assert_eq!(status, 201);
+
+    // Restart: everything stored survives.
+    server.stop();
+    let server = Server::start(dir.path(), database).await;
+    let api = Api { url: server.url.clone(), ..api };
+
+    let (status, page) = api.get("/api/v1/incidents?status=acknowledged").await;
+    assert_eq!(status, 200);
+    assert_eq!(page["incidents"][0]["id"], id);
+    let (_, page) = api.get("/api/v1/incidents?status=resolved").await;
+    assert_eq!(page["incidents"], json!([]));
+
+    // The CLI does the rest.
+    let envs = [("FIREBREAK_URL", server.url.as_str()), ("FIREBREAK_TOKEN", token.as_str())];
+    for args in [
+        vec!["incident", "mitigate", &id.to_string()],
+        vec!["incident", "note", &id.to_string(), "impact over"],
+        vec!["incident", "resolve", &id.to_string()],
+    ] {
+        let output = run(dir.path(), &args, &envs);
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let output = run(dir.path(), &["incident", "list", "--status", "resolved"], &envs);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.starts_with("ID  SEV   STATUS    SERVICE  DECLARED (UTC)    TITLE\n"), "{stdout}");
+    assert!(stdout.contains("SEV1  resolved  1"), "{stdout}");
+    let output = run(dir.path(), &["incident", "resolve", &id.to_string()], &envs);
+    assert!(!output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: cannot resolve an incident that is resolved; it is already resolved (HTTP 409)\n"
+    );
+    let output = run(dir.path(), &["service", "show", "checkout", "--json"], &envs);
+    let shown: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(shown["description"], "takes money");
+
+    let (_, detail) = api.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(detail["status"], "resolved");
+    assert_eq!(
+        timeline(&detail),
+        [
+            "ana declared SEV1: card payments fail",
+            "ana acknowledged",
+            "ana rolled back 1.4.2",
+            "ana mitigated",
+            "ana impact over",
+            "ana resolved",
+        ]
+    );
+    server.stop();
+}
+
+#[tokio::test]
+async fn contract_walk_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    walk(&format!("sqlite:{}", dir.path().join("walk.db").display())).await;
+}
+
+#[tokio::test]
+async fn contract_walk_on_postgres() {
+    let Some(url) = firebreak_store::testing::fresh_postgres_url("contract_walk_on_postgres").await.unwrap()
+    else {
+        return;
+    };
+    walk(&url).await;
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_problem_not_a_500() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("bad.db").display());
+    let token = create_token(dir.path(), &database, "ana");
+    let server = Server::start(dir.path(), &database).await;
+    let http = reqwest::Client::new();
+    let url = &server.url;
+    let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        (http.post(format!("{url}/api/v1/incidents")), 401, "missing Authorization header"),
+        (
+            http.post(format!("{url}/api/v1/incidents")).bearer_auth("fbt_wrong"),
+            401,
+            "the API token is not valid",
+        ),
+        (
+            http.post(format!("{url}/api/v1/incidents"))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body("{\"title\":"),
+            400,
+            "Failed to parse the request body as JSON",
+        ),
+        (
+            http.post(format!("{url}/api/v1/incidents"))
+                .bearer_auth(&token)
+                .json(&json!({"title": "x", "service": "ghost"})),
+            404,
+            "there is no service \"ghost\"",
+        ),
+        (
+            http.post(format!("{url}/api/v1/incidents")).bearer_auth(&token).body("{}"),
+            415,
+            "Content-Type: application/json",
+        ),
+        (
+            http.post(format!("{url}/api/v1/teams"))
+                .bearer_auth(&token)
+                .json(&json!({"name": "x".repeat(firebreak_server::BODY_BYTES_MAX)})),
+            413,
+            "larger than the limit",
+        ),
+        (
+            http.post(format!("{url}/api/v1/incidents/999/resolve")).bearer_auth(&token),
+            404,
+            "there is no incident 999",
+        ),
+        (http.get(format!("{url}/api/v1/incidents/abc")).bearer_auth(&token), 400, "abc"),
+        (
+            http.get(format!("{url}/api/v1/incidents?status=bogus")).bearer_auth(&token),
+            400,
+            "unknown status \"bogus\"",
+        ),
+        (
+            http.get(format!("{url}/api/v1/incidents?since=yesterday")).bearer_auth(&token),
+            400,
+            "invalid since",
+        ),
+        (
+            http.post(format!("{url}/api/v1/teams")).bearer_auth(&token).json(&json!({"name": "  "})),
+            422,
+            "name must not be empty",
+        ),
+        (
+            http.get(format!("{url}/api/v1/nothing")).bearer_auth(&token),
+            404,
+            "there is nothing at /api/v1/nothing",
+        ),
+    ];
+    for (request, status, detail) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status);
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["status"], status);
+        assert!(problem["detail"].as_str().unwrap().contains(detail), "{problem}");
+    }
+    let openapi: Value =
+        http.get(format!("{url}/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(openapi["openapi"], "3.1.0");
+    for path in [
+        "/api/v1/teams",
+        "/api/v1/services",
+        "/api/v1/incidents",
+        "/api/v1/incidents/{id}/acknowledge",
+        "/api/v1/incidents/{id}/notes",
+    ] {
+        assert!(openapi["paths"][path].is_object(), "{path} is documented");
+    }
+    let metrics = http.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        metrics.contains(
+            "firebreak_http_requests_total{method=\"POST\",route=\"/api/v1/incidents\",status=\"401\"} 2"
+        ),
+        "{metrics}"
+    );
+    assert!(metrics.contains("firebreak_incidents{status=\"triggered\"} 0"));
+    server.stop();
+}
