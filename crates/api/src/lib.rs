@@ -153,8 +153,23 @@ pub struct Service {
     pub links: Vec<Link>,
     /// Ids of the services this one depends on.
     pub dependencies: Vec<i64>,
+    /// How alerts become incidents.
+    pub alert_settings: AlertSettings,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+}
+
+/// How a service turns alerts into incidents.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+pub struct AlertSettings {
+    /// Labels that must be equal for alerts to share an incident; empty: one open incident per
+    /// service. PagerDuty's `group` and `class` are labels.
+    pub group_by: Vec<String>,
+    /// A new alert joins an open incident only if it was opened at most this many minutes ago;
+    /// `null`: as long as it is open.
+    pub group_window_minutes: Option<i64>,
+    /// Resolve the incident once all its alerts have resolved.
+    pub auto_resolve: bool,
 }
 
 /// A service just created, with its integration key: shown this once, stored only hashed.
@@ -196,6 +211,72 @@ pub struct UpdateService {
     pub links: Option<Vec<Link>>,
     /// Replaces the whole list.
     pub dependencies: Option<Vec<Ref>>,
+    pub group_by: Option<Vec<String>>,
+    /// 0 removes the window.
+    pub group_window_minutes: Option<i64>,
+    pub auto_resolve: Option<bool>,
+}
+
+/// An alert: what monitoring sent, identified by service and dedup key.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Alert {
+    pub id: i64,
+    pub service_id: i64,
+    pub dedup_key: String,
+    /// `triggered`, `acknowledged` or `resolved`.
+    pub status: String,
+    pub summary: String,
+    pub source: String,
+    pub severity: Severity,
+    pub kind: Kind,
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// How many trigger events it received.
+    pub event_count: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub first_seen_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub last_seen_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub resolved_at: Option<Timestamp>,
+    pub incident_id: Option<i64>,
+    /// The silence that kept it from opening an incident.
+    pub silence_id: Option<i64>,
+}
+
+/// A silence: matching alerts are stored but open no incident and page no one.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Silence {
+    pub id: i64,
+    /// `null`: every service.
+    pub service_id: Option<i64>,
+    /// Alertmanager-style matchers: `name=value`, `name!=value`, `name=~regex`, `name!~regex`.
+    pub matchers: Vec<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub starts_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub ends_at: Timestamp,
+    pub comment: String,
+    pub created_by: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSilence {
+    /// Only this service (id or name); every service when left out.
+    pub service: Option<Ref>,
+    /// All must match: `name=value`, `name!=value`, `name=~regex`, `name!~regex`.
+    pub matchers: Vec<String>,
+    /// Now when left out.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub starts_at: Option<Timestamp>,
+    /// Give `ends_at` or `duration_minutes`.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ends_at: Option<Timestamp>,
+    pub duration_minutes: Option<i64>,
+    #[serde(default)]
+    pub comment: String,
 }
 
 /// An incident.
@@ -246,7 +327,7 @@ pub struct TimelineEntry {
     pub at: Timestamp,
     /// Who did it: an API token's name, or `firebreak`.
     pub actor: String,
-    /// `declared`, `status_changed`, `severity_changed`, `assigned` or `note`.
+    /// `declared`, `status_changed`, `severity_changed`, `assigned`, `note`, `alert` or `alerts_joined`.
     pub event: String,
     /// The entry in words.
     pub summary: String,
@@ -376,6 +457,7 @@ impl From<domain::Service> for Service {
             runbook: service.runbook,
             links: service.links.into_iter().map(|link| Link { title: link.title, url: link.url }).collect(),
             dependencies: service.dependencies,
+            alert_settings: AlertSettings::default(),
             created_at: service.created_at,
         }
     }
@@ -428,6 +510,20 @@ impl From<domain::TimelineEntry> for TimelineEntry {
                 json!({"role": role.as_str(), "user_id": user_id}),
             ),
             E::Note { text } => ("note", text.clone(), json!({"text": text})),
+            E::Alert { action, alert_id, dedup_key, summary } => (
+                "alert",
+                match action {
+                    domain::AlertAction::Trigger => format!("alert fired: {summary}"),
+                    domain::AlertAction::Acknowledge => {
+                        format!("alert acknowledged at its source: {summary}")
+                    }
+                    domain::AlertAction::Resolve => format!("alert resolved: {summary}"),
+                },
+                json!({"action": action.as_str(), "alert_id": alert_id, "dedup_key": dedup_key, "summary": summary}),
+            ),
+            E::AlertsJoined { count } => {
+                ("alerts_joined", format!("{count} more alerts joined"), json!({"count": count}))
+            }
         };
         TimelineEntry {
             id: entry.id,
@@ -436,6 +532,43 @@ impl From<domain::TimelineEntry> for TimelineEntry {
             event: event.to_owned(),
             summary,
             details,
+        }
+    }
+}
+
+impl From<domain::Alert> for Alert {
+    fn from(alert: domain::Alert) -> Alert {
+        Alert {
+            id: alert.id,
+            service_id: alert.service_id,
+            dedup_key: alert.dedup_key,
+            status: alert.status.as_str().to_owned(),
+            summary: alert.summary,
+            source: alert.source,
+            severity: alert.severity.into(),
+            kind: alert.kind.into(),
+            labels: alert.labels,
+            event_count: alert.event_count,
+            first_seen_at: alert.first_seen_at,
+            last_seen_at: alert.last_seen_at,
+            resolved_at: alert.resolved_at,
+            incident_id: alert.incident_id,
+            silence_id: alert.silence_id,
+        }
+    }
+}
+
+impl From<domain::Silence> for Silence {
+    fn from(silence: domain::Silence) -> Silence {
+        Silence {
+            id: silence.id,
+            service_id: silence.service_id,
+            matchers: silence.matchers.iter().map(ToString::to_string).collect(),
+            starts_at: silence.starts_at,
+            ends_at: silence.ends_at,
+            comment: silence.comment,
+            created_by: silence.created_by,
+            created_at: silence.created_at,
         }
     }
 }

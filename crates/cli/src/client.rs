@@ -111,6 +111,102 @@ pub(crate) enum ServiceCommand {
     },
 }
 
+#[derive(Subcommand)]
+pub(crate) enum SilenceCommand {
+    /// Silence alerts matching every --matcher for a while: they are kept but open no incident.
+    Create {
+        /// name=value, name!=value, name=~regex or name!~regex; repeat for several.
+        #[arg(long = "matcher", required = true)]
+        matchers: Vec<String>,
+        /// Only this service (id or name) [default: every service].
+        #[arg(long)]
+        service: Option<String>,
+        /// How long, such as 30m, 2h or 1d.
+        #[arg(long, default_value = "1h")]
+        duration: String,
+        /// Why, for whoever wonders later.
+        #[arg(long, default_value = "")]
+        comment: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List silences that have not ended.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// End a silence now.
+    Expire {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+pub(crate) async fn silence(command: SilenceCommand) -> anyhow::Result<()> {
+    match command {
+        SilenceCommand::Create { matchers, service, duration, comment, client } => {
+            let body = api::CreateSilence {
+                service: service.as_deref().map(api::Ref::parse),
+                matchers,
+                starts_at: None,
+                ends_at: None,
+                duration_minutes: Some(minutes(&duration)?),
+                comment,
+            };
+            let client = Client::new(client)?;
+            let silence: api::Silence = client.post("/api/v1/silences", &body).await?;
+            client.print(&silence, |s| silence_table(std::slice::from_ref(s)))
+        }
+        SilenceCommand::List { client } => {
+            let client = Client::new(client)?;
+            let silences: Vec<api::Silence> = client.get("/api/v1/silences", &[]).await?;
+            client.print(&silences, |s| silence_table(s))
+        }
+        SilenceCommand::Expire { id, client } => {
+            let client = Client::new(client)?;
+            let silence: api::Silence = client.delete(&format!("/api/v1/silences/{id}")).await?;
+            client.print(&silence, |s| silence_table(std::slice::from_ref(s)))
+        }
+    }
+}
+
+/// Minutes in a duration such as `90m`, `2h` or `1d`.
+fn minutes(text: &str) -> anyhow::Result<i64> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let number: i64 = number
+        .parse()
+        .map_err(|_| anyhow::anyhow!("invalid duration {text:?}; expected such as 30m, 2h or 1d"))?;
+    let factor = match unit {
+        "m" | "min" => 1,
+        "h" => 60,
+        "d" => 1440,
+        "w" => 10080,
+        _ => bail!("invalid duration {text:?}; expected such as 30m, 2h or 1d"),
+    };
+    Ok(number.saturating_mul(factor))
+}
+
+fn silence_table(silences: &[api::Silence]) -> String {
+    if silences.is_empty() {
+        return "no silences\n".to_owned();
+    }
+    let rows = silences
+        .iter()
+        .map(|s| {
+            vec![
+                s.id.to_string(),
+                s.service_id.map_or_else(|| "all".to_owned(), |id| id.to_string()),
+                s.ends_at.strftime("%Y-%m-%d %H:%M").to_string(),
+                s.created_by.clone(),
+                s.matchers.join(" "),
+            ]
+        })
+        .collect();
+    table(&["ID", "SERVICE", "ENDS (UTC)", "BY", "MATCHERS"], rows)
+}
+
 pub(crate) async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
     match command {
         IncidentCommand::List { status, service, team, severity, limit, client } => {
@@ -328,6 +424,11 @@ impl Client {
 
     async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> anyhow::Result<T> {
         let request = self.http.post(format!("{}{path}", self.base)).json(body);
+        self.send(request).await
+    }
+
+    async fn delete<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let request = self.http.delete(format!("{}{path}", self.base));
         self.send(request).await
     }
 

@@ -37,6 +37,9 @@ enum Top {
     /// Show the service catalog (talks to a running server).
     #[command(subcommand)]
     Service(client::ServiceCommand),
+    /// Silence alerts for a while (maintenance windows) (talks to a running server).
+    #[command(subcommand)]
+    Silence(client::SilenceCommand),
     /// Anomaly detection tools.
     #[command(subcommand)]
     Detect(DetectCommand),
@@ -150,6 +153,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Top::Incident(command) => client::incident(command).await,
         Top::Service(command) => client::service(command).await,
+        Top::Silence(command) => client::silence(command).await,
         Top::Detect(DetectCommand::Nab { data, out }) => {
             let report = tokio::task::spawn_blocking(move || {
                 firebreak_nab::run(&data, &out, &mut |line| eprintln!("{line}"))

@@ -7,7 +7,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 
-use crate::Id;
+use crate::{AlertAction, AlertStatus, Id};
 
 /// Longest incident title accepted.
 pub const TITLE_CHARS_MAX: usize = 500;
@@ -111,11 +111,36 @@ pub struct TimelineEntry {
 /// What happened, as recorded on the timeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TimelineEvent {
-    Declared { title: String, severity: Severity },
-    StatusChanged { from: Status, to: Status },
-    SeverityChanged { from: Severity, to: Severity },
-    Assigned { role: AssignRole, user_id: Option<Id> },
-    Note { text: String },
+    Declared {
+        title: String,
+        severity: Severity,
+    },
+    StatusChanged {
+        from: Status,
+        to: Status,
+    },
+    SeverityChanged {
+        from: Severity,
+        to: Severity,
+    },
+    Assigned {
+        role: AssignRole,
+        user_id: Option<Id>,
+    },
+    Note {
+        text: String,
+    },
+    /// An alert of the incident fired, was acknowledged at its source, or resolved.
+    Alert {
+        action: AlertAction,
+        alert_id: Id,
+        dedup_key: String,
+        summary: String,
+    },
+    /// More alerts joined than the timeline lists one by one.
+    AlertsJoined {
+        count: i64,
+    },
 }
 
 /// Why a change to an incident was refused.
@@ -289,6 +314,9 @@ named_enum!(Kind, "kind", Signal => "signal", Exception => "exception", Silent =
     Kingpin => "kingpin", Unknown => "unknown");
 named_enum!(Status, "status", Triggered => "triggered", Acknowledged => "acknowledged",
     Mitigated => "mitigated", Resolved => "resolved");
+named_enum!(AlertStatus, "alert status", Triggered => "triggered", Acknowledged => "acknowledged",
+    Resolved => "resolved");
+named_enum!(AlertAction, "event action", Trigger => "trigger", Acknowledge => "acknowledge", Resolve => "resolve");
 named_enum!(AssignRole, "role", Assignee => "assignee", Commander => "commander");
 
 #[cfg(test)]

@@ -4,9 +4,14 @@
 //! format. The types here are deliberately not `Serialize`: the crates that own a format (`api`,
 //! `store`, `ingest`) convert to and from it explicitly.
 
+mod alert;
 mod catalog;
 mod incident;
 
+pub use alert::{
+    Alert, AlertAction, AlertEvent, AlertStatus, DEDUP_KEY_CHARS_MAX, GroupBy, GroupingRule, LABEL_CHARS_MAX,
+    LABELS_MAX, MATCHER_REGEX_CHARS_MAX, MatchOp, Matcher, SUMMARY_CHARS_MAX, Silence,
+};
 pub use catalog::{Link, NAME_CHARS_MAX, Service, Team, User, validate_name};
 pub use incident::{
     AssignRole, Command, Incident, IncidentError, Kind, NOTE_CHARS_MAX, NewIncident, Severity, Status,

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod ingest;
 mod markdown;
 pub mod metrics;
 mod ui;
@@ -63,13 +64,18 @@ pub struct AppState {
     tokens: Tokens,
     metrics: Metrics,
     request_ids: AtomicU64,
+    ingestor: ingest::Ingestor,
 }
 
 pub type App = Arc<AppState>;
 
 impl AppState {
+    /// The shared state, with the ingest writer started on `store`. Must run inside a tokio
+    /// runtime.
     pub fn new(store: Store, clock: Arc<dyn Clock>, public_url: String) -> App {
+        let ingestor = ingest::Ingestor::start(store.clone(), clock.clone());
         Arc::new(AppState {
+            ingestor,
             store,
             clock,
             public_url,
@@ -91,6 +97,7 @@ pub fn router(app: App) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .nest("/api/v1", v1::routes(app.clone()))
+        .merge(ingest::routes())
         .merge(ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -206,7 +213,31 @@ async fn readyz(State(app): State<App>) -> Response {
 
 async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
     let incidents = app.store.incident_counts().await?;
-    let body = app.metrics.render(&incidents);
+    let mut body = app.metrics.render(&incidents);
+    let ingestor = &app.ingestor.counters;
+    let counters = [
+        (
+            "firebreak_alert_events_accepted_total",
+            "Alert events stored and answered 202.",
+            &ingestor.events_accepted,
+        ),
+        (
+            "firebreak_ingest_requests_throttled_total",
+            "Ingest requests answered 429.",
+            &ingestor.requests_throttled,
+        ),
+        (
+            "firebreak_ingest_batches_committed_total",
+            "Transactions that stored alert events.",
+            &ingestor.batches_committed,
+        ),
+    ];
+    for (name, help, counter) in counters {
+        body.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+            counter.load(Ordering::Relaxed)
+        ));
+    }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response())
 }
 

@@ -263,12 +263,14 @@ async fn incident_page(State(app): State<App>, headers: HeaderMap, Path(id): Pat
     let result = async {
         let incident = app.store.incident(id).await?;
         let timeline = app.store.timeline(id).await?;
+        let alerts = app.store.incident_alerts(id, 100).await?;
         let users: HashMap<Id, String> =
             app.store.users().await?.into_iter().map(|u| (u.id, u.name)).collect();
-        Ok::<_, ApiError>((incident, timeline, users, Catalog::load(&app).await?))
+        Ok::<_, ApiError>((incident, timeline, alerts, users, Catalog::load(&app).await?))
     }
     .await;
-    let (incident, timeline, users, catalog) = result.map_err(|err| error_page(Some(&session), err))?;
+    let (incident, timeline, alerts, users, catalog) =
+        result.map_err(|err| error_page(Some(&session), err))?;
     let service = catalog.services.get(&incident.service_id);
     let team = catalog.team_of(incident.service_id);
     let user = |id: Option<Id>| {
@@ -288,10 +290,37 @@ async fn incident_page(State(app): State<App>, headers: HeaderMap, Path(id): Pat
     );
     body.push_str("<div class=\"columns\"><div class=\"main\">");
     body.push_str(&actions(&incident, &session));
+    if !alerts.is_empty() {
+        let _ = write!(
+            body,
+            "<h2>Alerts ({})</h2><table class=\"alerts\" id=\"alerts\"><thead><tr><th>Status</th><th>Sev</th>\
+             <th>Summary</th><th>Source</th><th>Count</th><th>Last seen</th></tr></thead><tbody>",
+            alerts.len()
+        );
+        for alert in &alerts {
+            let _ = write!(
+                body,
+                "<tr><td><span class=\"status {status}\">{status}</span></td><td>{sev}</td><td title=\"{key}\">{summary}</td>\
+                 <td>{source}</td><td class=\"num\">{count}</td><td>{last}</td></tr>",
+                status = alert.status.as_str(),
+                sev = alert.severity,
+                key = escape(&alert.dedup_key),
+                summary = escape(&alert.summary),
+                source = escape(&alert.source),
+                count = alert.event_count,
+                last = format_time(alert.last_seen_at),
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
     body.push_str("<h2>Timeline</h2><table class=\"timeline\" id=\"timeline\"><tbody>");
     for entry in &timeline {
         let entry = firebreak_api::TimelineEntry::from(entry.clone());
-        let class = if entry.event == "note" { "note" } else { "event" };
+        let class = match entry.event.as_str() {
+            "note" => "note",
+            "alert" | "alerts_joined" => "alert",
+            _ => "event",
+        };
         let _ = write!(
             body,
             "<tr class=\"{class}\"><td class=\"time\">{at}</td><td class=\"actor\">{actor}</td><td>{summary}</td></tr>",
@@ -603,6 +632,7 @@ button.link{background:none;border:none;color:var(--link);padding:0}
 form.note{display:flex;gap:8px;margin:6px 0 0}form.note textarea{flex:1;resize:vertical}
 table.timeline td{border-bottom:1px solid #20242d}td.time{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums;width:1%}
 td.actor{white-space:nowrap;color:var(--muted);width:1%}tr.note td:last-child{white-space:pre-wrap}
+tr.alert td:last-child{color:var(--orange)}
 .description{color:var(--muted);max-width:900px}.markdown{max-width:900px}.markdown pre,code{background:#222733;border-radius:4px;padding:1px 4px}
 .markdown pre{padding:8px;overflow:auto}
 .markdown h1,.markdown h2,.markdown h3{text-transform:none;letter-spacing:0;color:var(--text);font-size:15px}

@@ -35,8 +35,9 @@ pub(crate) const LIST_ITEMS_MAX: usize = 100;
     paths(
         create_team, list_teams, get_team, update_team,
         create_user, list_users, get_user, update_user,
-        create_service, list_services, get_service, update_service,
-        declare_incident, list_incidents, get_incident,
+        create_service, list_services, get_service, update_service, service_alerts,
+        declare_incident, list_incidents, get_incident, incident_alerts,
+        create_silence, list_silences, get_silence, expire_silence,
         acknowledge, mitigate, resolve, add_note, change_severity, assign,
     ),
     modifiers(&BearerAuth),
@@ -72,6 +73,10 @@ pub(crate) fn routes(app: App) -> Router<App> {
         .route("/incidents/{id}/notes", post(add_note))
         .route("/incidents/{id}/severity", post(change_severity))
         .route("/incidents/{id}/assign", post(assign))
+        .route("/incidents/{id}/alerts", get(incident_alerts))
+        .route("/services/{service}/alerts", get(service_alerts))
+        .route("/silences", post(create_silence).get(list_silences))
+        .route("/silences/{id}", get(get_silence).delete(expire_silence))
         .route_layer(middleware::from_fn_with_state(app, require_token))
         .route("/openapi.json", get(openapi))
 }
@@ -217,13 +222,18 @@ async fn create_service(
         dependencies: service_ids(&app, &body.dependencies).await?,
     };
     let (service, integration_key) = app.store.create_service(&service, app.now()).await?;
-    Ok((StatusCode::CREATED, axum::Json(api::CreatedService { service: service.into(), integration_key })))
+    let service = service_view(&app, service).await?;
+    Ok((StatusCode::CREATED, axum::Json(api::CreatedService { service, integration_key })))
 }
 
 /// List services.
 #[utoipa::path(get, path = "/api/v1/services", responses((status = 200, body = Vec<api::Service>)))]
 async fn list_services(State(app): State<App>) -> Result<axum::Json<Vec<api::Service>>> {
-    Ok(axum::Json(app.store.services().await?.into_iter().map(Into::into).collect()))
+    let mut services = Vec::new();
+    for service in app.store.services().await? {
+        services.push(service_view(&app, service).await?);
+    }
+    Ok(axum::Json(services))
 }
 
 /// Get a service by id or name.
@@ -234,7 +244,7 @@ async fn get_service(
     Path(service): Path<String>,
 ) -> Result<axum::Json<api::Service>> {
     let id = service_id(&app, &Ref::parse(&service)).await?;
-    Ok(axum::Json(app.store.service(id).await?.into()))
+    Ok(axum::Json(service_view(&app, app.store.service(id).await?).await?))
 }
 
 /// Change a service.
@@ -269,7 +279,34 @@ async fn update_service(
             None => None,
         },
     };
-    Ok(axum::Json(app.store.update_service(id, &patch).await?.into()))
+    let alert_changes =
+        body.group_by.is_some() || body.group_window_minutes.is_some() || body.auto_resolve.is_some();
+    let mut settings = app.store.alert_settings(id).await?;
+    if let Some(labels) = body.group_by {
+        if labels.len() > LIST_ITEMS_MAX
+            || labels.iter().any(|l| l.is_empty() || l.len() > domain::LABEL_CHARS_MAX)
+        {
+            return Err(ApiError::invalid(format!(
+                "group_by takes at most {LIST_ITEMS_MAX} label names, each 1 to {} characters",
+                domain::LABEL_CHARS_MAX
+            )));
+        }
+        settings.grouping.by = labels.into_iter().map(domain::GroupBy::Label).collect();
+    }
+    if let Some(minutes) = body.group_window_minutes {
+        if !(0..=525_600).contains(&minutes) {
+            return Err(ApiError::invalid("group_window_minutes must be between 0 (no window) and 525600"));
+        }
+        settings.grouping.window = (minutes > 0).then(|| jiff::SignedDuration::from_mins(minutes));
+    }
+    if let Some(auto_resolve) = body.auto_resolve {
+        settings.auto_resolve = auto_resolve;
+    }
+    let service = app.store.update_service(id, &patch).await?;
+    if alert_changes {
+        app.store.set_alert_settings(id, &settings).await?;
+    }
+    Ok(axum::Json(service_view(&app, service).await?))
 }
 
 // ---- Incidents ----
@@ -297,7 +334,7 @@ async fn declare_incident(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct IncidentQuery {
-    /// Statuses, such as `triggered,acknowledged`; `open` means all but `resolved`.
+    /// Statuses, such as `triggered,acknowledged`; `open` means all but `resolved`, `all` every one.
     pub(crate) status: Option<String>,
     /// Service id or name.
     pub(crate) service: Option<String>,
@@ -413,6 +450,98 @@ async fn assign(
     act(State(app), actor, id, Command::Assign { role: body.role.into(), user_id }).await
 }
 
+/// The alerts of an incident, oldest first.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/alerts", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<api::Alert>), (status = 404, body = api::Problem)))]
+async fn incident_alerts(State(app): State<App>, Path(id): Path<Id>) -> Result<axum::Json<Vec<api::Alert>>> {
+    app.store.incident(id).await?;
+    let alerts = app.store.incident_alerts(id, ALERTS_LISTED_MAX).await?;
+    Ok(axum::Json(alerts.into_iter().map(Into::into).collect()))
+}
+
+/// The alerts of a service, newest first, silenced ones included.
+#[utoipa::path(get, path = "/api/v1/services/{service}/alerts", params(("service" = String, Path, description = "id or name")),
+    responses((status = 200, body = Vec<api::Alert>), (status = 404, body = api::Problem)))]
+async fn service_alerts(
+    State(app): State<App>,
+    Path(service): Path<String>,
+) -> Result<axum::Json<Vec<api::Alert>>> {
+    let id = service_id(&app, &Ref::parse(&service)).await?;
+    let alerts = app.store.service_alerts(id, ALERTS_LISTED_MAX).await?;
+    Ok(axum::Json(alerts.into_iter().map(Into::into).collect()))
+}
+
+/// Create a silence (maintenance window): matching alerts are kept but open no incident.
+#[utoipa::path(post, path = "/api/v1/silences", request_body = api::CreateSilence,
+    responses((status = 201, body = api::Silence), (status = 422, body = api::Problem)))]
+async fn create_silence(
+    State(app): State<App>,
+    Extension(actor): Extension<Actor>,
+    Json(body): Json<api::CreateSilence>,
+) -> Result<(StatusCode, axum::Json<api::Silence>)> {
+    let silence = new_silence(&app, body).await?;
+    let silence = app.store.create_silence(&silence, &actor.0, app.now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(silence.into())))
+}
+
+/// Silences that have not ended yet.
+#[utoipa::path(get, path = "/api/v1/silences", responses((status = 200, body = Vec<api::Silence>)))]
+async fn list_silences(State(app): State<App>) -> Result<axum::Json<Vec<api::Silence>>> {
+    Ok(axum::Json(app.store.silences(app.now()).await?.into_iter().map(Into::into).collect()))
+}
+
+/// Get a silence.
+#[utoipa::path(get, path = "/api/v1/silences/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = api::Silence), (status = 404, body = api::Problem)))]
+async fn get_silence(State(app): State<App>, Path(id): Path<Id>) -> Result<axum::Json<api::Silence>> {
+    Ok(axum::Json(app.store.silence(id).await?.into()))
+}
+
+/// End a silence now.
+#[utoipa::path(delete, path = "/api/v1/silences/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = api::Silence), (status = 409, body = api::Problem, description = "already ended")))]
+async fn expire_silence(State(app): State<App>, Path(id): Path<Id>) -> Result<axum::Json<api::Silence>> {
+    Ok(axum::Json(app.store.expire_silence(id, app.now()).await?.into()))
+}
+
+async fn new_silence(app: &App, body: api::CreateSilence) -> Result<firebreak_store::NewSilence> {
+    if body.matchers.is_empty() || body.matchers.len() > LIST_ITEMS_MAX {
+        return Err(ApiError::invalid(format!(
+            "a silence needs 1 to {LIST_ITEMS_MAX} matchers, such as alertname=DiskFull"
+        )));
+    }
+    let matchers = body
+        .matchers
+        .iter()
+        .map(|m| domain::Matcher::parse(m))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(ApiError::invalid)?;
+    let now = app.now();
+    let starts_at = body.starts_at.unwrap_or(now);
+    let ends_at = match (body.ends_at, body.duration_minutes) {
+        (Some(ends_at), None) => ends_at,
+        (None, Some(minutes)) if (1..=525_600).contains(&minutes) => {
+            starts_at + jiff::SignedDuration::from_mins(minutes)
+        }
+        (None, Some(_)) => return Err(ApiError::invalid("duration_minutes must be between 1 and 525600")),
+        _ => return Err(ApiError::invalid("give exactly one of ends_at and duration_minutes")),
+    };
+    if ends_at <= starts_at || ends_at <= now {
+        return Err(ApiError::invalid("a silence must end after it starts and after now"));
+    }
+    let service_id = match &body.service {
+        Some(service) => Some(service_id(app, service).await?),
+        None => None,
+    };
+    Ok(firebreak_store::NewSilence {
+        service_id,
+        matchers,
+        starts_at,
+        ends_at,
+        comment: text("comment", &body.comment, DESCRIPTION_CHARS_MAX)?,
+    })
+}
+
 async fn act(
     State(app): State<App>,
     Extension(actor): Extension<Actor>,
@@ -424,6 +553,21 @@ async fn act(
 }
 
 // ---- Shared with the web UI ----
+
+/// Most alerts listed at once.
+pub(crate) const ALERTS_LISTED_MAX: u32 = 500;
+
+/// A service as the API shows it, with its alert settings.
+pub(crate) async fn service_view(app: &App, service: domain::Service) -> Result<api::Service> {
+    let settings = app.store.alert_settings(service.id).await?;
+    let mut view = api::Service::from(service);
+    view.alert_settings = api::AlertSettings {
+        group_by: settings.grouping.by.iter().map(|domain::GroupBy::Label(name)| name.clone()).collect(),
+        group_window_minutes: settings.grouping.window.map(|w| w.as_secs() / 60),
+        auto_resolve: settings.auto_resolve,
+    };
+    Ok(view)
+}
 
 /// An incident with its timeline, as the API returns it.
 pub(crate) async fn detail(app: &App, incident: domain::Incident) -> Result<api::IncidentDetail> {
@@ -449,7 +593,9 @@ pub(crate) async fn list(
     let mut filter = IncidentFilter { limit, ..Default::default() };
     if let Some(statuses) = &query.status {
         for status in split(statuses) {
-            if status.eq_ignore_ascii_case("open") {
+            if status.eq_ignore_ascii_case("all") {
+                filter.statuses.extend(domain::Status::ALL);
+            } else if status.eq_ignore_ascii_case("open") {
                 filter.statuses.extend([
                     domain::Status::Triggered,
                     domain::Status::Acknowledged,

@@ -231,6 +231,78 @@ macro_rules! insert_dependency {
     }};
 }
 
+/// Appends `$event` to the timeline of incident `$incident_id` inside transaction `$tx`, returning
+/// the new entry's id.
+macro_rules! insert_timeline {
+    ($tx:expr, $incident_id:expr, $now:expr, $actor:expr, $event:expr) => {{
+        let (name, data) = crate::rows::event_to_row($event);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO timeline (incident_id, at, actor, event, data) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind($incident_id)
+        .bind(crate::rows::millis($now))
+        .bind($actor)
+        .bind(name)
+        .bind(&data)
+        .fetch_one(&mut *$tx)
+        .await?;
+        id
+    }};
+}
+
+/// Reads incident `$id` inside transaction `$tx`, locking its row where the backend needs it.
+macro_rules! lock_incident {
+    ($tx:expr, $id:expr, $for_update:expr) => {{
+        let id: Id = $id;
+        let row: Option<crate::rows::IncidentRow> =
+            sqlx::query_as(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1{}", $for_update))
+                .bind(id)
+                .fetch_optional(&mut *$tx)
+                .await?;
+        Incident::try_from(row.ok_or_else(|| incident_not_found(id))?)?
+    }};
+}
+
+/// Applies `$command` to `$incident` (read with `lock_incident!`) inside transaction `$tx`: asks
+/// the domain, writes the new state and the timeline entry. Evaluates to `(Incident, TimelineEntry)`.
+macro_rules! apply_in_tx {
+    ($tx:expr, $incident:expr, $command:expr, $actor:expr, $now:expr) => {{
+        let mut incident: Incident = $incident;
+        let now: Timestamp = $now;
+        let event = incident.apply($command, now)?;
+        sqlx::query(
+            "UPDATE incidents SET severity = $1, status = $2, assignee_id = $3, commander_id = $4, \
+             acknowledged_at = $5, mitigated_at = $6, resolved_at = $7, updated_at = $8 WHERE id = $9",
+        )
+        .bind(incident.severity.as_str())
+        .bind(incident.status.as_str())
+        .bind(incident.assignee_id)
+        .bind(incident.commander_id)
+        .bind(incident.acknowledged_at.map(crate::rows::millis))
+        .bind(incident.mitigated_at.map(crate::rows::millis))
+        .bind(incident.resolved_at.map(crate::rows::millis))
+        .bind(crate::rows::millis(incident.updated_at))
+        .bind(incident.id)
+        .execute(&mut *$tx)
+        .await?;
+        let entry_id = insert_timeline!($tx, incident.id, now, $actor, &event);
+        let entry = TimelineEntry {
+            id: entry_id,
+            incident_id: incident.id,
+            at: now,
+            actor: $actor.to_owned(),
+            event,
+        };
+        (incident, entry)
+    }};
+}
+
+mod alerts;
+
+pub use alerts::{
+    AlertSettings, IngestItem, IngestSummary, NewSilence, SYSTEM_ACTOR, TIMELINE_ALERTS_PER_BATCH_MAX,
+};
+
 const INCIDENT_COLUMNS: &str = "id, title, service_id, severity, kind, status, assignee_id, commander_id, \
      created_at, acknowledged_at, mitigated_at, resolved_at, updated_at";
 const SERVICE_COLUMNS: &str = "id, name, team_id, description, documentation, runbook, links, created_at";
@@ -634,15 +706,7 @@ impl Store {
             .bind(millis(now))
             .fetch_one(&mut *tx)
             .await?;
-            let (name, data) = rows::event_to_row(&event);
-            sqlx::query("INSERT INTO timeline (incident_id, at, actor, event, data) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id)
-                .bind(millis(now))
-                .bind(actor)
-                .bind(name)
-                .bind(&data)
-                .execute(&mut *tx)
-                .await?;
+            insert_timeline!(tx, id, now, actor, &event);
             tx.commit().await?;
             id
         });
@@ -733,12 +797,7 @@ impl Store {
         let now = rows::truncate(now);
         with_pool!(self, pool, for_update => {
             let mut tx = pool.begin().await?;
-            let row: Option<IncidentRow> =
-                sqlx::query_as(&format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1{for_update}"))
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let mut incident = Incident::try_from(row.ok_or_else(|| incident_not_found(id))?)?;
+            let incident = lock_incident!(tx, id, for_update);
             if let Command::Assign { user_id: Some(user_id), .. } = command {
                 let user: Option<i64> =
                     sqlx::query_scalar("SELECT id FROM users WHERE id = $1").bind(user_id).fetch_optional(&mut *tx).await?;
@@ -746,35 +805,8 @@ impl Store {
                     return Err(StoreError::NotFound(format!("there is no user {user_id}")));
                 }
             }
-            let event = incident.apply(command, now)?;
-            sqlx::query(
-                "UPDATE incidents SET severity = $1, status = $2, assignee_id = $3, commander_id = $4, \
-                 acknowledged_at = $5, mitigated_at = $6, resolved_at = $7, updated_at = $8 WHERE id = $9",
-            )
-            .bind(incident.severity.as_str())
-            .bind(incident.status.as_str())
-            .bind(incident.assignee_id)
-            .bind(incident.commander_id)
-            .bind(incident.acknowledged_at.map(millis))
-            .bind(incident.mitigated_at.map(millis))
-            .bind(incident.resolved_at.map(millis))
-            .bind(millis(incident.updated_at))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            let (name, data) = rows::event_to_row(&event);
-            let entry_id: i64 = sqlx::query_scalar(
-                "INSERT INTO timeline (incident_id, at, actor, event, data) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(id)
-            .bind(millis(now))
-            .bind(actor)
-            .bind(name)
-            .bind(&data)
-            .fetch_one(&mut *tx)
-            .await?;
+            let (incident, entry) = apply_in_tx!(tx, incident, command, actor, now);
             tx.commit().await?;
-            let entry = TimelineEntry { id: entry_id, incident_id: id, at: now, actor: actor.to_owned(), event };
             Ok((incident, entry))
         })
     }

@@ -15,17 +15,27 @@ struct Migration {
     sql: &'static str,
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_foundation",
-    sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_foundation",
+        sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    },
+    Migration { version: 2, name: "0002_alerts", sql: include_str!("../migrations/sqlite/0002_alerts.sql") },
+];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_foundation",
-    sql: include_str!("../migrations/postgres/0001_foundation.sql"),
-}];
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_foundation",
+        sql: include_str!("../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_alerts",
+        sql: include_str!("../migrations/postgres/0002_alerts.sql"),
+    },
+];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS firebreak_migrations \
      (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -4,7 +4,8 @@
 //! epoch; reading back something else is corruption and fails loudly instead of guessing.
 
 use firebreak_domain::{
-    AssignRole, Id, Incident, Kind, Link, Service, Severity, Status, Team, TimelineEntry, TimelineEvent, User,
+    AlertAction, AssignRole, Id, Incident, Kind, Link, Service, Severity, Status, Team, TimelineEntry,
+    TimelineEvent, User,
 };
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -21,11 +22,11 @@ pub(crate) fn truncate(at: Timestamp) -> Timestamp {
     from_millis(millis(at))
 }
 
-fn from_millis(ms: i64) -> Timestamp {
+pub(crate) fn from_millis(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Other(sqlx::Error::Decode(format!("corrupt {what}: {detail}").into()))
 }
 
@@ -180,6 +181,11 @@ pub(crate) fn event_to_row(event: &TimelineEvent) -> (&'static str, String) {
             ("assigned", json!({"role": role.as_str(), "user_id": user_id}))
         }
         TimelineEvent::Note { text } => ("note", json!({"text": text})),
+        TimelineEvent::Alert { action, alert_id, dedup_key, summary } => (
+            "alert",
+            json!({"action": action.as_str(), "alert_id": alert_id, "dedup_key": dedup_key, "summary": summary}),
+        ),
+        TimelineEvent::AlertsJoined { count } => ("alerts_joined", json!({"count": count})),
     };
     (name, data.to_string())
 }
@@ -211,6 +217,15 @@ impl TryFrom<TimelineRow> for TimelineEntry {
                 user_id: data["user_id"].as_i64(),
             },
             "note" => TimelineEvent::Note { text: text("text")? },
+            "alert" => TimelineEvent::Alert {
+                action: AlertAction::parse(&text("action")?).map_err(|err| corrupt(&what, err))?,
+                alert_id: data["alert_id"].as_i64().unwrap_or_default(),
+                dedup_key: text("dedup_key")?,
+                summary: text("summary")?,
+            },
+            "alerts_joined" => {
+                TimelineEvent::AlertsJoined { count: data["count"].as_i64().unwrap_or_default() }
+            }
             other => return Err(corrupt(&what, format!("unknown event {other:?}"))),
         };
         Ok(TimelineEntry {

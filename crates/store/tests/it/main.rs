@@ -1,6 +1,8 @@
 //! The storage conformance suite: every behaviour runs against SQLite and, when
 //! `FIREBREAK_TEST_DATABASE_URL` is set, against PostgreSQL, each time on a fresh database.
 
+mod ingest;
+
 use std::future::Future;
 
 use firebreak_domain::{AssignRole, Command, Kind, Link, NewIncident, Severity, Status, TimelineEvent};
@@ -10,7 +12,7 @@ use firebreak_store::{
 use jiff::Timestamp;
 
 /// Runs `behaviour` on a fresh SQLite store and, if configured, a fresh PostgreSQL store.
-async fn on_both<F, Fut>(test: &str, behaviour: F)
+pub(crate) async fn on_both<F, Fut>(test: &str, behaviour: F)
 where
     F: Fn(Store) -> Fut,
     Fut: Future<Output = ()>,
@@ -25,11 +27,11 @@ where
     }
 }
 
-fn at(second: i64) -> Timestamp {
+pub(crate) fn at(second: i64) -> Timestamp {
     Timestamp::from_second(1_700_000_000 + second).unwrap()
 }
 
-async fn team_and_service(store: &Store) -> (i64, i64) {
+pub(crate) async fn team_and_service(store: &Store) -> (i64, i64) {
     let team = store
         .create_team(&NewTeam { name: "payments".into(), description: String::new() }, at(0))
         .await

@@ -1,0 +1,750 @@
+//! Alerts, their grouping into incidents, and silences.
+//!
+//! [`Store::ingest`] takes a batch of alert events (from many requests at once: the server commits
+//! them together) and applies them in one transaction with a fixed number of statements per batch
+//! wherever it can: repeats of one dedup key inside a batch are folded before touching the
+//! database, existing alerts are read with one query per few hundred keys, and new alerts are
+//! written with multi-row inserts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use firebreak_domain::{
+    Alert, AlertAction, AlertEvent, AlertStatus, Command, GroupBy, GroupingRule, Id, Incident, Kind, MatchOp,
+    Matcher, Severity, Silence, Status, TimelineEntry, TimelineEvent,
+};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use crate::rows::{self, millis};
+use crate::{Backend, INCIDENT_COLUMNS, Result, Store, StoreError, incident_not_found};
+
+/// The actor recorded for what firebreak does on its own.
+pub const SYSTEM_ACTOR: &str = "firebreak";
+/// Alerts listed one by one on an incident's timeline per batch; the rest are counted.
+pub const TIMELINE_ALERTS_PER_BATCH_MAX: usize = 20;
+/// Keys per query when reading existing alerts, and rows per multi-row insert.
+const KEYS_PER_QUERY: usize = 200;
+const ROWS_PER_INSERT: usize = 50;
+
+/// One event to ingest for a service. Its dedup key must be set.
+#[derive(Clone, Debug)]
+pub struct IngestItem {
+    pub service_id: Id,
+    pub event: AlertEvent,
+}
+
+/// What a batch did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IngestSummary {
+    pub alerts_created: usize,
+    pub incidents_opened: Vec<Id>,
+    pub alerts_silenced: usize,
+}
+
+/// How a service turns alerts into incidents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertSettings {
+    pub grouping: GroupingRule,
+    /// Resolve the incident when all its alerts have resolved.
+    pub auto_resolve: bool,
+}
+
+/// A silence to create.
+#[derive(Clone, Debug)]
+pub struct NewSilence {
+    pub service_id: Option<Id>,
+    pub matchers: Vec<Matcher>,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub comment: String,
+}
+
+/// An alert being folded over the events of a batch.
+struct Folded {
+    existing_id: Option<Id>,
+    service_id: Id,
+    dedup_key: String,
+    status: AlertStatus,
+    last: AlertEvent,
+    count_delta: i64,
+    first_seen_at: Timestamp,
+    resolved_at: Option<Timestamp>,
+    incident_id: Option<Id>,
+    silence_id: Option<Id>,
+    /// Triggered anew (new, or after being resolved): needs an incident.
+    opened: bool,
+    changed: bool,
+    /// Actions to record on the incident's timeline, in order.
+    actions: Vec<AlertAction>,
+    /// The summary stored before this batch, for events that carry none.
+    stored_summary: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ExistingAlert {
+    id: i64,
+    service_id: i64,
+    dedup_key: String,
+    status: String,
+    summary: String,
+    first_seen_at: i64,
+    resolved_at: Option<i64>,
+    incident_id: Option<i64>,
+    silence_id: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: i64,
+    service_id: i64,
+    dedup_key: String,
+    status: String,
+    summary: String,
+    source: String,
+    severity: String,
+    kind: String,
+    labels: String,
+    details: String,
+    event_count: i64,
+    first_seen_at: i64,
+    last_seen_at: i64,
+    resolved_at: Option<i64>,
+    incident_id: Option<i64>,
+    silence_id: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SilenceRow {
+    id: i64,
+    service_id: Option<i64>,
+    matchers: String,
+    starts_at: i64,
+    ends_at: i64,
+    comment: String,
+    created_by: String,
+    created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct SettingsRow {
+    id: i64,
+    auto_resolve: i64,
+    group_by: String,
+    group_window_secs: Option<i64>,
+}
+
+const ALERT_COLUMNS: &str = "id, service_id, dedup_key, status, summary, source, severity, kind, labels, details, \
+     event_count, first_seen_at, last_seen_at, resolved_at, incident_id, silence_id";
+const SILENCE_COLUMNS: &str = "id, service_id, matchers, starts_at, ends_at, comment, created_by, created_at";
+
+impl Store {
+    /// Applies a batch of alert events in one transaction: creates, counts, acknowledges and
+    /// resolves alerts, opens or joins incidents by each service's grouping rule, keeps silenced
+    /// alerts out of incidents, and resolves incidents whose alerts have all resolved.
+    ///
+    /// Either the whole batch is stored or none of it.
+    pub async fn ingest(&self, items: &[IngestItem], now: Timestamp) -> Result<IngestSummary> {
+        let now = rows::truncate(now);
+        // Fold the batch per alert, keeping first-seen order.
+        let mut order: Vec<(Id, String)> = Vec::new();
+        let mut events: HashMap<(Id, String), Vec<&AlertEvent>> = HashMap::new();
+        for item in items {
+            let Some(key) = item.event.dedup_key.clone() else {
+                return Err(StoreError::Conflict(
+                    "an alert event without a dedup key reached the store".to_owned(),
+                ));
+            };
+            let entry = events.entry((item.service_id, key.clone())).or_default();
+            if entry.is_empty() {
+                order.push((item.service_id, key));
+            }
+            entry.push(&item.event);
+        }
+        let mut service_ids: Vec<Id> = order.iter().map(|(service_id, _)| *service_id).collect();
+        service_ids.sort_unstable();
+        service_ids.dedup();
+
+        with_pool!(self, pool, for_update => {
+            let mut tx = pool.begin().await?;
+            let silences = {
+                let rows: Vec<SilenceRow> = sqlx::query_as(&format!(
+                    "SELECT {SILENCE_COLUMNS} FROM silences WHERE starts_at <= $1 AND ends_at > $1"
+                ))
+                .bind(millis(now))
+                .fetch_all(&mut *tx)
+                .await?;
+                rows.into_iter().filter_map(|row| silence_from_row(row).ok()).collect::<Vec<_>>()
+            };
+            let mut settings: HashMap<Id, AlertSettings> = HashMap::new();
+            for chunk in service_ids.chunks(KEYS_PER_QUERY) {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT id, auto_resolve, group_by, group_window_secs FROM services WHERE id IN (",
+                );
+                let mut list = query.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                query.push(")");
+                let rows: Vec<SettingsRow> = query.build_query_as().fetch_all(&mut *tx).await?;
+                for row in rows {
+                    settings.insert(row.id, settings_from_row(&row));
+                }
+            }
+
+            let mut existing: HashMap<(Id, String), ExistingAlert> = HashMap::new();
+            for chunk in order.chunks(KEYS_PER_QUERY) {
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT id, service_id, dedup_key, status, summary, first_seen_at, resolved_at, incident_id, silence_id \
+                     FROM alerts WHERE (service_id, dedup_key) IN (VALUES ",
+                );
+                let mut first = true;
+                for (service_id, key) in chunk {
+                    if !first {
+                        query.push(", ");
+                    }
+                    first = false;
+                    query.push("(").push_bind(*service_id).push(", ").push_bind(key.clone()).push(")");
+                }
+                query.push(")");
+                let rows: Vec<ExistingAlert> = query.build_query_as().fetch_all(&mut *tx).await?;
+                for row in rows {
+                    existing.insert((row.service_id, row.dedup_key.clone()), row);
+                }
+            }
+
+            let mut folded: Vec<Folded> = Vec::with_capacity(order.len());
+            for key in &order {
+                if !settings.contains_key(&key.0) {
+                    return Err(StoreError::NotFound(format!("there is no service {}", key.0)));
+                }
+                if let Some(alert) = fold(existing.get(key), key, &events[key], now)? {
+                    folded.push(alert);
+                }
+            }
+
+            // Silences and incidents for alerts that (re)opened.
+            let mut summary = IngestSummary::default();
+            let mut open_incidents: HashMap<(Id, String), Option<(Id, Timestamp)>> = HashMap::new();
+            let mut joined: BTreeMap<Id, Vec<usize>> = BTreeMap::new();
+            for (index, alert) in folded.iter_mut().enumerate() {
+                if !alert.opened {
+                    continue;
+                }
+                let labels = &alert.last.labels;
+                if let Some(silence) = silences.iter().find(|s| s.silences(alert.service_id, labels, now)) {
+                    alert.silence_id = Some(silence.id);
+                    alert.incident_id = None;
+                    summary.alerts_silenced += 1;
+                    continue;
+                }
+                alert.silence_id = None;
+                let rule = &settings[&alert.service_id].grouping;
+                let group_key = rule.key(labels);
+                let slot = (alert.service_id, group_key.clone());
+                if !open_incidents.contains_key(&slot) {
+                    let found: Option<(i64, i64)> = sqlx::query_as(
+                        "SELECT id, created_at FROM incidents WHERE service_id = $1 AND group_key = $2 \
+                         AND status <> 'resolved' ORDER BY id DESC LIMIT 1",
+                    )
+                    .bind(alert.service_id)
+                    .bind(&group_key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    open_incidents.insert(slot.clone(), found.map(|(id, at)| (id, rows::from_millis(at))));
+                }
+                let incident_id = match open_incidents[&slot] {
+                    Some((id, opened_at)) if rule.accepts(opened_at, now) => id,
+                    _ => {
+                        let event = &alert.last;
+                        let id: i64 = sqlx::query_scalar(
+                            "INSERT INTO incidents (title, service_id, severity, kind, status, created_at, updated_at, \
+                             group_key) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
+                        )
+                        .bind(&event.summary)
+                        .bind(alert.service_id)
+                        .bind(event.severity.as_str())
+                        .bind(event.kind.as_str())
+                        .bind(Status::Triggered.as_str())
+                        .bind(millis(now))
+                        .bind(&group_key)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        let declared = TimelineEvent::Declared { title: event.summary.clone(), severity: event.severity };
+                        insert_timeline!(tx, id, now, SYSTEM_ACTOR, &declared);
+                        open_incidents.insert(slot, Some((id, now)));
+                        summary.incidents_opened.push(id);
+                        id
+                    }
+                };
+                alert.incident_id = Some(incident_id);
+                joined.entry(incident_id).or_default().push(index);
+            }
+
+            // Write alerts: new ones in multi-row inserts, changed ones one by one.
+            let new: Vec<usize> = (0..folded.len()).filter(|i| folded[*i].existing_id.is_none()).collect();
+            summary.alerts_created = new.len();
+            for chunk in new.chunks(ROWS_PER_INSERT) {
+                let mut query = sqlx::QueryBuilder::new(
+                    "INSERT INTO alerts (service_id, dedup_key, status, summary, source, severity, kind, labels, \
+                     details, event_count, first_seen_at, last_seen_at, resolved_at, incident_id, silence_id) ",
+                );
+                query.push_values(chunk, |mut row, index| {
+                    let alert = &folded[*index];
+                    row.push_bind(alert.service_id)
+                        .push_bind(alert.dedup_key.clone())
+                        .push_bind(alert.status.as_str())
+                        .push_bind(alert.last.summary.clone())
+                        .push_bind(alert.last.source.clone())
+                        .push_bind(alert.last.severity.as_str())
+                        .push_bind(alert.last.kind.as_str())
+                        .push_bind(labels_to_json(&alert.last.labels))
+                        .push_bind(alert.last.details.clone())
+                        .push_bind(alert.count_delta)
+                        .push_bind(millis(alert.first_seen_at))
+                        .push_bind(millis(now))
+                        .push_bind(alert.resolved_at.map(millis))
+                        .push_bind(alert.incident_id)
+                        .push_bind(alert.silence_id);
+                });
+                query.push(" RETURNING id, dedup_key, service_id");
+                let ids: Vec<(i64, String, i64)> = query.build_query_as().fetch_all(&mut *tx).await?;
+                for (id, dedup_key, service_id) in ids {
+                    let index = chunk
+                        .iter()
+                        .copied()
+                        .find(|i| folded[*i].dedup_key == dedup_key && folded[*i].service_id == service_id);
+                    if let Some(index) = index {
+                        folded[index].existing_id = Some(id);
+                    }
+                }
+            }
+            for (index, alert) in folded.iter().enumerate() {
+                if new.contains_sorted(index) || !alert.changed {
+                    continue;
+                }
+                let id = alert.existing_id.expect("an alert that is not new was read with its id");
+                if alert.last.summary.is_empty() {
+                    // Acknowledge and resolve events carry no description: keep the stored one.
+                    sqlx::query(
+                        "UPDATE alerts SET status = $1, event_count = event_count + $2, last_seen_at = $3, \
+                         resolved_at = $4, incident_id = $5, silence_id = $6 WHERE id = $7",
+                    )
+                    .bind(alert.status.as_str())
+                    .bind(alert.count_delta)
+                    .bind(millis(now))
+                    .bind(alert.resolved_at.map(millis))
+                    .bind(alert.incident_id)
+                    .bind(alert.silence_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                } else {
+                    sqlx::query(
+                        "UPDATE alerts SET status = $1, event_count = event_count + $2, last_seen_at = $3, \
+                         resolved_at = $4, incident_id = $5, silence_id = $6, summary = $7, source = $8, \
+                         severity = $9, kind = $10, labels = $11, details = $12 WHERE id = $13",
+                    )
+                    .bind(alert.status.as_str())
+                    .bind(alert.count_delta)
+                    .bind(millis(now))
+                    .bind(alert.resolved_at.map(millis))
+                    .bind(alert.incident_id)
+                    .bind(alert.silence_id)
+                    .bind(&alert.last.summary)
+                    .bind(&alert.last.source)
+                    .bind(alert.last.severity.as_str())
+                    .bind(alert.last.kind.as_str())
+                    .bind(labels_to_json(&alert.last.labels))
+                    .bind(&alert.last.details)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+
+            // Timelines: alerts that joined, then acknowledgements and resolutions.
+            for (incident_id, indices) in &joined {
+                for index in indices.iter().take(TIMELINE_ALERTS_PER_BATCH_MAX) {
+                    let alert = &folded[*index];
+                    let event = alert_event(alert, AlertAction::Trigger);
+                    insert_timeline!(tx, *incident_id, now, SYSTEM_ACTOR, &event);
+                }
+                if indices.len() > TIMELINE_ALERTS_PER_BATCH_MAX {
+                    let count = (indices.len() - TIMELINE_ALERTS_PER_BATCH_MAX) as i64;
+                    insert_timeline!(tx, *incident_id, now, SYSTEM_ACTOR, &TimelineEvent::AlertsJoined { count });
+                }
+            }
+            let mut acknowledged: Vec<Id> = Vec::new();
+            let mut resolved: Vec<Id> = Vec::new();
+            for alert in &folded {
+                let Some(incident_id) = alert.incident_id else { continue };
+                for action in &alert.actions {
+                    if *action == AlertAction::Trigger {
+                        continue;
+                    }
+                    insert_timeline!(tx, incident_id, now, SYSTEM_ACTOR, &alert_event(alert, *action));
+                    let list = if *action == AlertAction::Acknowledge { &mut acknowledged } else { &mut resolved };
+                    if !list.contains(&incident_id) {
+                        list.push(incident_id);
+                    }
+                }
+            }
+            for incident_id in acknowledged {
+                let incident = lock_incident!(tx, incident_id, for_update);
+                if incident.status == Status::Triggered {
+                    apply_in_tx!(tx, incident, &Command::Acknowledge, SYSTEM_ACTOR, now);
+                }
+            }
+            for incident_id in resolved {
+                let incident = lock_incident!(tx, incident_id, for_update);
+                let auto_resolve = settings.get(&incident.service_id).is_some_and(|s| s.auto_resolve);
+                if !auto_resolve || !incident.is_open() {
+                    continue;
+                }
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM alerts WHERE incident_id = $1 AND status <> 'resolved'",
+                )
+                .bind(incident_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if open == 0 {
+                    apply_in_tx!(tx, incident, &Command::Resolve, SYSTEM_ACTOR, now);
+                }
+            }
+            tx.commit().await?;
+            Ok(summary)
+        })
+    }
+
+    /// The alerts of incident `id`, oldest first, at most `limit`.
+    pub async fn incident_alerts(&self, id: Id, limit: u32) -> Result<Vec<Alert>> {
+        let rows: Vec<AlertRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE incident_id = $1 ORDER BY id LIMIT $2"))
+                .bind(id)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(alert_from_row).collect()
+    }
+
+    /// The alerts of service `id`, newest first, at most `limit`; silenced ones included.
+    pub async fn service_alerts(&self, id: Id, limit: u32) -> Result<Vec<Alert>> {
+        let rows: Vec<AlertRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE service_id = $1 ORDER BY id DESC LIMIT $2"))
+                .bind(id)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(alert_from_row).collect()
+    }
+
+    /// The alert of service `service_id` with `dedup_key`, if any.
+    pub async fn alert(&self, service_id: Id, dedup_key: &str) -> Result<Option<Alert>> {
+        let row: Option<AlertRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE service_id = $1 AND dedup_key = $2"))
+                .bind(service_id)
+                .bind(dedup_key)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(alert_from_row).transpose()
+    }
+
+    /// The number of alerts stored, for metrics.
+    pub async fn alert_count(&self) -> Result<i64> {
+        Ok(with_read_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM alerts").fetch_one(pool).await?
+        }))
+    }
+
+    /// How service `id` turns alerts into incidents.
+    pub async fn alert_settings(&self, id: Id) -> Result<AlertSettings> {
+        let row: Option<SettingsRow> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id, auto_resolve, group_by, group_window_secs FROM services WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let row = row.ok_or_else(|| StoreError::NotFound(format!("there is no service {id}")))?;
+        Ok(settings_from_row(&row))
+    }
+
+    pub async fn set_alert_settings(&self, id: Id, settings: &AlertSettings) -> Result<()> {
+        let group_by: Vec<&str> =
+            settings.grouping.by.iter().map(|GroupBy::Label(name)| name.as_str()).collect();
+        let done = with_pool!(self, pool => {
+            sqlx::query("UPDATE services SET auto_resolve = $1, group_by = $2, group_window_secs = $3 WHERE id = $4")
+                .bind(i64::from(settings.auto_resolve))
+                .bind(json!(group_by).to_string())
+                .bind(settings.grouping.window.map(|w| w.as_secs()))
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound(format!("there is no service {id}")));
+        }
+        Ok(())
+    }
+
+    pub async fn create_silence(&self, silence: &NewSilence, actor: &str, now: Timestamp) -> Result<Silence> {
+        let matchers = matchers_to_json(&silence.matchers);
+        let id: i64 = with_pool!(self, pool => {
+            if let Some(service_id) = silence.service_id {
+                let found: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM services WHERE id = $1").bind(service_id).fetch_optional(pool).await?;
+                if found.is_none() {
+                    return Err(StoreError::NotFound(format!("there is no service {service_id}")));
+                }
+            }
+            sqlx::query_scalar(
+                "INSERT INTO silences (service_id, matchers, starts_at, ends_at, comment, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(silence.service_id)
+            .bind(&matchers)
+            .bind(millis(silence.starts_at))
+            .bind(millis(silence.ends_at))
+            .bind(&silence.comment)
+            .bind(actor)
+            .bind(millis(now))
+            .fetch_one(pool)
+            .await?
+        });
+        self.silence(id).await
+    }
+
+    pub async fn silence(&self, id: Id) -> Result<Silence> {
+        let row: Option<SilenceRow> = with_pool!(self, pool => {
+            sqlx::query_as(&format!("SELECT {SILENCE_COLUMNS} FROM silences WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        silence_from_row(row.ok_or_else(|| StoreError::NotFound(format!("there is no silence {id}")))?)
+    }
+
+    /// Silences that have not ended at `now`, soonest ending first.
+    pub async fn silences(&self, now: Timestamp) -> Result<Vec<Silence>> {
+        let rows: Vec<SilenceRow> = with_read_pool!(self, pool => {
+            sqlx::query_as(&format!("SELECT {SILENCE_COLUMNS} FROM silences WHERE ends_at > $1 ORDER BY ends_at, id"))
+                .bind(millis(now))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(silence_from_row).collect()
+    }
+
+    /// Ends silence `id` at `now` (it stays listed in history by its end time).
+    pub async fn expire_silence(&self, id: Id, now: Timestamp) -> Result<Silence> {
+        let silence = self.silence(id).await?;
+        if silence.ends_at <= now {
+            return Err(StoreError::Conflict(format!("silence {id} has already ended")));
+        }
+        with_pool!(self, pool => {
+            sqlx::query("UPDATE silences SET ends_at = $1 WHERE id = $2")
+                .bind(millis(now.max(silence.starts_at)))
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
+        self.silence(id).await
+    }
+}
+
+/// Folds the events of one alert in a batch over its stored state. `None` when nothing applies
+/// (acknowledging or resolving an alert that does not exist or is already resolved).
+fn fold(
+    existing: Option<&ExistingAlert>,
+    key: &(Id, String),
+    events: &[&AlertEvent],
+    now: Timestamp,
+) -> Result<Option<Folded>> {
+    let mut alert = match existing {
+        Some(row) => Folded {
+            existing_id: Some(row.id),
+            service_id: row.service_id,
+            dedup_key: row.dedup_key.clone(),
+            status: AlertStatus::parse(&row.status).map_err(|err| rows::corrupt("alert", err))?,
+            last: events[0].clone(),
+            count_delta: 0,
+            first_seen_at: rows::from_millis(row.first_seen_at),
+            resolved_at: row.resolved_at.map(rows::from_millis),
+            incident_id: row.incident_id,
+            silence_id: row.silence_id,
+            opened: false,
+            changed: false,
+            actions: Vec::new(),
+            stored_summary: row.summary.clone(),
+        },
+        None => Folded {
+            existing_id: None,
+            service_id: key.0,
+            dedup_key: key.1.clone(),
+            status: AlertStatus::Resolved,
+            last: events[0].clone(),
+            count_delta: 0,
+            first_seen_at: now,
+            resolved_at: None,
+            incident_id: None,
+            silence_id: None,
+            opened: false,
+            changed: false,
+            actions: Vec::new(),
+            stored_summary: String::new(),
+        },
+    };
+    let is_new = existing.is_none();
+    let mut exists = !is_new;
+    for event in events {
+        match event.action {
+            AlertAction::Trigger => {
+                if alert.status == AlertStatus::Resolved {
+                    alert.opened = true;
+                    alert.status = AlertStatus::Triggered;
+                    alert.resolved_at = None;
+                    alert.incident_id = None;
+                    alert.actions.clear();
+                    if !exists {
+                        alert.first_seen_at = now;
+                    }
+                }
+                exists = true;
+                alert.count_delta += 1;
+                alert.last = (*event).clone();
+                alert.changed = true;
+            }
+            AlertAction::Acknowledge if exists && alert.status == AlertStatus::Triggered => {
+                alert.status = AlertStatus::Acknowledged;
+                alert.actions.push(AlertAction::Acknowledge);
+                alert.changed = true;
+            }
+            AlertAction::Resolve if exists && alert.status != AlertStatus::Resolved => {
+                alert.status = AlertStatus::Resolved;
+                alert.resolved_at = Some(now);
+                alert.actions.push(AlertAction::Resolve);
+                alert.changed = true;
+            }
+            AlertAction::Acknowledge | AlertAction::Resolve => {}
+        }
+    }
+    if !exists || !alert.changed {
+        return Ok(None);
+    }
+    if alert.last.summary.is_empty() && is_new {
+        // Cannot happen: a new alert is created only by a trigger, which has a summary.
+        alert.last.summary = alert.dedup_key.clone();
+    }
+    Ok(Some(alert))
+}
+
+fn alert_event(alert: &Folded, action: AlertAction) -> TimelineEvent {
+    TimelineEvent::Alert {
+        action,
+        alert_id: alert.existing_id.unwrap_or_default(),
+        dedup_key: alert.dedup_key.clone(),
+        summary: if alert.last.summary.is_empty() {
+            alert.stored_summary.clone()
+        } else {
+            alert.last.summary.clone()
+        },
+    }
+}
+
+trait ContainsSorted {
+    fn contains_sorted(&self, value: usize) -> bool;
+}
+
+impl ContainsSorted for Vec<usize> {
+    fn contains_sorted(&self, value: usize) -> bool {
+        self.binary_search(&value).is_ok()
+    }
+}
+
+fn labels_to_json(labels: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(labels).expect("a string map always serializes")
+}
+
+fn settings_from_row(row: &SettingsRow) -> AlertSettings {
+    let by: Vec<String> = serde_json::from_str(&row.group_by).unwrap_or_default();
+    AlertSettings {
+        grouping: GroupingRule {
+            by: by.into_iter().map(GroupBy::Label).collect(),
+            window: row.group_window_secs.map(SignedDuration::from_secs),
+        },
+        auto_resolve: row.auto_resolve != 0,
+    }
+}
+
+fn matchers_to_json(matchers: &[Matcher]) -> String {
+    let items: Vec<Value> = matchers
+        .iter()
+        .map(|m| {
+            let op = match m.op {
+                MatchOp::Equal => "=",
+                MatchOp::NotEqual => "!=",
+                MatchOp::Regex => "=~",
+                MatchOp::NotRegex => "!~",
+            };
+            json!({"name": m.name, "op": op, "value": m.value})
+        })
+        .collect();
+    Value::Array(items).to_string()
+}
+
+fn silence_from_row(row: SilenceRow) -> Result<Silence> {
+    let what = format!("silence {}", row.id);
+    let items: Vec<Value> = serde_json::from_str(&row.matchers).map_err(|err| rows::corrupt(&what, err))?;
+    let matchers = items
+        .iter()
+        .map(|item| {
+            let op = match item["op"].as_str() {
+                Some("=") => MatchOp::Equal,
+                Some("!=") => MatchOp::NotEqual,
+                Some("=~") => MatchOp::Regex,
+                _ => MatchOp::NotRegex,
+            };
+            Matcher::new(
+                item["name"].as_str().unwrap_or_default(),
+                op,
+                item["value"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|err| rows::corrupt(&what, err))?;
+    Ok(Silence {
+        id: row.id,
+        service_id: row.service_id,
+        matchers,
+        starts_at: rows::from_millis(row.starts_at),
+        ends_at: rows::from_millis(row.ends_at),
+        comment: row.comment,
+        created_by: row.created_by,
+        created_at: rows::from_millis(row.created_at),
+    })
+}
+
+fn alert_from_row(row: AlertRow) -> Result<Alert> {
+    let what = format!("alert {}", row.id);
+    Ok(Alert {
+        id: row.id,
+        service_id: row.service_id,
+        dedup_key: row.dedup_key,
+        status: AlertStatus::parse(&row.status).map_err(|err| rows::corrupt(&what, err))?,
+        summary: row.summary,
+        source: row.source,
+        severity: Severity::parse(&row.severity).map_err(|err| rows::corrupt(&what, err))?,
+        kind: Kind::parse(&row.kind).map_err(|err| rows::corrupt(&what, err))?,
+        labels: serde_json::from_str(&row.labels).map_err(|err| rows::corrupt(&what, err))?,
+        details: row.details,
+        event_count: row.event_count,
+        first_seen_at: rows::from_millis(row.first_seen_at),
+        last_seen_at: rows::from_millis(row.last_seen_at),
+        resolved_at: row.resolved_at.map(rows::from_millis),
+        incident_id: row.incident_id,
+        silence_id: row.silence_id,
+    })
+}

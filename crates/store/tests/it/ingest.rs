@@ -1,0 +1,203 @@
+//! Alert ingestion: deduplication, grouping, acknowledgement and resolution from the source,
+//! silences, on both backends.
+
+use std::collections::BTreeMap;
+
+use firebreak_domain::{
+    AlertAction, AlertEvent, AlertStatus, GroupBy, GroupingRule, Kind, Matcher, Severity, Status,
+};
+use firebreak_store::{AlertSettings, IngestItem, NewSilence, Store};
+use jiff::SignedDuration;
+
+use crate::{at, on_both, team_and_service};
+
+fn event(action: AlertAction, key: &str, labels: &[(&str, &str)]) -> AlertEvent {
+    AlertEvent {
+        action,
+        dedup_key: Some(key.to_owned()),
+        summary: if action == AlertAction::Trigger { format!("{key} is failing") } else { String::new() },
+        source: "db-1".to_owned(),
+        severity: Severity::Sev2,
+        kind: Kind::Signal,
+        occurred_at: None,
+        labels: labels.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>(),
+        details: "{}".to_owned(),
+        links: Vec::new(),
+    }
+}
+
+async fn send(store: &Store, service_id: i64, events: Vec<AlertEvent>, second: i64) {
+    let items: Vec<IngestItem> = events.into_iter().map(|event| IngestItem { service_id, event }).collect();
+    store.ingest(&items, at(second)).await.unwrap();
+}
+
+async fn incidents(store: &Store) -> Vec<String> {
+    let incidents = store.list_incidents(&Default::default()).await.unwrap();
+    let mut out = Vec::new();
+    for incident in incidents.iter().rev() {
+        let alerts = store.incident_alerts(incident.id, 100).await.unwrap();
+        let alerts: Vec<String> = alerts
+            .iter()
+            .map(|a| format!("{}:{}x{}", a.dedup_key, a.status.as_str(), a.event_count))
+            .collect();
+        out.push(format!("{} {} [{}]", incident.title, incident.status, alerts.join(" ")));
+    }
+    out
+}
+
+#[tokio::test]
+async fn repeats_deduplicate_and_alerts_group_per_service() {
+    on_both("repeats_deduplicate_and_alerts_group_per_service", |store| async move {
+        let (_, service) = team_and_service(&store).await;
+        use AlertAction::*;
+        send(&store, service, vec![event(Trigger, "disk", &[]), event(Trigger, "disk", &[])], 0).await;
+        send(&store, service, vec![event(Trigger, "disk", &[]), event(Trigger, "cpu", &[])], 1).await;
+        assert_eq!(incidents(&store).await, ["disk is failing triggered [disk:triggeredx3 cpu:triggeredx1]"]);
+
+        send(&store, service, vec![event(Acknowledge, "disk", &[])], 2).await;
+        assert_eq!(
+            incidents(&store).await,
+            ["disk is failing acknowledged [disk:acknowledgedx3 cpu:triggeredx1]"]
+        );
+
+        send(&store, service, vec![event(Resolve, "disk", &[]), event(Resolve, "ghost", &[])], 3).await;
+        assert_eq!(
+            incidents(&store).await,
+            ["disk is failing acknowledged [disk:resolvedx3 cpu:triggeredx1]"]
+        );
+        send(&store, service, vec![event(Resolve, "cpu", &[])], 4).await;
+        assert_eq!(incidents(&store).await, ["disk is failing resolved [disk:resolvedx3 cpu:resolvedx1]"]);
+
+        // Firing again after resolution opens a new incident.
+        send(&store, service, vec![event(Trigger, "disk", &[])], 5).await;
+        let listed = incidents(&store).await;
+        assert_eq!(listed[1], "disk is failing triggered [disk:triggeredx4]");
+
+        let incident = store.list_incidents(&Default::default()).await.unwrap()[1].clone();
+        let timeline: Vec<String> = store
+            .timeline(incident.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| format!("{} {:?}", e.actor, e.event).split(", alert_id").next().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            timeline,
+            [
+                "firebreak Declared { title: \"disk is failing\", severity: Sev2 }",
+                "firebreak Alert { action: Trigger",
+                "firebreak Alert { action: Trigger",
+                "firebreak Alert { action: Acknowledge",
+                "firebreak StatusChanged { from: Triggered, to: Acknowledged }",
+                "firebreak Alert { action: Resolve",
+                "firebreak Alert { action: Resolve",
+                "firebreak StatusChanged { from: Acknowledged, to: Resolved }",
+            ]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn grouping_by_label_with_a_window() {
+    on_both("grouping_by_label_with_a_window", |store| async move {
+        let (_, service) = team_and_service(&store).await;
+        let settings = AlertSettings {
+            grouping: GroupingRule {
+                by: vec![GroupBy::Label("class".into())],
+                window: Some(SignedDuration::from_mins(10)),
+            },
+            auto_resolve: false,
+        };
+        store.set_alert_settings(service, &settings).await.unwrap();
+        assert_eq!(store.alert_settings(service).await.unwrap(), settings);
+        use AlertAction::*;
+        send(
+            &store,
+            service,
+            vec![event(Trigger, "a", &[("class", "disk")]), event(Trigger, "b", &[("class", "cpu")])],
+            0,
+        )
+        .await;
+        send(&store, service, vec![event(Trigger, "c", &[("class", "disk")])], 60).await;
+        send(&store, service, vec![event(Trigger, "d", &[("class", "disk")])], 601).await;
+        send(&store, service, vec![event(Resolve, "d", &[])], 602).await;
+        assert_eq!(
+            incidents(&store).await,
+            [
+                "a is failing triggered [a:triggeredx1 c:triggeredx1]",
+                "b is failing triggered [b:triggeredx1]",
+                "d is failing triggered [d:resolvedx1]",
+            ],
+            "d comes after the window; without auto-resolve its incident stays open"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn silenced_alerts_are_kept_without_incidents() {
+    on_both("silenced_alerts_are_kept_without_incidents", |store| async move {
+        let (_, service) = team_and_service(&store).await;
+        let silence = NewSilence {
+            service_id: Some(service),
+            matchers: vec![Matcher::parse("env=~stag.*").unwrap()],
+            starts_at: at(0),
+            ends_at: at(100),
+            comment: "migration".into(),
+        };
+        let silence = store.create_silence(&silence, "ana", at(0)).await.unwrap();
+        assert_eq!(store.silences(at(50)).await.unwrap().len(), 1);
+        use AlertAction::*;
+        send(
+            &store,
+            service,
+            vec![event(Trigger, "quiet", &[("env", "staging")]), event(Trigger, "loud", &[("env", "prod")])],
+            10,
+        )
+        .await;
+        let quiet = store.alert(service, "quiet").await.unwrap().unwrap();
+        assert_eq!(
+            (quiet.status, quiet.incident_id, quiet.silence_id),
+            (AlertStatus::Triggered, None, Some(silence.id))
+        );
+        assert_eq!(incidents(&store).await, ["loud is failing triggered [loud:triggeredx1]"]);
+
+        store.expire_silence(silence.id, at(20)).await.unwrap();
+        assert!(store.expire_silence(silence.id, at(30)).await.is_err());
+        // A silenced alert that resolves and fires again after the silence opens an incident.
+        send(
+            &store,
+            service,
+            vec![event(Resolve, "quiet", &[]), event(Trigger, "quiet", &[("env", "staging")])],
+            30,
+        )
+        .await;
+        let quiet = store.alert(service, "quiet").await.unwrap().unwrap();
+        assert!(quiet.incident_id.is_some());
+        assert_eq!(quiet.silence_id, None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn large_batches_write_once_and_cap_the_timeline() {
+    on_both("large_batches_write_once_and_cap_the_timeline", |store| async move {
+        let (_, service) = team_and_service(&store).await;
+        let events: Vec<AlertEvent> =
+            (0..1000).map(|i| event(AlertAction::Trigger, &format!("k{i}"), &[])).collect();
+        send(&store, service, events.clone(), 0).await;
+        // Replaying the same batch adds no alert and no incident.
+        send(&store, service, events, 1).await;
+        let incidents = store.list_incidents(&Default::default()).await.unwrap();
+        assert_eq!(incidents.len(), 1);
+        assert_eq!(incidents[0].status, Status::Triggered);
+        let alerts = store.incident_alerts(incidents[0].id, 2000).await.unwrap();
+        assert_eq!(alerts.len(), 1000);
+        assert!(alerts.iter().all(|a| a.event_count == 2));
+        let timeline = store.timeline(incidents[0].id).await.unwrap();
+        assert_eq!(timeline.len(), 1 + 20 + 1, "declared, 20 alerts, and a count of the rest");
+        assert_eq!(store.alert_count().await.unwrap(), 1000);
+    })
+    .await;
+}
