@@ -150,42 +150,46 @@ async fn write_batches(
     mut receiver: mpsc::Receiver<Job>,
     counters: Arc<Counters>,
 ) {
-    let mut jobs: Vec<Job> = Vec::new();
+    let mut items: Vec<IngestItem> = Vec::new();
+    // Per waiting request: where its events are in `items`, and whom to tell.
+    let mut waiting: Vec<(std::ops::Range<usize>, oneshot::Sender<Result<(), StoreError>>)> = Vec::new();
     while let Some(first) = receiver.recv().await {
-        let mut events = first.items.len();
-        jobs.push(first);
-        while events < BATCH_EVENTS_MAX {
-            match receiver.try_recv() {
-                Ok(job) => {
-                    events += job.items.len();
-                    jobs.push(job);
-                }
-                Err(_) => break,
+        let mut job = Some(first);
+        while let Some(Job { items: mut job_items, done }) = job.take() {
+            let start = items.len();
+            items.append(&mut job_items);
+            waiting.push((start..items.len(), done));
+            if items.len() < BATCH_EVENTS_MAX {
+                job = receiver.try_recv().ok();
             }
         }
-        let items: Vec<IngestItem> = jobs.iter().flat_map(|job| job.items.iter().cloned()).collect();
         match store_with_retry(&store, &items, clock.now()).await {
             Ok(()) => {
                 counters.batches_committed.fetch_add(1, Ordering::Relaxed);
-                for job in jobs.drain(..) {
-                    let _ = job.done.send(Ok(()));
+                for (_, done) in waiting.drain(..) {
+                    let _ = done.send(Ok(()));
                 }
             }
-            Err(err) if jobs.len() > 1 => {
-                // One job may be at fault (its service was just removed, say): store the others
-                // on their own so they are not refused with it.
-                tracing::warn!(error = %err, jobs = jobs.len(), "ingest_batch_failed");
-                for job in jobs.drain(..) {
-                    let result = store_with_retry(&store, &job.items, clock.now()).await;
-                    let _ = job.done.send(result);
+            Err(err) if waiting.len() > 1 => {
+                // One request may be at fault (its service was just removed, say): store the
+                // others on their own so they are not refused with it.
+                tracing::warn!(error = %err, requests = waiting.len(), "ingest_batch_failed");
+                for (range, done) in waiting.drain(..) {
+                    let result = store_with_retry(&store, &items[range], clock.now()).await;
+                    if result.is_ok() {
+                        counters.batches_committed.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let _ = done.send(result);
                 }
             }
             Err(err) => {
-                for job in jobs.drain(..) {
-                    let _ = job.done.send(Err(StoreError::Conflict(err.to_string())));
+                tracing::warn!(error = %err, "ingest_batch_failed");
+                if let Some((_, done)) = waiting.pop() {
+                    let _ = done.send(Err(err));
                 }
             }
         }
+        items.clear();
     }
 }
 

@@ -2,5 +2,6 @@
 //! real headless Chromium for the web UI.
 
 mod browser;
+mod ingest_http;
 mod support;
 mod walk;
