@@ -572,3 +572,103 @@ impl From<domain::Silence> for Silence {
         }
     }
 }
+
+/// How one golden signal of a service is watched.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct GoldenSignal {
+    pub id: i64,
+    pub service_id: i64,
+    /// `latency`, `traffic`, `errors` or `saturation`.
+    pub signal: String,
+    /// PromQL; empty when samples are pushed.
+    pub query: String,
+    /// Which way is bad: `up`, `down` or `both`.
+    pub bad: String,
+    pub step_seconds: i64,
+    /// Open an incident (kind `signal`) on a sustained anomaly.
+    pub open_incident: bool,
+    pub severity: Severity,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetGoldenSignal {
+    /// PromQL evaluated with `query_range` against the configured Prometheus-compatible API;
+    /// leave out to push samples instead.
+    #[serde(default)]
+    pub query: String,
+    /// `up`, `down` or `both`; by default up, except traffic (both).
+    pub bad: Option<String>,
+    /// Seconds between samples and polls; 15 when left out.
+    pub step_seconds: Option<i64>,
+    #[serde(default)]
+    pub open_incident: bool,
+    /// Severity of incidents it opens; SEV2 when left out.
+    pub severity: Option<Severity>,
+}
+
+/// Samples pushed for a golden signal, oldest first.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushSamples {
+    pub samples: Vec<PushSample>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushSample {
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub value: f64,
+}
+
+/// A stretch of time during which a golden signal was anomalous.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Anomaly {
+    pub id: i64,
+    pub service_id: i64,
+    pub signal: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ended_at: Option<Timestamp>,
+    pub peak_score: f64,
+    pub expected: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub observed: f64,
+    pub incident_id: Option<i64>,
+}
+
+impl From<domain::GoldenSignal> for GoldenSignal {
+    fn from(signal: domain::GoldenSignal) -> GoldenSignal {
+        GoldenSignal {
+            id: signal.id,
+            service_id: signal.service_id,
+            signal: signal.signal.as_str().to_owned(),
+            query: signal.query,
+            bad: signal.bad.as_str().to_owned(),
+            step_seconds: signal.step_secs,
+            open_incident: signal.open_incident,
+            severity: signal.severity.into(),
+        }
+    }
+}
+
+impl From<domain::Anomaly> for Anomaly {
+    fn from(anomaly: domain::Anomaly) -> Anomaly {
+        Anomaly {
+            id: anomaly.id,
+            service_id: anomaly.service_id,
+            signal: anomaly.signal.as_str().to_owned(),
+            started_at: anomaly.started_at,
+            ended_at: anomaly.ended_at,
+            peak_score: anomaly.peak_score,
+            expected: anomaly.expected,
+            lower: anomaly.lower,
+            upper: anomaly.upper,
+            observed: anomaly.observed,
+            incident_id: anomaly.incident_id,
+        }
+    }
+}

@@ -58,6 +58,9 @@ struct ServeArgs {
     /// The URL people use to reach this server, for links [default: from --listen].
     #[arg(long, env = "FIREBREAK_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Base URL of a Prometheus-compatible API for golden signals [default: none].
+    #[arg(long, env = "FIREBREAK_PROMETHEUS_URL")]
+    prometheus_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -121,6 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 database_url: args.database.database,
                 log_format: args.log_format,
                 public_url: args.public_url,
+                prometheus_url: args.prometheus_url,
             };
             let config = layered(flags, args.database.config.as_deref())?.check()?;
             firebreak_server::init_logging(config.log_format);

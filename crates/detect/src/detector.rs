@@ -166,6 +166,8 @@ pub struct Detector {
     average_var: f64,
     /// Samples since the last raw score at or above the alarm score.
     since_rest: u32,
+    /// How far out of range (see `out_of_range`) the alarm that started the current rest was.
+    rest_excess: f64,
     /// The seasonal model's expectation for the latest finite sample, before it learned from it, and the
     /// half-width of the band around it.
     expected: f64,
@@ -194,6 +196,7 @@ impl Detector {
             average_mean: 0.0,
             average_var: 0.0,
             since_rest: u32::MAX,
+            rest_excess: 0.0,
             expected: f64::NAN,
             half_width: 0.0,
         }
@@ -208,7 +211,8 @@ impl Detector {
         let p = self.params;
         self.samples += 1;
         self.track_time(ts_secs);
-        let out_of_range = self.out_of_range(value);
+        let excess = self.out_of_range(value);
+        let out_of_range = excess > 0.0;
         let sequence = self.sequence(value);
         let stat = self.seasonal(ts_secs, value, p.sequence_mix * sequence);
         if self.samples <= u64::from(p.warmup_samples) {
@@ -218,7 +222,13 @@ impl Detector {
         if out_of_range {
             raw = 1.0;
         }
-        let resting = self.since_rest < p.rest_samples;
+        // A value far outside everything seen so far is reported even while resting, when it is
+        // much farther out than the alarm that started the rest: that alarm may have been a small
+        // one, and a level shift must not hide behind it.
+        let resting = self.since_rest < p.rest_samples && !(out_of_range && excess > 2.0 * self.rest_excess);
+        if raw >= p.alarm_score && !resting {
+            self.rest_excess = excess;
+        }
         self.since_rest = self.since_rest.saturating_add(1);
         if raw >= p.alarm_score {
             self.since_rest = 0;
@@ -246,13 +256,19 @@ impl Detector {
     }
 
     /// Whether `value` lies clearly outside the range seen so far; then widens the range.
-    fn out_of_range(&mut self, value: f64) -> bool {
+    /// How far outside everything seen so far `value` is, in widths of that range (0 when inside
+    /// it or within the tolerance). Then widens the range to take `value` in.
+    fn out_of_range(&mut self, value: f64) -> f64 {
         let range = self.max - self.min;
         let margin = self.params.range_tolerance * range;
-        let outside = range > 0.0 && (value > self.max + margin || value < self.min - margin);
+        let excess = if range > 0.0 && (value > self.max + margin || value < self.min - margin) {
+            (value - self.max).max(self.min - value) / range
+        } else {
+            0.0
+        };
         self.min = self.min.min(value);
         self.max = self.max.max(value);
-        outside
+        excess
     }
 
     /// Sequence-model score: the weighted fraction of context orders for which this transition is new

@@ -45,8 +45,9 @@ pub struct AlertEvent {
     pub kind: Kind,
     /// When the sender says it happened, if it says.
     pub occurred_at: Option<Timestamp>,
-    /// Labels to match silences and grouping rules on: the sender's labels, plus `source`,
-    /// `severity`, and PagerDuty's `component`, `group` and `class` when given.
+    /// Labels to match silences and grouping rules on: an Alertmanager or Grafana alert's own
+    /// labels; for PagerDuty events `source`, `severity`, and `component`, `group` and `class`
+    /// when given.
     pub labels: BTreeMap<String, String>,
     /// The sender's extra details (custom details, annotations), as JSON text, opaque.
     pub details: String,

@@ -7,7 +7,7 @@ use std::fmt;
 
 use jiff::Timestamp;
 
-use crate::{AlertAction, AlertStatus, Id};
+use crate::{AlertAction, AlertStatus, Direction, Id, Signal};
 
 /// Longest incident title accepted.
 pub const TITLE_CHARS_MAX: usize = 500;
@@ -317,6 +317,9 @@ named_enum!(Status, "status", Triggered => "triggered", Acknowledged => "acknowl
 named_enum!(AlertStatus, "alert status", Triggered => "triggered", Acknowledged => "acknowledged",
     Resolved => "resolved");
 named_enum!(AlertAction, "event action", Trigger => "trigger", Acknowledge => "acknowledge", Resolve => "resolve");
+named_enum!(Signal, "golden signal", Latency => "latency", Traffic => "traffic", Errors => "errors",
+    Saturation => "saturation");
+named_enum!(Direction, "direction", Up => "up", Down => "down", Both => "both");
 named_enum!(AssignRole, "role", Assignee => "assignee", Commander => "commander");
 
 #[cfg(test)]

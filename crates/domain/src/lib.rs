@@ -6,6 +6,7 @@
 
 mod alert;
 mod catalog;
+mod golden;
 mod incident;
 
 pub use alert::{
@@ -13,6 +14,7 @@ pub use alert::{
     LABELS_MAX, MATCHER_REGEX_CHARS_MAX, MatchOp, Matcher, SUMMARY_CHARS_MAX, Silence,
 };
 pub use catalog::{Link, NAME_CHARS_MAX, Service, Team, User, validate_name};
+pub use golden::{Anomaly, Direction, GoldenSignal, Sample, Signal};
 pub use incident::{
     AssignRole, Command, Incident, IncidentError, Kind, NOTE_CHARS_MAX, NewIncident, Severity, Status,
     TITLE_CHARS_MAX, TimelineEntry, TimelineEvent, validate_note, validate_title,

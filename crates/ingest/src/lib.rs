@@ -21,6 +21,8 @@
 //! - At most [`LINKS_MAX`] links are kept, and only `http` and `https` links no longer than
 //!   [`LINK_CHARS_MAX`].
 
+#![warn(missing_docs)]
+
 pub mod alertmanager;
 pub mod grafana;
 pub mod pagerduty;

@@ -10,19 +10,21 @@
 //! The `payload` of an acknowledge or resolve event is optional and never makes the event invalid;
 //! whatever of it is valid is used.
 //!
-//! Translation: `trigger`, `acknowledge` and `resolve` become [`AlertAction`]s; severities `critical`,
-//! `error`, `warning` and `info` become `Sev1` to `Sev4` (`Sev3` when an acknowledge or resolve
-//! event carries none). Labels are `source`, `severity` (PagerDuty's word) and `component`, `group`
-//! and `class` when given. `details` is a JSON object with whichever of `custom_details`, `client`,
-//! `client_url` and `images` the event has.
+//! Translation: the summary is made one line (its lines trimmed and joined by spaces); `trigger`,
+//! `acknowledge` and `resolve` become [`AlertAction`]s; severities `critical`, `error`, `warning` and
+//! `info` become `Sev1` to `Sev4` (`Sev3` when an acknowledge or resolve event carries none). Labels
+//! are `source`, `severity` (PagerDuty's word) and `component`, `group` and `class` when given.
+//! `details` is a JSON object with whichever of `custom_details`, `client`, `client_url` and `images`
+//! the event has.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use firebreak_domain::{AlertAction, AlertEvent, DEDUP_KEY_CHARS_MAX, Kind, SUMMARY_CHARS_MAX, Severity};
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-use crate::common::{BoundedLabels, details_text, push_link, truncate};
+use crate::common::{BoundedLabels, details_text, push_link, summary_line, truncate};
 
 /// Longest routing key accepted.
 pub const ROUTING_KEY_CHARS_MAX: usize = 128;
@@ -35,6 +37,7 @@ pub const INVALID_MESSAGE: &str = "Event object is invalid";
 pub struct Enqueue {
     /// The integration key the sender used; the server looks up the service with it.
     pub routing_key: String,
+    /// The event, in firebreak's terms.
     pub event: AlertEvent,
 }
 
@@ -172,7 +175,7 @@ pub fn parse(body: &[u8]) -> Result<Enqueue, Invalid> {
         }
     }
 
-    let mut labels = std::collections::BTreeMap::new();
+    let mut labels = BTreeMap::new();
     let severity = payload.severity.map(|(severity, word)| {
         labels.insert("severity".to_owned(), word.to_owned());
         severity
@@ -193,7 +196,7 @@ pub fn parse(body: &[u8]) -> Result<Enqueue, Invalid> {
     let event = AlertEvent {
         action,
         dedup_key,
-        summary: payload.summary.map(|summary| summary.trim().to_owned()).unwrap_or_default(),
+        summary: payload.summary.map(summary_line).unwrap_or_default(),
         source: payload
             .source
             .map(|source| truncate(source.trim(), firebreak_domain::LABEL_CHARS_MAX))

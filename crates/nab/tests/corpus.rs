@@ -93,9 +93,9 @@ fn detector_scores() {
     expect![[r#"
         NAB scores of firebreak (58 series, 365558 rows)
         profile              normalised        raw     null  threshold   windows  fp_rows
-        standard                  71.26     49.329   -116.0     0.5997    97/116      135
-        reward_low_FP_rate        65.01     34.831   -116.0     0.5997    97/116      135
-        reward_low_FN_rate        75.38     30.329   -232.0     0.5997    97/116      135
+        standard                  71.12     48.999   -116.0     0.5997    97/116      138
+        reward_low_FP_rate        64.73     34.171   -116.0     0.5997    97/116      138
+        reward_low_FN_rate        75.29     29.999   -232.0     0.5997    97/116      138
     "#]]
     .assert_eq(&report.to_string());
 }

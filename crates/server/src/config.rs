@@ -27,6 +27,7 @@ pub struct RawConfig {
     pub database_url: Option<String>,
     pub log_format: Option<String>,
     pub public_url: Option<String>,
+    pub prometheus_url: Option<String>,
 }
 
 /// Checked configuration of `serve`.
@@ -37,6 +38,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The URL people use to reach this server, for links; derived from `listen` when not set.
     pub public_url: String,
+    /// Base URL of a Prometheus-compatible query API for golden signals.
+    pub prometheus_url: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +63,7 @@ impl RawConfig {
             database_url: self.database_url.or(lower.database_url),
             log_format: self.log_format.or(lower.log_format),
             public_url: self.public_url.or(lower.public_url),
+            prometheus_url: self.prometheus_url.or(lower.prometheus_url),
         }
     }
 
@@ -93,7 +97,13 @@ impl RawConfig {
                 format!("http://{host}:{}", listen.port())
             }
         };
+        let prometheus_url = match self.prometheus_url {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => Some(url),
+            Some(url) => bail!("invalid Prometheus URL {url:?}; expected http://… or https://…"),
+            None => None,
+        };
         Ok(Config {
+            prometheus_url,
             listen,
             database_url: self.database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             log_format,

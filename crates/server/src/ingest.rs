@@ -43,8 +43,11 @@ const UNKNOWN_KEYS_MAX: usize = 10_000;
 /// A request's events on their way to the writer, and where to say they are stored.
 struct Job {
     items: Vec<IngestItem>,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    done: Done,
 }
+
+/// Where the writer says whether a request's events are stored.
+type Done = oneshot::Sender<Result<(), StoreError>>;
 
 /// The ingest pipeline: integration key lookup and the queue to the writer.
 pub struct Ingestor {
@@ -152,7 +155,7 @@ async fn write_batches(
 ) {
     let mut items: Vec<IngestItem> = Vec::new();
     // Per waiting request: where its events are in `items`, and whom to tell.
-    let mut waiting: Vec<(std::ops::Range<usize>, oneshot::Sender<Result<(), StoreError>>)> = Vec::new();
+    let mut waiting: Vec<(std::ops::Range<usize>, Done)> = Vec::new();
     while let Some(first) = receiver.recv().await {
         let mut job = Some(first);
         while let Some(Job { items: mut job_items, done }) = job.take() {

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod ingest;
 mod markdown;
 pub mod metrics;
+pub mod monitor;
 mod ui;
 mod v1;
 
@@ -65,24 +66,33 @@ pub struct AppState {
     metrics: Metrics,
     request_ids: AtomicU64,
     ingestor: ingest::Ingestor,
+    monitor: Arc<monitor::Monitor>,
 }
 
 pub type App = Arc<AppState>;
 
 impl AppState {
-    /// The shared state, with the ingest writer started on `store`. Must run inside a tokio
-    /// runtime.
-    pub fn new(store: Store, clock: Arc<dyn Clock>, public_url: String) -> App {
+    /// The shared state, with the ingest writer and the golden-signal poller (when
+    /// `prometheus_url` is given) started. Must run inside a tokio runtime.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        public_url: String,
+        prometheus_url: Option<String>,
+    ) -> anyhow::Result<App> {
         let ingestor = ingest::Ingestor::start(store.clone(), clock.clone());
-        Arc::new(AppState {
+        let monitor = Arc::new(monitor::Monitor::new(store.clone(), clock.clone(), prometheus_url)?);
+        tokio::spawn(monitor.clone().run());
+        Ok(Arc::new(AppState {
             ingestor,
+            monitor,
             store,
             clock,
             public_url,
             tokens: Tokens::default(),
             metrics: Metrics::default(),
             request_ids: AtomicU64::new(1),
-        })
+        }))
     }
 
     pub fn now(&self) -> Timestamp {
@@ -167,7 +177,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             db = firebreak_store::secret::redact_url(&config.database_url),
         );
     }
-    let app = AppState::new(store.clone(), Arc::new(SystemClock), config.public_url);
+    let app = AppState::new(store.clone(), Arc::new(SystemClock), config.public_url, config.prometheus_url)?;
     serve(listener, app, shutdown_signal()).await.context("serving HTTP")?;
     store.close().await;
     tracing::info!("server_stopped");

@@ -271,6 +271,7 @@ async fn incident_page(State(app): State<App>, headers: HeaderMap, Path(id): Pat
     .await;
     let (incident, timeline, alerts, users, catalog) =
         result.map_err(|err| error_page(Some(&session), err))?;
+    let moved = what_moved(&app, &incident, &catalog).await.map_err(|err| error_page(Some(&session), err))?;
     let service = catalog.services.get(&incident.service_id);
     let team = catalog.team_of(incident.service_id);
     let user = |id: Option<Id>| {
@@ -313,6 +314,7 @@ async fn incident_page(State(app): State<App>, headers: HeaderMap, Path(id): Pat
         }
         body.push_str("</tbody></table>");
     }
+    body.push_str(&moved);
     body.push_str("<h2>Timeline</h2><table class=\"timeline\" id=\"timeline\"><tbody>");
     for entry in &timeline {
         let entry = firebreak_api::TimelineEntry::from(entry.clone());
@@ -553,6 +555,106 @@ async fn service_page(State(app): State<App>, headers: HeaderMap, Path(service):
     Ok(page(&service.name, Some(&session), &body))
 }
 
+/// Minutes of golden-signal history shown before an incident started, and after.
+const MOVED_BEFORE_MINS: i64 = 60;
+const MOVED_AFTER_MINS: i64 = 30;
+
+/// "What moved": the golden signals of the incident's service and of its dependencies around the
+/// incident's start, each a small chart with the expected band and anomalies shaded.
+async fn what_moved(app: &App, incident: &Incident, catalog: &Catalog) -> Result<String, ApiError> {
+    let from = incident.created_at - jiff::SignedDuration::from_mins(MOVED_BEFORE_MINS);
+    let to = (incident.created_at + jiff::SignedDuration::from_mins(MOVED_AFTER_MINS))
+        .min(app.now().max(incident.created_at));
+    let to = to.max(incident.created_at + jiff::SignedDuration::from_secs(60));
+    let mut service_ids = vec![incident.service_id];
+    if let Some(service) = catalog.services.get(&incident.service_id) {
+        service_ids.extend(&service.dependencies);
+    }
+    let mut charts = String::new();
+    for service_id in service_ids {
+        let signals = app.store.golden_signals(Some(service_id)).await?;
+        if signals.is_empty() {
+            continue;
+        }
+        let anomalies = app.store.anomalies(service_id, from, to).await?;
+        for signal in signals {
+            let samples = app.store.samples(signal.id, from, to).await?;
+            if samples.is_empty() {
+                continue;
+            }
+            let spans: Vec<(Timestamp, Timestamp)> = anomalies
+                .iter()
+                .filter(|a| a.golden_signal_id == signal.id)
+                .map(|a| (a.started_at, a.ended_at.unwrap_or(to)))
+                .collect();
+            let moved = !spans.is_empty();
+            let last = samples.last().map_or(0.0, |s| s.value);
+            let _ = write!(
+                charts,
+                "<figure class=\"chart{class}\" data-service=\"{service_id}\" data-signal=\"{signal}\"><figcaption>\
+                 <b>{service}</b> {signal}{flag}<span class=\"muted\">{last}</span></figcaption>{svg}</figure>",
+                class = if moved { " moved" } else { "" },
+                service = escape(&catalog.service_name(service_id)),
+                signal = signal.signal,
+                flag = if moved { " <span class=\"flag\">moved</span> " } else { " " },
+                last = crate::monitor::short(last),
+                svg = chart(&samples, &spans, from, to, incident.created_at),
+            );
+        }
+    }
+    if charts.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(format!("<h2>What moved</h2><div class=\"charts\" id=\"what-moved\">{charts}</div>"))
+}
+
+/// An SVG chart of `samples` over `[from, to]`: the value as a line, the expected band shaded,
+/// anomalies highlighted, and a mark at `mark` (the incident's start).
+fn chart(
+    samples: &[firebreak_domain::Sample],
+    anomalies: &[(Timestamp, Timestamp)],
+    from: Timestamp,
+    to: Timestamp,
+    mark: Timestamp,
+) -> String {
+    const W: f64 = 320.0;
+    const H: f64 = 80.0;
+    let banded: Vec<&firebreak_domain::Sample> = samples.iter().filter(|s| s.upper > s.lower).collect();
+    let mut low = samples.iter().map(|s| s.value).fold(f64::INFINITY, f64::min);
+    let mut high = samples.iter().map(|s| s.value).fold(f64::NEG_INFINITY, f64::max);
+    for sample in &banded {
+        low = low.min(sample.lower);
+        high = high.max(sample.upper);
+    }
+    if high - low < 1e-9 {
+        high += 1.0;
+        low -= 1.0;
+    }
+    let span_secs = (to.as_second() - from.as_second()).max(1) as f64;
+    let x = |at: Timestamp| ((at.as_second() - from.as_second()) as f64 / span_secs * W).clamp(0.0, W);
+    let y = |v: f64| (H - 4.0 - (v - low) / (high - low) * (H - 8.0)).clamp(0.0, H);
+    let mut svg = format!("<svg viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" role=\"img\">");
+    for (start, end) in anomalies {
+        let _ = write!(
+            svg,
+            "<rect class=\"anomaly\" x=\"{:.1}\" y=\"0\" width=\"{:.1}\" height=\"{H}\"/>",
+            x(*start),
+            (x(*end) - x(*start)).max(2.0)
+        );
+    }
+    if banded.len() > 1 {
+        let upper: Vec<String> = banded.iter().map(|s| format!("{:.1},{:.1}", x(s.at), y(s.upper))).collect();
+        let lower: Vec<String> =
+            banded.iter().rev().map(|s| format!("{:.1},{:.1}", x(s.at), y(s.lower))).collect();
+        let _ = write!(svg, "<polygon class=\"band\" points=\"{} {}\"/>", upper.join(" "), lower.join(" "));
+    }
+    let line: Vec<String> = samples.iter().map(|s| format!("{:.1},{:.1}", x(s.at), y(s.value))).collect();
+    let _ = write!(svg, "<polyline class=\"value\" points=\"{}\"/>", line.join(" "));
+    let _ =
+        write!(svg, "<line class=\"mark\" x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"0\" y2=\"{H}\"/></svg>", x(mark));
+    svg
+}
+
 fn service_links(catalog: &Catalog, ids: &[Id]) -> String {
     if ids.is_empty() {
         return "—".to_owned();
@@ -638,6 +740,10 @@ tr.alert td:last-child{color:var(--orange)}
 .markdown h1,.markdown h2,.markdown h3{text-transform:none;letter-spacing:0;color:var(--text);font-size:15px}
 .empty,.muted,.hint{color:var(--muted)}.error{color:var(--red)}
 .login{max-width:380px;margin:60px auto}.login form{display:flex;flex-direction:column;gap:8px}
-ul.recent{list-style:none;padding:0}ul.recent li{padding:3px 0}
+ul.recent{list-style:none;padding:0}
+.charts{display:flex;flex-wrap:wrap;gap:10px}.chart{margin:0;background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:6px 8px}
+.chart.moved{border-color:var(--red)}.chart figcaption{font-size:12px;display:flex;gap:6px;align-items:center}.chart .flag{color:var(--red);font-weight:700}
+.chart svg{display:block}.chart .band{fill:rgba(106,168,255,.18)}.chart .value{fill:none;stroke:var(--text);stroke-width:1.3}
+.chart .anomaly{fill:rgba(255,93,93,.25)}.chart .mark{stroke:var(--orange);stroke-dasharray:3 3}ul.recent li{padding:3px 0}
 @media (max-width:900px){.columns{grid-template-columns:1fr}}
 "#;

@@ -38,6 +38,7 @@ pub(crate) const LIST_ITEMS_MAX: usize = 100;
         create_service, list_services, get_service, update_service, service_alerts,
         declare_incident, list_incidents, get_incident, incident_alerts,
         create_silence, list_silences, get_silence, expire_silence,
+        set_golden_signal, list_golden_signals, push_samples, list_anomalies,
         acknowledge, mitigate, resolve, add_note, change_severity, assign,
     ),
     modifiers(&BearerAuth),
@@ -77,6 +78,10 @@ pub(crate) fn routes(app: App) -> Router<App> {
         .route("/services/{service}/alerts", get(service_alerts))
         .route("/silences", post(create_silence).get(list_silences))
         .route("/silences/{id}", get(get_silence).delete(expire_silence))
+        .route("/services/{service}/golden-signals", get(list_golden_signals))
+        .route("/services/{service}/golden-signals/{signal}", axum::routing::put(set_golden_signal))
+        .route("/services/{service}/golden-signals/{signal}/samples", post(push_samples))
+        .route("/services/{service}/anomalies", get(list_anomalies))
         .route_layer(middleware::from_fn_with_state(app, require_token))
         .route("/openapi.json", get(openapi))
 }
@@ -540,6 +545,119 @@ async fn new_silence(app: &App, body: api::CreateSilence) -> Result<firebreak_st
         ends_at,
         comment: text("comment", &body.comment, DESCRIPTION_CHARS_MAX)?,
     })
+}
+
+/// Watch a golden signal of a service: a PromQL query polled every `step_seconds` (or samples
+/// pushed), the direction that is bad, and whether a sustained anomaly opens an incident.
+#[utoipa::path(put, path = "/api/v1/services/{service}/golden-signals/{signal}",
+    params(("service" = String, Path, description = "id or name"), ("signal" = String, Path, description = "latency, traffic, errors or saturation")),
+    request_body = api::SetGoldenSignal, responses((status = 200, body = api::GoldenSignal), (status = 422, body = api::Problem)))]
+async fn set_golden_signal(
+    State(app): State<App>,
+    Path((service, signal)): Path<(String, String)>,
+    Json(body): Json<api::SetGoldenSignal>,
+) -> Result<axum::Json<api::GoldenSignal>> {
+    let service_id = service_id(&app, &Ref::parse(&service)).await?;
+    let signal = domain::Signal::parse(&signal).map_err(ApiError::not_found)?;
+    let bad = match &body.bad {
+        Some(bad) => domain::Direction::parse(bad).map_err(ApiError::invalid)?,
+        None => signal.default_direction(),
+    };
+    let step_secs = body.step_seconds.unwrap_or(15);
+    if !(1..=3600).contains(&step_secs) {
+        return Err(ApiError::invalid("step_seconds must be between 1 and 3600"));
+    }
+    let spec = firebreak_store::GoldenSignalSpec {
+        query: text("query", &body.query, DESCRIPTION_CHARS_MAX)?,
+        bad,
+        step_secs,
+        open_incident: body.open_incident,
+        severity: body.severity.unwrap_or(api::Severity::Sev2).into(),
+    };
+    Ok(axum::Json(app.store.set_golden_signal(service_id, signal, &spec).await?.into()))
+}
+
+/// The watched golden signals of a service.
+#[utoipa::path(get, path = "/api/v1/services/{service}/golden-signals", params(("service" = String, Path, description = "id or name")),
+    responses((status = 200, body = Vec<api::GoldenSignal>)))]
+async fn list_golden_signals(
+    State(app): State<App>,
+    Path(service): Path<String>,
+) -> Result<axum::Json<Vec<api::GoldenSignal>>> {
+    let service_id = service_id(&app, &Ref::parse(&service)).await?;
+    Ok(axum::Json(app.store.golden_signals(Some(service_id)).await?.into_iter().map(Into::into).collect()))
+}
+
+/// Push samples of a golden signal (for users without Prometheus), oldest first.
+#[utoipa::path(post, path = "/api/v1/services/{service}/golden-signals/{signal}/samples",
+    params(("service" = String, Path, description = "id or name"), ("signal" = String, Path)),
+    request_body = api::PushSamples, responses((status = 202, description = "the samples were recorded")))]
+async fn push_samples(
+    State(app): State<App>,
+    Path((service, signal)): Path<(String, String)>,
+    Json(body): Json<api::PushSamples>,
+) -> Result<(StatusCode, axum::Json<serde_json::Value>)> {
+    let service_id = service_id(&app, &Ref::parse(&service)).await?;
+    let signal = domain::Signal::parse(&signal).map_err(ApiError::not_found)?;
+    if body.samples.len() > crate::monitor::PUSH_SAMPLES_MAX {
+        return Err(ApiError::invalid(format!(
+            "at most {} samples per request",
+            crate::monitor::PUSH_SAMPLES_MAX
+        )));
+    }
+    let Some(golden) =
+        app.store.golden_signals(Some(service_id)).await?.into_iter().find(|s| s.signal == signal)
+    else {
+        return Err(ApiError::not_found(format!(
+            "service {service_id} does not watch {signal}; set it up with PUT /api/v1/services/{service_id}/golden-signals/{signal}"
+        )));
+    };
+    let points: Vec<(i64, f64)> = body.samples.iter().map(|s| (s.at.as_second(), s.value)).collect();
+    let accepted = app.monitor.observe(&golden, &points, app.now()).await.map_err(|err| {
+        tracing::error!(error = %err, "samples_not_recorded");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the samples could not be recorded; retry later",
+        )
+    })?;
+    Ok((StatusCode::ACCEPTED, axum::Json(serde_json::json!({"accepted": accepted}))))
+}
+
+/// Anomalies of a service's golden signals, oldest first; the last 24 hours by default.
+#[utoipa::path(get, path = "/api/v1/services/{service}/anomalies", params(("service" = String, Path, description = "id or name"), AnomalyQuery),
+    responses((status = 200, body = Vec<api::Anomaly>)))]
+async fn list_anomalies(
+    State(app): State<App>,
+    Path(service): Path<String>,
+    Query(query): Query<AnomalyQuery>,
+) -> Result<axum::Json<Vec<api::Anomaly>>> {
+    let service_id = service_id(&app, &Ref::parse(&service)).await?;
+    let now = app.now();
+    let since = query
+        .since
+        .as_deref()
+        .map(|s| instant("since", s))
+        .transpose()?
+        .unwrap_or(now - jiff::SignedDuration::from_hours(24));
+    let until = query
+        .until
+        .as_deref()
+        .map(|s| instant("until", s))
+        .transpose()?
+        .unwrap_or(now + jiff::SignedDuration::from_secs(1));
+    Ok(axum::Json(app.store.anomalies(service_id, since, until).await?.into_iter().map(Into::into).collect()))
+}
+
+/// Time range of the anomaly list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AnomalyQuery {
+    /// RFC 3339; 24 hours ago when left out.
+    since: Option<String>,
+    /// RFC 3339; now when left out.
+    until: Option<String>,
 }
 
 async fn act(

@@ -298,10 +298,12 @@ macro_rules! apply_in_tx {
 }
 
 mod alerts;
+mod golden;
 
 pub use alerts::{
     AlertSettings, IngestItem, IngestSummary, NewSilence, SYSTEM_ACTOR, TIMELINE_ALERTS_PER_BATCH_MAX,
 };
+pub use golden::GoldenSignalSpec;
 
 const INCIDENT_COLUMNS: &str = "id, title, service_id, severity, kind, status, assignee_id, commander_id, \
      created_at, acknowledged_at, mitigated_at, resolved_at, updated_at";

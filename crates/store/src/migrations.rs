@@ -22,6 +22,11 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
     },
     Migration { version: 2, name: "0002_alerts", sql: include_str!("../migrations/sqlite/0002_alerts.sql") },
+    Migration {
+        version: 3,
+        name: "0003_golden_signals",
+        sql: include_str!("../migrations/sqlite/0003_golden_signals.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -34,6 +39,11 @@ const POSTGRES: &[Migration] = &[
         version: 2,
         name: "0002_alerts",
         sql: include_str!("../migrations/postgres/0002_alerts.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_golden_signals",
+        sql: include_str!("../migrations/postgres/0003_golden_signals.sql"),
     },
 ];
 

@@ -121,6 +121,39 @@ impl Driver {
             .to_owned()
     }
 
+    /// The text of `css`, or `None` while there is no such element (a page is loading, say).
+    async fn try_text(&self, css: &str) -> Option<String> {
+        let url = format!("{}/session/{}/element", self.base, self.session);
+        let found: Value = self
+            .http
+            .post(url)
+            .json(&json!({"using": "css selector", "value": css}))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let element = found["value"][ELEMENT].as_str()?;
+        let url = format!("{}/session/{}/element/{element}/text", self.base, self.session);
+        let text: Value = self.http.get(url).send().await.ok()?.json().await.ok()?;
+        text["value"].as_str().map(str::to_owned)
+    }
+
+    /// Waits (a bounded time) until `css` shows `expected`: a form post navigates, and the
+    /// WebDriver click may return before the next page has loaded.
+    async fn wait_for_text(&self, css: &str, expected: &str) {
+        let started = Instant::now();
+        loop {
+            let text = self.try_text(css).await;
+            if text.as_deref() == Some(expected) {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "{css} shows {text:?}, not {expected:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn title(&self) -> String {
         self.command(reqwest::Method::GET, "/title", None).await.as_str().unwrap().to_owned()
     }
@@ -218,20 +251,65 @@ async fn acknowledge_in_a_real_browser() {
     .await
     .unwrap();
 
+    // Golden signals: checkout's latency shifts in the last minute, its database's errors stay flat.
+    let put = |path: String, body: Value| {
+        http.put(format!("{}{path}", server.url)).bearer_auth(&token).json(&body).send()
+    };
+    put(
+        "/api/v1/services/checkout/golden-signals/latency".into(),
+        json!({"step_seconds": 15, "open_incident": true}),
+    )
+    .await
+    .unwrap();
+    put("/api/v1/services/ledger-db/golden-signals/errors".into(), json!({"step_seconds": 15}))
+        .await
+        .unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    let points = 480;
+    let series = |f: &dyn Fn(i64) -> f64| -> Value {
+        let samples: Vec<Value> = (0..points)
+            .map(|i| json!({"at": jiff::Timestamp::from_second(now - (points - 1 - i) * 15).unwrap().to_string(), "value": f(i)}))
+            .collect();
+        json!({"samples": samples})
+    };
+    let wave = |i: i64| ((i * 37 % 17) as f64 / 17.0 - 0.5) * 0.02;
+    post(
+        "/api/v1/services/checkout/golden-signals/latency/samples",
+        series(&|i| if i < points - 4 { 0.21 + wave(i) } else { 0.95 }),
+    )
+    .await
+    .unwrap();
+    post("/api/v1/services/ledger-db/golden-signals/errors/samples", series(&|i| 2.0 + 10.0 * wave(i)))
+        .await
+        .unwrap();
+    let anomalies: Value = http
+        .get(format!("{}/api/v1/services/checkout/anomalies", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let signal_incident = anomalies.as_array().unwrap().last().unwrap()["incident_id"]
+        .as_i64()
+        .expect("the shift opened an incident");
+
     let driver = Driver::start(&chromedriver, &chromium).await;
     driver.goto(&format!("{}/incidents", server.url)).await;
     assert_eq!(driver.title().await, "Log in · firebreak", "not logged in yet");
     driver.type_into("#token", &token).await;
     driver.click("#login").await;
+    driver.wait_for_text("main h1", "Incidents").await;
     assert_eq!(driver.title().await, "Incidents · firebreak");
     let list = driver.text("table.incidents").await;
     assert!(list.contains("Card payments failing for EU customers"), "{list}");
     assert!(list.contains("Search latency p99 above 2s"), "{list}");
 
     driver.click(&format!("a[href='/incidents/{id}']")).await;
-    assert_eq!(driver.text("#status").await, "triggered");
+    driver.wait_for_text("#status", "triggered").await;
     driver.click("#acknowledge").await;
-    assert_eq!(driver.text("#status").await, "acknowledged");
+    driver.wait_for_text("#status", "acknowledged").await;
     let timeline = driver.text("#timeline").await;
     assert!(timeline.contains("ana acknowledged"), "{timeline}");
     assert!(timeline.contains("ana declared SEV1: Card payments failing for EU customers"), "{timeline}");
@@ -242,6 +320,13 @@ async fn acknowledge_in_a_real_browser() {
     let page = driver.text("main").await;
     assert!(page.contains("Check the payment provider status page."), "runbook rendered: {page}");
     driver.screenshot(&screenshot.with_file_name("service.png")).await;
+
+    driver.goto(&format!("{}/incidents/{signal_incident}", server.url)).await;
+    let moved = driver.text("#what-moved").await.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(moved.contains("checkout latency moved"), "{moved}");
+    assert!(moved.contains("ledger-db errors"), "{moved}");
+    driver.find("#what-moved figure.moved svg .anomaly").await;
+    driver.screenshot(&screenshot.with_file_name("what-moved.png")).await;
     driver.quit().await;
 
     // The API sees what the browser did.

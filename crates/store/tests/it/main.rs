@@ -1,6 +1,7 @@
 //! The storage conformance suite: every behaviour runs against SQLite and, when
 //! `FIREBREAK_TEST_DATABASE_URL` is set, against PostgreSQL, each time on a fresh database.
 
+mod golden;
 mod ingest;
 
 use std::future::Future;

@@ -1,0 +1,222 @@
+//! Golden signals end to end: samples pushed (and, with a real Prometheus, polled) go through the
+//! detector; a sustained shift is recorded as an anomaly and opens an incident whose page shows
+//! "What moved".
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Server, create_token, skipped};
+
+/// A deterministic wobble in [-1, 1].
+fn wobble(i: u64) -> f64 {
+    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 29;
+    (x % 2001) as f64 / 1000.0 - 1.0
+}
+
+struct Api {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Api {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+async fn setup(dir: &std::path::Path, extra: &[&str]) -> (Server, Api) {
+    let database = format!("sqlite:{}", dir.join("golden.db").display());
+    let token = create_token(dir, &database, "ana");
+    let server = Server::start_with(dir, &database, extra).await;
+    let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token };
+    api.send(reqwest::Method::POST, "/api/v1/teams", Some(json!({"name": "web"}))).await;
+    let (status, _) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/services",
+            Some(json!({"name": "checkout", "team": "web", "description": "pays"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    (server, api)
+}
+
+#[tokio::test]
+async fn pushed_samples_find_a_latency_shift() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, api) = setup(dir.path(), &[]).await;
+    let (status, signal) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/services/checkout/golden-signals/latency",
+            Some(json!({"step_seconds": 15, "open_incident": true, "severity": "SEV2"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{signal}");
+    assert_eq!(signal["bad"], "up");
+
+    // A day of normal latency at one sample per 15 s, ending now, then a shift to five times it.
+    let now = jiff::Timestamp::now().as_second();
+    let normal = 5760;
+    let start = now - (normal + 3) * 15;
+    let mut samples: Vec<Value> = (0..normal)
+        .map(|i| {
+            json!({"at": jiff::Timestamp::from_second(start + i * 15).unwrap().to_string(),
+                        "value": 0.120 + 0.01 * wobble(i as u64)})
+        })
+        .collect();
+    let (status, answer) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/services/checkout/golden-signals/latency/samples",
+            Some(json!({"samples": samples})),
+        )
+        .await;
+    assert_eq!((status, answer["accepted"].as_i64()), (202, Some(normal)));
+    let (_, anomalies) = api.send(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
+    let quiet = anomalies.as_array().unwrap().iter().filter(|a| a["incident_id"].is_number()).count();
+    assert_eq!(quiet, 0, "normal latency opens no incident: {anomalies}");
+
+    samples = (normal..normal + 3)
+        .map(|i| json!({"at": jiff::Timestamp::from_second(start + i * 15).unwrap().to_string(), "value": 0.6}))
+        .collect();
+    let (status, _) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/services/checkout/golden-signals/latency/samples",
+            Some(json!({"samples": samples})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let (_, anomalies) = api.send(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
+    let shift = anomalies.as_array().unwrap().last().unwrap_or_else(|| panic!("no anomaly: {anomalies}"));
+    assert_eq!(shift["signal"], "latency");
+    assert_eq!(shift["observed"], 0.6);
+    assert!(shift["expected"].as_f64().unwrap() < 0.2, "{shift}");
+    let incident_id = shift["incident_id"].as_i64().unwrap_or_else(|| panic!("no incident: {shift}"));
+    let (_, incident) =
+        api.send(reqwest::Method::GET, &format!("/api/v1/incidents/{incident_id}"), None).await;
+    assert_eq!(incident["kind"], "signal");
+    assert_eq!(incident["severity"], "SEV2");
+    assert!(incident["title"].as_str().unwrap().starts_with("checkout latency anomalous: 0.6"), "{incident}");
+
+    let (status, problem) = api
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/services/checkout/golden-signals/errors/samples",
+            Some(json!({"samples": []})),
+        )
+        .await;
+    assert_eq!(status, 404, "{problem}");
+    server.stop();
+}
+
+/// Serves `latency_seconds VALUE` in the Prometheus text format; the value is what the test sets.
+async fn target(value: std::sync::Arc<std::sync::Mutex<f64>>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut count = 0u64;
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            count += 1;
+            let current = *value.lock().unwrap() + 0.002 * wobble(count);
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 4096];
+                let _ = socket.read(&mut buffer).await;
+                let body = format!("# TYPE latency_seconds gauge\nlatency_seconds {current}\n");
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn prometheus_backed_latency_shift_opens_an_incident() {
+    let prometheus = std::path::Path::new("/usr/bin/prometheus");
+    if !prometheus.exists() {
+        assert_ne!(
+            std::env::var("FIREBREAK_PROMETHEUS_TESTS").as_deref(),
+            Ok("required"),
+            "prometheus is required (apt-get install prometheus)"
+        );
+        skipped("prometheus_backed_latency_shift_opens_an_incident: skipped: prometheus is not installed");
+        return;
+    }
+    let value = std::sync::Arc::new(std::sync::Mutex::new(0.1));
+    let target_port = target(value.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let prometheus_port = crate::support::free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: target\n    \
+             static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(prometheus)
+        .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let prometheus_url = format!("http://127.0.0.1:{prometheus_port}");
+    let (server, api) = setup(dir.path(), &["--prometheus-url", &prometheus_url]).await;
+    let (status, _) = api
+        .send(
+            reqwest::Method::PUT,
+            "/api/v1/services/checkout/golden-signals/latency",
+            Some(json!({"query": "latency_seconds", "step_seconds": 1, "open_incident": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // Let the detector learn normal latency from what Prometheus scraped, then shift it.
+    let learn = Duration::from_secs(45);
+    tokio::time::sleep(learn).await;
+    let (_, anomalies) = api.send(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
+    let before = anomalies.as_array().map_or(0, Vec::len);
+    *value.lock().unwrap() = 0.5;
+    let shifted = Instant::now();
+    let found = loop {
+        let (_, anomalies) =
+            api.send(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
+        let list = anomalies.as_array().cloned().unwrap_or_default();
+        if list.len() > before && list.last().unwrap()["incident_id"].is_number() {
+            break list.last().unwrap().clone();
+        }
+        if shifted.elapsed() > Duration::from_secs(20) {
+            let targets =
+                reqwest::get(format!("{prometheus_url}/api/v1/targets")).await.unwrap().text().await.unwrap();
+            panic!("no anomaly incident 20 s after the shift: {anomalies}; Prometheus targets: {targets}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let latency = shifted.elapsed();
+    assert!(found["observed"].as_f64().unwrap() > 0.4, "{found}");
+    // Two poll intervals (1 s each) plus Prometheus's own scrape interval and staleness.
+    assert!(latency < Duration::from_secs(6), "found after {latency:?}");
+    let _ = child.kill();
+    let _ = child.wait();
+    server.stop();
+}

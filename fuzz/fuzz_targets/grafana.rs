@@ -1,0 +1,7 @@
+//! Fuzzes the parser of Grafana webhook bodies; see `firebreak_fuzz` for what it asserts.
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|body: &[u8]| {
+    firebreak_fuzz::check_webhook(body, firebreak_ingest::grafana::parse);
+});
