@@ -494,6 +494,12 @@ async fn service_page(State(app): State<App>, headers: HeaderMap, Path(service):
     }
     .await;
     let (id, catalog, incidents) = result.map_err(|err| error_page(Some(&session), err))?;
+    let signals = service_signals(&app, id).await.map_err(|err| error_page(Some(&session), err))?;
+    let alerts = app
+        .store
+        .service_alerts(id, 20)
+        .await
+        .map_err(|err| error_page(Some(&session), ApiError::from(err)))?;
     let Some(service) = catalog.services.get(&id) else {
         return Err(error_page(Some(&session), ApiError::not_found(format!("there is no service {id}"))));
     };
@@ -520,7 +526,9 @@ async fn service_page(State(app): State<App>, headers: HeaderMap, Path(service):
         }
         body.push_str("</dd>");
     }
-    body.push_str("</dl><h2>Recent incidents</h2>");
+    body.push_str("</dl>");
+    body.push_str(&signals);
+    body.push_str("<h2>Recent incidents</h2>");
     if incidents.is_empty() {
         body.push_str("<p class=\"empty\">None.</p>");
     } else {
@@ -538,6 +546,31 @@ async fn service_page(State(app): State<App>, headers: HeaderMap, Path(service):
         }
         body.push_str("</ul>");
     }
+    if !alerts.is_empty() {
+        body.push_str(
+            "<h2>Recent alerts</h2><table class=\"alerts\"><thead><tr><th>Status</th><th>Sev</th><th>Summary</th>\
+             <th>Source</th><th>Count</th><th>Last seen</th><th>Incident</th></tr></thead><tbody>",
+        );
+        for alert in &alerts {
+            let incident = match (alert.incident_id, alert.silence_id) {
+                (Some(id), _) => format!("<a href=\"/incidents/{id}\">#{id}</a>"),
+                (None, Some(silence)) => format!("<span class=\"muted\">silenced ({silence})</span>"),
+                (None, None) => "—".to_owned(),
+            };
+            let _ = write!(
+                body,
+                "<tr><td><span class=\"status {status}\">{status}</span></td><td>{sev}</td><td>{summary}</td><td>{source}</td>\
+                 <td class=\"num\">{count}</td><td>{last}</td><td>{incident}</td></tr>",
+                status = alert.status.as_str(),
+                sev = alert.severity,
+                summary = escape(&alert.summary),
+                source = escape(&alert.source),
+                count = alert.event_count,
+                last = format_time(alert.last_seen_at),
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
     let _ = write!(
         body,
         "<h2 id=\"runbook\">Runbook</h2><div class=\"markdown\">{}</div><h2>Documentation</h2><div class=\"markdown\">{}</div>",
@@ -553,6 +586,44 @@ async fn service_page(State(app): State<App>, headers: HeaderMap, Path(service):
         },
     );
     Ok(page(&service.name, Some(&session), &body))
+}
+
+/// Hours of golden-signal history shown on a service's page.
+const SERVICE_SIGNAL_HOURS: i64 = 6;
+
+/// The golden signals of a service over the last hours, as charts with anomalies shaded.
+async fn service_signals(app: &App, service_id: Id) -> Result<String, ApiError> {
+    let signals = app.store.golden_signals(Some(service_id)).await?;
+    if signals.is_empty() {
+        return Ok(String::new());
+    }
+    let to = app.now();
+    let from = to - jiff::SignedDuration::from_hours(SERVICE_SIGNAL_HOURS);
+    let anomalies = app.store.anomalies(service_id, from, to).await?;
+    let mut charts = String::new();
+    for signal in signals {
+        let samples = app.store.samples(signal.id, from, to).await?;
+        let spans: Vec<(Timestamp, Timestamp)> = anomalies
+            .iter()
+            .filter(|a| a.golden_signal_id == signal.id)
+            .map(|a| (a.started_at, a.ended_at.unwrap_or(to)))
+            .collect();
+        let caption = format!(
+            "<figcaption><b>{}</b> <span class=\"muted\">bad {}, every {} s{}</span></figcaption>",
+            signal.signal,
+            signal.bad,
+            signal.step_secs,
+            if signal.open_incident { ", opens incidents" } else { "" }
+        );
+        let svg = if samples.is_empty() {
+            "<p class=\"empty\">No samples yet.</p>".to_owned()
+        } else {
+            chart(&samples, &spans, from, to, to)
+        };
+        let class = if spans.is_empty() { "chart" } else { "chart moved" };
+        let _ = write!(charts, "<figure class=\"{class}\">{caption}{svg}</figure>");
+    }
+    Ok(format!("<h2>Golden signals (last {SERVICE_SIGNAL_HOURS} h)</h2><div class=\"charts\">{charts}</div>"))
 }
 
 /// Minutes of golden-signal history shown before an incident started, and after.
