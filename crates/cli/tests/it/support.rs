@@ -42,9 +42,15 @@ pub(crate) struct Server {
 impl Server {
     /// Starts `firebreak serve` on a free port with `database`, in `dir`, and waits until it answers.
     pub(crate) async fn start(dir: &Path, database: &str) -> Server {
+        Server::start_with(dir, database, &[]).await
+    }
+
+    /// Like [`Server::start`], with `extra` arguments to `serve`.
+    pub(crate) async fn start_with(dir: &Path, database: &str, extra: &[&str]) -> Server {
         let port = free_port();
         let child = Command::new(binary())
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .current_dir(dir)
             .stdout(Stdio::null())
@@ -71,6 +77,13 @@ impl Server {
         assert!(status.success());
         let status = self.child.wait().unwrap();
         assert!(status.success(), "server exited with {status} after SIGTERM");
+    }
+
+    /// Kills the server with SIGKILL, as a crash or the OOM killer would, and reaps it.
+    pub(crate) fn kill9(mut self) {
+        // On Unix, `Child::kill` sends SIGKILL.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 }
 
