@@ -8,6 +8,7 @@ mod alert;
 mod catalog;
 mod golden;
 mod incident;
+mod schedule;
 
 pub use alert::{
     Alert, AlertAction, AlertEvent, AlertStatus, DEDUP_KEY_CHARS_MAX, GroupBy, GroupingRule, LABEL_CHARS_MAX,
@@ -18,6 +19,10 @@ pub use golden::{Anomaly, Direction, GoldenSignal, Sample, Signal};
 pub use incident::{
     AssignRole, Command, Incident, IncidentError, Kind, NOTE_CHARS_MAX, NewIncident, Severity, Status,
     TITLE_CHARS_MAX, TimelineEntry, TimelineEvent, validate_note, validate_title,
+};
+pub use schedule::{
+    LAYER_RESTRICTIONS_MAX, LAYER_USERS_MAX, Layer, Override, Restriction, RestrictionKind,
+    SCHEDULE_LAYERS_MAX, SCHEDULE_OVERRIDES_MAX, SHIFTS_RANGE_DAYS_MAX, Schedule, Shift, ShiftLength,
 };
 
 /// Identifier of a team, user, service or incident: a positive integer assigned by the store.

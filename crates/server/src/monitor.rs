@@ -309,7 +309,7 @@ mod tests {
         assert_eq!(points[0], (1_700_000_000, 0.25));
         assert!(points[1].1.is_nan());
         assert_eq!(short(0.123456), "0.1235");
-        assert_eq!(short(1234.5), "1235");
+        assert_eq!(short(1234.6), "1235");
         assert_eq!(short(12.0), "12.00");
     }
 }
