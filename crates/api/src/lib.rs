@@ -155,6 +155,8 @@ pub struct Service {
     pub dependencies: Vec<i64>,
     /// How alerts become incidents.
     pub alert_settings: AlertSettings,
+    /// Who gets paged, and in what order.
+    pub escalation_policy_id: Option<i64>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -215,6 +217,17 @@ pub struct UpdateService {
     /// 0 removes the window.
     pub group_window_minutes: Option<i64>,
     pub auto_resolve: Option<bool>,
+    /// The escalation policy's id; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub escalation_policy: Option<Option<i64>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from a field left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// An alert: what monitoring sent, identified by service and dedup key.
@@ -458,6 +471,7 @@ impl From<domain::Service> for Service {
             links: service.links.into_iter().map(|link| Link { title: link.title, url: link.url }).collect(),
             dependencies: service.dependencies,
             alert_settings: AlertSettings::default(),
+            escalation_policy_id: None,
             created_at: service.created_at,
         }
     }
@@ -671,4 +685,154 @@ impl From<domain::Anomaly> for Anomaly {
             incident_id: anomaly.incident_id,
         }
     }
+}
+
+/// An on-call schedule: layers of rotations (higher layers override lower ones) and overrides.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Schedule {
+    pub id: i64,
+    pub name: String,
+    /// IANA time zone that hand-offs and restrictions are in.
+    pub time_zone: String,
+    pub layers: Vec<Layer>,
+    pub overrides: Vec<Override>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSchedule {
+    pub name: String,
+    /// IANA time zone, such as `Europe/Lisbon`.
+    pub time_zone: String,
+    /// Lowest first; a higher layer overrides lower ones wherever it has someone on call.
+    pub layers: Vec<Layer>,
+    #[serde(default)]
+    pub overrides: Vec<Override>,
+}
+
+/// One rotation of a schedule.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    /// The first hand-off; later ones keep its local wall-clock time.
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Timestamp,
+    /// `12h`, `1d`, `1w` and the like.
+    pub shift_length: String,
+    /// The rotation, in order, by id or name.
+    pub users: Vec<Ref>,
+    /// When given, the layer has someone on call only inside these windows.
+    #[serde(default)]
+    pub restrictions: Vec<Restriction>,
+}
+
+/// A window of a layer, in the schedule's time zone: daily (`09:00`–`17:00` every day) or weekly
+/// (`monday 09:00` – `friday 17:00`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Restriction {
+    /// `daily` or `weekly`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Weekly windows only: `monday` … `sunday`.
+    pub start_day: Option<String>,
+    /// `HH:MM`.
+    pub start_time: String,
+    pub end_day: Option<String>,
+    pub end_time: String,
+}
+
+/// Someone covering a schedule from `start` to `end`, over every layer.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    pub user: Ref,
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub end: Timestamp,
+}
+
+/// Who is on call at an instant.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct OnCall {
+    pub schedule_id: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// `null` when nobody is.
+    pub user: Option<User>,
+}
+
+/// A stretch of time with one person on call.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Shift {
+    pub user_id: i64,
+    pub user_name: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub end: Timestamp,
+}
+
+/// An escalation policy: ordered levels, each paging its targets and waiting before the next.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct EscalationPolicy {
+    pub id: i64,
+    pub name: String,
+    /// Extra passes through the levels after the first.
+    pub repeat: u32,
+    pub levels: Vec<EscalationLevel>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEscalationPolicy {
+    pub name: String,
+    #[serde(default)]
+    pub repeat: u32,
+    pub levels: Vec<EscalationLevel>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationLevel {
+    /// Minutes to wait for an acknowledgement before the next level.
+    pub timeout_minutes: i64,
+    pub targets: Vec<EscalationTarget>,
+    /// The one level allowed to wake management or the incident commander.
+    #[serde(default)]
+    pub wakes_management: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationTarget {
+    /// `user` or `schedule`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: i64,
+}
+
+/// Who the escalation policy of a service would page now, level by level.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ServiceOnCall {
+    pub service_id: i64,
+    /// `null` when the service has no escalation policy.
+    pub escalation_policy_id: Option<i64>,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub levels: Vec<LevelOnCall>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct LevelOnCall {
+    /// From 1.
+    pub level: u32,
+    pub timeout_minutes: i64,
+    /// The people its targets resolve to now.
+    pub users: Vec<User>,
 }

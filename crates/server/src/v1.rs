@@ -39,6 +39,10 @@ pub(crate) const LIST_ITEMS_MAX: usize = 100;
         declare_incident, list_incidents, get_incident, incident_alerts,
         create_silence, list_silences, get_silence, expire_silence,
         set_golden_signal, list_golden_signals, push_samples, list_anomalies,
+        crate::oncall::create_schedule, crate::oncall::list_schedules, crate::oncall::get_schedule,
+        crate::oncall::add_override, crate::oncall::schedule_on_call, crate::oncall::schedule_shifts,
+        crate::oncall::create_policy, crate::oncall::list_policies, crate::oncall::get_policy,
+        crate::oncall::service_on_call,
         acknowledge, mitigate, resolve, add_note, change_severity, assign,
     ),
     modifiers(&BearerAuth),
@@ -82,6 +86,7 @@ pub(crate) fn routes(app: App) -> Router<App> {
         .route("/services/{service}/golden-signals/{signal}", axum::routing::put(set_golden_signal))
         .route("/services/{service}/golden-signals/{signal}/samples", post(push_samples))
         .route("/services/{service}/anomalies", get(list_anomalies))
+        .merge(crate::oncall::routes())
         .route_layer(middleware::from_fn_with_state(app, require_token))
         .route("/openapi.json", get(openapi))
 }
@@ -306,6 +311,9 @@ async fn update_service(
     }
     if let Some(auto_resolve) = body.auto_resolve {
         settings.auto_resolve = auto_resolve;
+    }
+    if let Some(policy) = body.escalation_policy {
+        app.store.set_service_escalation_policy(id, policy).await?;
     }
     let service = app.store.update_service(id, &patch).await?;
     if alert_changes {
@@ -678,7 +686,9 @@ pub(crate) const ALERTS_LISTED_MAX: u32 = 500;
 /// A service as the API shows it, with its alert settings.
 pub(crate) async fn service_view(app: &App, service: domain::Service) -> Result<api::Service> {
     let settings = app.store.alert_settings(service.id).await?;
+    let escalation_policy_id = app.store.service_escalation_policy(service.id).await?;
     let mut view = api::Service::from(service);
+    view.escalation_policy_id = escalation_policy_id;
     view.alert_settings = api::AlertSettings {
         group_by: settings.grouping.by.iter().map(|domain::GroupBy::Label(name)| name.clone()).collect(),
         group_window_minutes: settings.grouping.window.map(|w| w.as_secs() / 60),
@@ -762,7 +772,7 @@ fn split(list: &str) -> impl Iterator<Item = &str> {
     list.split(',').map(str::trim).filter(|item| !item.is_empty())
 }
 
-fn instant(field: &str, text: &str) -> Result<jiff::Timestamp> {
+pub(crate) fn instant(field: &str, text: &str) -> Result<jiff::Timestamp> {
     text.parse().map_err(|err| {
         ApiError::bad_request(format!(
             "invalid {field} {text:?}: {err}; expected RFC 3339 such as 2026-01-31T12:00:00Z"
@@ -800,7 +810,7 @@ async fn team_id(app: &App, team: &Ref) -> Result<Id> {
     found.ok_or_else(|| ApiError::not_found(format!("there is no team {team}")))
 }
 
-async fn user_id(app: &App, user: &Ref) -> Result<Id> {
+pub(crate) async fn user_id(app: &App, user: &Ref) -> Result<Id> {
     let found = match user {
         Ref::Id(id) => app.store.user(*id).await.map(|u| Some(u.id)).or_else(not_found_is_none)?,
         Ref::Name(name) => app.store.user_id_by_name(name).await?,
@@ -817,7 +827,7 @@ fn not_found_is_none(
     }
 }
 
-fn name(name: &str) -> Result<String> {
+pub(crate) fn name(name: &str) -> Result<String> {
     domain::validate_name(name).map(str::to_owned).map_err(ApiError::invalid)
 }
 

@@ -299,11 +299,13 @@ macro_rules! apply_in_tx {
 
 mod alerts;
 mod golden;
+mod oncall;
 
 pub use alerts::{
     AlertSettings, IngestItem, IngestSummary, NewSilence, SYSTEM_ACTOR, TIMELINE_ALERTS_PER_BATCH_MAX,
 };
 pub use golden::GoldenSignalSpec;
+pub use oncall::Stored;
 
 const INCIDENT_COLUMNS: &str = "id, title, service_id, severity, kind, status, assignee_id, commander_id, \
      created_at, acknowledged_at, mitigated_at, resolved_at, updated_at";

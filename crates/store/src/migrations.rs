@@ -27,6 +27,7 @@ const SQLITE: &[Migration] = &[
         name: "0003_golden_signals",
         sql: include_str!("../migrations/sqlite/0003_golden_signals.sql"),
     },
+    Migration { version: 4, name: "0004_oncall", sql: include_str!("../migrations/sqlite/0004_oncall.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -44,6 +45,11 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         name: "0003_golden_signals",
         sql: include_str!("../migrations/postgres/0003_golden_signals.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "0004_oncall",
+        sql: include_str!("../migrations/postgres/0004_oncall.sql"),
     },
 ];
 

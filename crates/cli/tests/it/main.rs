@@ -6,5 +6,6 @@ mod browser;
 mod crash;
 mod golden;
 mod ingest_http;
+mod oncall;
 mod support;
 mod walk;

@@ -3,6 +3,7 @@
 
 mod golden;
 mod ingest;
+mod oncall;
 
 use std::future::Future;
 

@@ -1,0 +1,33 @@
+//! Schedules and escalation policies on both backends.
+
+use firebreak_store::StoreError;
+
+use crate::{at, on_both, team_and_service};
+
+#[tokio::test]
+async fn schedules_and_policies() {
+    on_both("schedules_and_policies", |store| async move {
+        let (_, service) = team_and_service(&store).await;
+        let schedule =
+            store.create_schedule("primary", "Europe/Berlin", "{\"layers\":[]}", at(0)).await.unwrap();
+        assert_eq!((schedule.name.as_str(), schedule.time_zone.as_str()), ("primary", "Europe/Berlin"));
+        let err = store.create_schedule("primary", "UTC", "{}", at(0)).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict(m) if m == "a schedule named \"primary\" already exists"),
+            "{err}"
+        );
+        let updated = store.update_schedule_spec(schedule.id, "{\"layers\":[1]}").await.unwrap();
+        assert_eq!(updated.spec, "{\"layers\":[1]}");
+        assert_eq!(store.schedules().await.unwrap().len(), 1);
+
+        let policy = store.create_escalation_policy("default", "{\"levels\":[]}", at(1)).await.unwrap();
+        assert_eq!(store.escalation_policies().await.unwrap(), std::slice::from_ref(&policy));
+        assert_eq!(store.service_escalation_policy(service).await.unwrap(), None);
+        store.set_service_escalation_policy(service, Some(policy.id)).await.unwrap();
+        assert_eq!(store.service_escalation_policy(service).await.unwrap(), Some(policy.id));
+        assert!(store.set_service_escalation_policy(service, Some(999)).await.is_err());
+        store.set_service_escalation_policy(service, None).await.unwrap();
+        assert_eq!(store.service_escalation_policy(service).await.unwrap(), None);
+    })
+    .await;
+}
