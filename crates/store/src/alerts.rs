@@ -362,16 +362,16 @@ impl Store {
                 }
             }
 
-            // Timelines: alerts that joined, then acknowledgements and resolutions.
+            // Timelines: alerts that joined, then acknowledgements and resolutions, written with
+            // multi-row inserts (in order, so their ids keep it).
+            let mut entries: Vec<(Id, TimelineEvent)> = Vec::new();
             for (incident_id, indices) in &joined {
                 for index in indices.iter().take(TIMELINE_ALERTS_PER_BATCH_MAX) {
-                    let alert = &folded[*index];
-                    let event = alert_event(alert, AlertAction::Trigger);
-                    insert_timeline!(tx, *incident_id, now, SYSTEM_ACTOR, &event);
+                    entries.push((*incident_id, alert_event(&folded[*index], AlertAction::Trigger)));
                 }
                 if indices.len() > TIMELINE_ALERTS_PER_BATCH_MAX {
                     let count = (indices.len() - TIMELINE_ALERTS_PER_BATCH_MAX) as i64;
-                    insert_timeline!(tx, *incident_id, now, SYSTEM_ACTOR, &TimelineEvent::AlertsJoined { count });
+                    entries.push((*incident_id, TimelineEvent::AlertsJoined { count }));
                 }
             }
             let mut acknowledged: Vec<Id> = Vec::new();
@@ -382,12 +382,20 @@ impl Store {
                     if *action == AlertAction::Trigger {
                         continue;
                     }
-                    insert_timeline!(tx, incident_id, now, SYSTEM_ACTOR, &alert_event(alert, *action));
+                    entries.push((incident_id, alert_event(alert, *action)));
                     let list = if *action == AlertAction::Acknowledge { &mut acknowledged } else { &mut resolved };
                     if !list.contains(&incident_id) {
                         list.push(incident_id);
                     }
                 }
+            }
+            for chunk in entries.chunks(ROWS_PER_INSERT) {
+                let mut query = sqlx::QueryBuilder::new("INSERT INTO timeline (incident_id, at, actor, event, data) ");
+                query.push_values(chunk, |mut row, (incident_id, event)| {
+                    let (name, data) = rows::event_to_row(event);
+                    row.push_bind(*incident_id).push_bind(millis(now)).push_bind(SYSTEM_ACTOR).push_bind(name).push_bind(data);
+                });
+                query.build().execute(&mut *tx).await?;
             }
             for incident_id in acknowledged {
                 let incident = lock_incident!(tx, incident_id, for_update);
