@@ -44,6 +44,8 @@ pub use v1::ApiDoc;
 
 /// Largest request body accepted, in bytes.
 pub const BODY_BYTES_MAX: usize = 1024 * 1024;
+/// Most connections served at once; more wait in the kernel's accept queue, costing no memory here.
+pub const CONNECTIONS_MAX: usize = 1024;
 /// Longest time shutdown waits for requests in flight before closing anyway.
 pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -125,6 +127,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let listener = LimitedListener::new(listener, CONNECTIONS_MAX);
     let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -140,6 +143,98 @@ pub async fn serve(
             tracing::warn!(timeout_secs = SHUTDOWN_DRAIN_TIMEOUT.as_secs(), "shutdown_drain_timed_out");
             Ok(())
         }
+    }
+}
+
+/// A TCP listener that serves at most a fixed number of connections at once: each accepted
+/// connection holds a permit until it closes, and accepting waits for a free one. Under a flood of
+/// connections memory stays bounded and the excess waits (or times out) in the kernel's queue.
+struct LimitedListener {
+    inner: TcpListener,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl LimitedListener {
+    fn new(inner: TcpListener, connections_max: usize) -> LimitedListener {
+        LimitedListener { inner, permits: Arc::new(tokio::sync::Semaphore::new(connections_max)) }
+    }
+}
+
+impl axum::serve::Listener for LimitedListener {
+    type Io = LimitedStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let permit = self.permits.clone().acquire_owned().await.expect("the semaphore is never closed");
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    return (LimitedStream { inner: stream, _permit: permit }, addr);
+                }
+                Err(err) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %err, "accept_failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+/// A connection and the permit it holds while open.
+struct LimitedStream {
+    inner: tokio::net::TcpStream,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl tokio::io::AsyncRead for LimitedStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for LimitedStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 }
 
