@@ -198,10 +198,14 @@ async fn prometheus_backed_latency_shift_opens_an_incident() {
     let before = anomalies.as_array().map_or(0, Vec::len);
     *value.lock().unwrap() = 0.5;
     let shifted = Instant::now();
+    let mut recorded = None;
     let found = loop {
         let (_, anomalies) =
             api.send(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
         let list = anomalies.as_array().cloned().unwrap_or_default();
+        if list.len() > before && recorded.is_none() {
+            recorded = Some(shifted.elapsed());
+        }
         if list.len() > before && list.last().unwrap()["incident_id"].is_number() {
             break list.last().unwrap().clone();
         }
@@ -213,6 +217,10 @@ async fn prometheus_backed_latency_shift_opens_an_incident() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let latency = shifted.elapsed();
+    crate::support::note(&format!(
+        "prometheus_backed_latency_shift_opens_an_incident: anomaly recorded {recorded:?}, incident opened {latency:?} \
+         after the target shifted (1 s scrape and poll intervals)"
+    ));
     assert!(found["observed"].as_f64().unwrap() > 0.4, "{found}");
     // Two poll intervals (1 s each) plus Prometheus's own scrape interval and staleness.
     assert!(latency < Duration::from_secs(6), "found after {latency:?}");

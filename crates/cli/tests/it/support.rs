@@ -94,6 +94,11 @@ impl Drop for Server {
     }
 }
 
+/// Says on stderr, past the test harness's capture, what a test measured.
+pub(crate) fn note(message: &str) {
+    let _ = writeln!(std::io::stderr(), "{message}");
+}
+
 /// Says on stderr, past the test harness's capture, that part of a test was skipped.
 pub(crate) fn skipped(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
