@@ -603,11 +603,7 @@ async fn service_signals(app: &App, service_id: Id) -> Result<String, ApiError> 
     let mut charts = String::new();
     for signal in signals {
         let samples = app.store.samples(signal.id, from, to).await?;
-        let spans: Vec<(Timestamp, Timestamp)> = anomalies
-            .iter()
-            .filter(|a| a.golden_signal_id == signal.id)
-            .map(|a| (a.started_at, a.ended_at.unwrap_or(to)))
-            .collect();
+        let spans = anomaly_spans(&anomalies, signal.id, to);
         let caption = format!(
             "<figcaption><b>{}</b> <span class=\"muted\">bad {}, every {} s{}</span></figcaption>",
             signal.signal,
@@ -653,11 +649,7 @@ async fn what_moved(app: &App, incident: &Incident, catalog: &Catalog) -> Result
             if samples.is_empty() {
                 continue;
             }
-            let spans: Vec<(Timestamp, Timestamp)> = anomalies
-                .iter()
-                .filter(|a| a.golden_signal_id == signal.id)
-                .map(|a| (a.started_at, a.ended_at.unwrap_or(to)))
-                .collect();
+            let spans = anomaly_spans(&anomalies, signal.id, to);
             let moved = !spans.is_empty();
             let last = samples.last().map_or(0.0, |s| s.value);
             let _ = write!(
@@ -677,6 +669,20 @@ async fn what_moved(app: &App, incident: &Incident, catalog: &Catalog) -> Result
         return Ok(String::new());
     }
     Ok(format!("<h2>What moved</h2><div class=\"charts\" id=\"what-moved\">{charts}</div>"))
+}
+
+/// The stretches of time during which golden signal `signal_id` was anomalous; one still going on
+/// ends at `to`.
+fn anomaly_spans(
+    anomalies: &[firebreak_domain::Anomaly],
+    signal_id: Id,
+    to: Timestamp,
+) -> Vec<(Timestamp, Timestamp)> {
+    anomalies
+        .iter()
+        .filter(|a| a.golden_signal_id == signal_id)
+        .map(|a| (a.started_at, a.ended_at.unwrap_or(to)))
+        .collect()
 }
 
 /// An SVG chart of `samples` over `[from, to]`: the value as a line, the expected band shaded,
