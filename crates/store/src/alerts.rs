@@ -319,7 +319,7 @@ impl Store {
                 }
             }
             for (index, alert) in folded.iter().enumerate() {
-                if new.contains_sorted(index) || !alert.changed {
+                if new.binary_search(&index).is_ok() || !alert.changed {
                     continue;
                 }
                 let id = alert.existing_id.expect("an alert that is not new was read with its id");
@@ -659,16 +659,6 @@ fn alert_event(alert: &Folded, action: AlertAction) -> TimelineEvent {
         } else {
             alert.last.summary.clone()
         },
-    }
-}
-
-trait ContainsSorted {
-    fn contains_sorted(&self, value: usize) -> bool;
-}
-
-impl ContainsSorted for Vec<usize> {
-    fn contains_sorted(&self, value: usize) -> bool {
-        self.binary_search(&value).is_ok()
     }
 }
 

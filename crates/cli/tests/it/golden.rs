@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, create_token, skipped};
+use crate::support::{Api, Server, create_token, skipped};
 
 /// A deterministic wobble in [-1, 1].
 fn wobble(i: u64) -> f64 {
@@ -17,32 +17,14 @@ fn wobble(i: u64) -> f64 {
     (x % 2001) as f64 / 1000.0 - 1.0
 }
 
-struct Api {
-    http: reqwest::Client,
-    url: String,
-    token: String,
-}
-
-impl Api {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-}
-
 async fn setup(dir: &std::path::Path, extra: &[&str]) -> (Server, Api) {
     let database = format!("sqlite:{}", dir.join("golden.db").display());
     let token = create_token(dir, &database, "ana");
     let server = Server::start_with(dir, &database, extra).await;
     let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token };
-    api.send(reqwest::Method::POST, "/api/v1/teams", Some(json!({"name": "web"}))).await;
+    api.call(reqwest::Method::POST, "/api/v1/teams", Some(json!({"name": "web"}))).await;
     let (status, _) = api
-        .send(
+        .call(
             reqwest::Method::POST,
             "/api/v1/services",
             Some(json!({"name": "checkout", "team": "web", "description": "pays"})),
@@ -57,7 +39,7 @@ async fn pushed_samples_find_a_latency_shift() {
     let dir = tempfile::tempdir().unwrap();
     let (server, api) = setup(dir.path(), &[]).await;
     let (status, signal) = api
-        .send(
+        .call(
             reqwest::Method::PUT,
             "/api/v1/services/checkout/golden-signals/latency",
             Some(json!({"step_seconds": 15, "open_incident": true, "severity": "SEV2"})),
@@ -77,14 +59,14 @@ async fn pushed_samples_find_a_latency_shift() {
         })
         .collect();
     let (status, answer) = api
-        .send(
+        .call(
             reqwest::Method::POST,
             "/api/v1/services/checkout/golden-signals/latency/samples",
             Some(json!({"samples": samples})),
         )
         .await;
     assert_eq!((status, answer["accepted"].as_i64()), (202, Some(normal)));
-    let (_, anomalies) = api.send(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
+    let (_, anomalies) = api.call(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
     let quiet = anomalies.as_array().unwrap().iter().filter(|a| a["incident_id"].is_number()).count();
     assert_eq!(quiet, 0, "normal latency opens no incident: {anomalies}");
 
@@ -92,27 +74,27 @@ async fn pushed_samples_find_a_latency_shift() {
         .map(|i| json!({"at": jiff::Timestamp::from_second(start + i * 15).unwrap().to_string(), "value": 0.6}))
         .collect();
     let (status, _) = api
-        .send(
+        .call(
             reqwest::Method::POST,
             "/api/v1/services/checkout/golden-signals/latency/samples",
             Some(json!({"samples": samples})),
         )
         .await;
     assert_eq!(status, 202);
-    let (_, anomalies) = api.send(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
+    let (_, anomalies) = api.call(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
     let shift = anomalies.as_array().unwrap().last().unwrap_or_else(|| panic!("no anomaly: {anomalies}"));
     assert_eq!(shift["signal"], "latency");
     assert_eq!(shift["observed"], 0.6);
     assert!(shift["expected"].as_f64().unwrap() < 0.2, "{shift}");
     let incident_id = shift["incident_id"].as_i64().unwrap_or_else(|| panic!("no incident: {shift}"));
     let (_, incident) =
-        api.send(reqwest::Method::GET, &format!("/api/v1/incidents/{incident_id}"), None).await;
+        api.call(reqwest::Method::GET, &format!("/api/v1/incidents/{incident_id}"), None).await;
     assert_eq!(incident["kind"], "signal");
     assert_eq!(incident["severity"], "SEV2");
     assert!(incident["title"].as_str().unwrap().starts_with("checkout latency anomalous: 0.6"), "{incident}");
 
     let (status, problem) = api
-        .send(
+        .call(
             reqwest::Method::POST,
             "/api/v1/services/checkout/golden-signals/errors/samples",
             Some(json!({"samples": []})),
@@ -183,7 +165,7 @@ async fn prometheus_backed_latency_shift_opens_an_incident() {
     let prometheus_url = format!("http://127.0.0.1:{prometheus_port}");
     let (server, api) = setup(dir.path(), &["--prometheus-url", &prometheus_url]).await;
     let (status, _) = api
-        .send(
+        .call(
             reqwest::Method::PUT,
             "/api/v1/services/checkout/golden-signals/latency",
             Some(json!({"query": "latency_seconds", "step_seconds": 1, "open_incident": true})),
@@ -194,14 +176,14 @@ async fn prometheus_backed_latency_shift_opens_an_incident() {
     // Let the detector learn normal latency from what Prometheus scraped, then shift it.
     let learn = Duration::from_secs(45);
     tokio::time::sleep(learn).await;
-    let (_, anomalies) = api.send(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
+    let (_, anomalies) = api.call(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
     let before = anomalies.as_array().map_or(0, Vec::len);
     *value.lock().unwrap() = 0.5;
     let shifted = Instant::now();
     let mut recorded = None;
     let found = loop {
         let (_, anomalies) =
-            api.send(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
+            api.call(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
         let list = anomalies.as_array().cloned().unwrap_or_default();
         if list.len() > before && recorded.is_none() {
             recorded = Some(shifted.elapsed());

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, create_token};
+use crate::support::{Api, Server, create_token};
 
 #[tokio::test]
 async fn schedules_policies_and_on_call() {
@@ -10,29 +10,20 @@ async fn schedules_policies_and_on_call() {
     let database = format!("sqlite:{}", dir.path().join("oncall.db").display());
     let token = create_token(dir.path(), &database, "ana");
     let server = Server::start(dir.path(), &database).await;
-    let http = reqwest::Client::new();
-    let call = |method: reqwest::Method, path: &str, body: Option<Value>| {
-        let mut request = http.request(method, format!("{}{path}", server.url)).bearer_auth(&token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        async move {
-            let response = request.send().await.unwrap();
-            (response.status().as_u16(), response.json::<Value>().await.unwrap())
-        }
-    };
+    let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
     use reqwest::Method;
     for (name, email) in [("Ana", "ana@example.com"), ("Bo", "bo@example.com"), ("Cy", "cy@example.com")] {
-        let (status, _) = call(
-            Method::POST,
-            "/api/v1/users",
-            Some(json!({"name": name, "email": email, "time_zone": "Europe/Berlin"})),
-        )
-        .await;
+        let (status, _) = api
+            .call(
+                Method::POST,
+                "/api/v1/users",
+                Some(json!({"name": name, "email": email, "time_zone": "Europe/Berlin"})),
+            )
+            .await;
         assert_eq!(status, 201);
     }
     // A weekly rotation handing off Monday 09:00 Berlin time, across the March DST change.
-    let (status, schedule) = call(
+    let (status, schedule) = api.call(
         Method::POST,
         "/api/v1/schedules",
         Some(json!({"name": "primary", "time_zone": "Europe/Berlin",
@@ -43,7 +34,11 @@ async fn schedules_policies_and_on_call() {
     let id = schedule["id"].as_i64().unwrap();
     assert_eq!(schedule["layers"][0]["users"], json!([1, 2]), "users are stored by id");
 
-    let on_call = |at: &str| call(Method::GET, &format!("/api/v1/schedules/{id}/oncall?at={at}"), None);
+    let on_call = |at: &str| {
+        let path = format!("/api/v1/schedules/{id}/oncall?at={at}");
+        let api = &api;
+        async move { api.get(&path).await }
+    };
     assert_eq!(on_call("2026-03-30T06:59:59Z").await.1["user"]["name"], "Ana");
     assert_eq!(on_call("2026-03-30T07:00:00Z").await.1["user"]["name"], "Bo", "09:00 CEST is 07:00 UTC");
     assert_eq!(
@@ -52,19 +47,21 @@ async fn schedules_policies_and_on_call() {
         "nobody before the first hand-off"
     );
 
-    let (status, _) = call(
-        Method::POST,
-        &format!("/api/v1/schedules/{id}/overrides"),
-        Some(json!({"user": "Cy", "start": "2026-04-01T00:00:00Z", "end": "2026-04-02T00:00:00Z"})),
-    )
-    .await;
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("/api/v1/schedules/{id}/overrides"),
+            Some(json!({"user": "Cy", "start": "2026-04-01T00:00:00Z", "end": "2026-04-02T00:00:00Z"})),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (status, shifts) = call(
-        Method::GET,
-        &format!("/api/v1/schedules/{id}/shifts?from=2026-03-23T08:00:00Z&to=2026-04-06T07:00:00Z"),
-        None,
-    )
-    .await;
+    let (status, shifts) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/schedules/{id}/shifts?from=2026-03-23T08:00:00Z&to=2026-04-06T07:00:00Z"),
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{shifts}");
     let shifts: Vec<String> = shifts
         .as_array()
@@ -89,16 +86,17 @@ async fn schedules_policies_and_on_call() {
         ]
     );
 
-    let (status, policy) = call(
-        Method::POST,
-        "/api/v1/escalation-policies",
-        Some(json!({"name": "checkout", "repeat": 2, "levels": [
+    let (status, policy) = api
+        .call(
+            Method::POST,
+            "/api/v1/escalation-policies",
+            Some(json!({"name": "checkout", "repeat": 2, "levels": [
             {"timeout_minutes": 5, "targets": [{"type": "schedule", "id": id}]},
             {"timeout_minutes": 10, "targets": [{"type": "user", "id": 3}], "wakes_management": true}]})),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 201, "{policy}");
-    let (status, problem) = call(
+    let (status, problem) = api.call(
         Method::POST,
         "/api/v1/escalation-policies",
         Some(json!({"name": "broken", "levels": [{"timeout_minutes": 5, "targets": [{"type": "schedule", "id": 99}]}]})),
@@ -106,18 +104,19 @@ async fn schedules_policies_and_on_call() {
     .await;
     assert_eq!((status, problem["detail"].as_str().unwrap()), (404, "there is no schedule 99"));
 
-    call(Method::POST, "/api/v1/teams", Some(json!({"name": "payments"}))).await;
-    call(
+    api.call(Method::POST, "/api/v1/teams", Some(json!({"name": "payments"}))).await;
+    api.call(
         Method::POST,
         "/api/v1/services",
         Some(json!({"name": "checkout", "team": "payments", "description": "pays"})),
     )
     .await;
-    let (status, service) =
-        call(Method::PATCH, "/api/v1/services/checkout", Some(json!({"escalation_policy": policy["id"]})))
-            .await;
+    let (status, service) = api
+        .call(Method::PATCH, "/api/v1/services/checkout", Some(json!({"escalation_policy": policy["id"]})))
+        .await;
     assert_eq!((status, &service["escalation_policy_id"]), (200, &policy["id"]));
-    let (_, now) = call(Method::GET, "/api/v1/oncall?service=checkout&at=2026-04-01T12:00:00Z", None).await;
+    let (_, now) =
+        api.call(Method::GET, "/api/v1/oncall?service=checkout&at=2026-04-01T12:00:00Z", None).await;
     let levels: Vec<String> = now["levels"]
         .as_array()
         .unwrap()
@@ -138,7 +137,7 @@ async fn schedules_policies_and_on_call() {
         .collect();
     assert_eq!(levels, ["1:Cy", "2:Cy"], "the override covers level 1; level 2 pages Cy directly");
     let (status, service) =
-        call(Method::PATCH, "/api/v1/services/checkout", Some(json!({"escalation_policy": null}))).await;
+        api.call(Method::PATCH, "/api/v1/services/checkout", Some(json!({"escalation_policy": null}))).await;
     assert_eq!((status, &service["escalation_policy_id"]), (200, &Value::Null));
     server.stop();
 }

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 /// Longest time a server gets to start answering.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -102,4 +104,40 @@ pub(crate) fn note(message: &str) {
 /// Says on stderr, past the test harness's capture, that part of a test was skipped.
 pub(crate) fn skipped(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
+}
+
+/// An API client with a bearer token, checking that every error is a problem document.
+pub(crate) struct Api {
+    pub(crate) http: reqwest::Client,
+    pub(crate) url: String,
+    pub(crate) token: String,
+}
+
+impl Api {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        if status >= 400 {
+            let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+            assert_eq!(content_type, "application/problem+json", "{path}");
+        }
+        (status, response.json().await.unwrap())
+    }
+
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
 }

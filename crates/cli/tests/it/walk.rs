@@ -3,37 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, create_token, run};
-
-struct Api {
-    http: reqwest::Client,
-    url: String,
-    token: String,
-}
-
-impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        if status >= 400 {
-            let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
-            assert_eq!(content_type, "application/problem+json", "{path}");
-        }
-        (status, response.json().await.unwrap())
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.call(reqwest::Method::POST, path, Some(body)).await
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.call(reqwest::Method::GET, path, None).await
-    }
-}
+use crate::support::{Api, Server, create_token, run};
 
 fn timeline(detail: &Value) -> Vec<String> {
     detail["timeline"]
