@@ -123,6 +123,71 @@ pub struct CreateUser {
     pub time_zone: Option<String>,
 }
 
+/// A way to reach a user: an email address, a webhook URL, or a Slack-compatible incoming webhook.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContactMethod {
+    /// `email`, `webhook` or `slack`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The email address or the URL.
+    pub address: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContactMethod {
+    pub id: i64,
+    pub user_id: i64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub address: String,
+    /// A webhook's signing secret (see `X-Firebreak-Signature`). Only in the response that creates
+    /// the contact method: it is not shown again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+}
+
+/// Where the paging of an incident stands.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Escalation {
+    pub incident_id: i64,
+    pub escalation_policy_id: i64,
+    /// `active`, `acknowledged`, `resolved` or `exhausted`.
+    pub state: String,
+    /// Grows with each re-trigger of the incident.
+    pub generation: u32,
+    /// The pass through the policy's levels, from 1.
+    pub pass: u32,
+    /// The level paged last, from 1.
+    pub level: u32,
+    /// When the next level is paged if nobody acknowledges; only while active.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_deadline: Option<Timestamp>,
+}
+
+/// One page to one contact method, and how its delivery went.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Notification {
+    pub id: i64,
+    pub incident_id: i64,
+    pub user_id: i64,
+    pub user_name: String,
+    pub channel: String,
+    pub address: String,
+    /// The escalation level that paged.
+    pub level: u32,
+    /// `pending`, `sending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub delivered_at: Option<Timestamp>,
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
@@ -538,6 +603,35 @@ impl From<domain::TimelineEntry> for TimelineEntry {
             E::AlertsJoined { count } => {
                 ("alerts_joined", format!("{count} more alerts joined"), json!({"count": count}))
             }
+            E::Notified { user_id, user, channel, level, attempt, outcome, detail } => (
+                "notified",
+                match outcome {
+                    domain::NotifyOutcome::Delivered => {
+                        format!("paged {user} by {channel} (level {level}), delivered")
+                    }
+                    domain::NotifyOutcome::Retrying => {
+                        format!("paging {user} by {channel} (level {level}) failed, retrying: {detail}")
+                    }
+                    domain::NotifyOutcome::Failed if *attempt <= 1 => {
+                        format!("paging {user} by {channel} (level {level}) failed: {detail}")
+                    }
+                    domain::NotifyOutcome::Failed => format!(
+                        "paging {user} by {channel} (level {level}) failed after {attempt} attempts: {detail}"
+                    ),
+                },
+                json!({"user_id": user_id, "user": user, "channel": channel, "level": level,
+                    "attempt": attempt, "outcome": outcome.as_str(), "detail": detail}),
+            ),
+            E::Unreachable { level, reason } => (
+                "unreachable",
+                format!("level {level} reached nobody: {reason}"),
+                json!({"level": level, "reason": reason}),
+            ),
+            E::EscalationExhausted { generation } => (
+                "escalation_exhausted",
+                "every level was paged and nobody acknowledged".to_owned(),
+                json!({"generation": generation}),
+            ),
         };
         TimelineEntry {
             id: entry.id,
@@ -835,4 +929,12 @@ pub struct LevelOnCall {
     pub timeout_minutes: i64,
     /// The people its targets resolve to now.
     pub users: Vec<User>,
+}
+
+/// The secret address of an iCalendar feed. Anyone with it can read the feed, without a token;
+/// asking for a new one makes the previous address stop working.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct FeedUrl {
+    /// Such as `https://firebreak.example.com/feeds/fbc_….ics`.
+    pub url: String,
 }

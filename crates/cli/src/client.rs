@@ -1,6 +1,8 @@
 //! Client commands: HTTP calls to a running server, printed as tables or, with `--json`, as the
 //! API's JSON.
 
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -106,6 +108,15 @@ pub(crate) enum ServiceCommand {
     /// Show a service (id or name).
     Show {
         service: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Choose who a service's incidents page: an escalation policy (id or name), or `none`.
+    SetPolicy {
+        /// The service (id or name).
+        service: String,
+        /// The escalation policy (id or name), or `none` to remove it.
+        policy: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -287,6 +298,7 @@ pub(crate) async fn service(command: ServiceCommand) -> anyhow::Result<()> {
                 table(&["ID", "NAME", "OWNER", "DESCRIPTION"], rows)
             })
         }
+        ServiceCommand::SetPolicy { service, policy, client } => set_policy(service, policy, client).await,
         ServiceCommand::Show { service, client } => {
             let client = Client::new(client)?;
             let service: api::Service =
@@ -315,6 +327,553 @@ pub(crate) async fn service(command: ServiceCommand) -> anyhow::Result<()> {
             })
         }
     }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum UserCommand {
+    /// List users.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Create a user: someone who can be on call and be paged.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// IANA time zone, such as Europe/Lisbon.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Manage where pages reach a user.
+    #[command(subcommand)]
+    Contact(ContactCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ContactCommand {
+    /// Add a contact method. A webhook's signing secret is printed once, here.
+    Add {
+        /// The user (id or name).
+        user: String,
+        #[arg(long = "type", value_name = "TYPE", value_parser = ["email", "webhook", "slack"])]
+        kind: String,
+        /// The email address, or the webhook's URL.
+        #[arg(long)]
+        address: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List a user's contact methods.
+    List {
+        /// The user (id or name).
+        user: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Remove a contact method.
+    Remove {
+        /// The user (id or name).
+        user: String,
+        /// The contact method's id, as `user contact list` shows it.
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ScheduleCommand {
+    /// List schedules.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show a schedule's layers and overrides.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Create a schedule from a JSON file: the body of POST /api/v1/schedules.
+    Create {
+        /// The file, or `-` for standard input.
+        #[arg(long)]
+        file: PathBuf,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Who is on call for a schedule.
+    Oncall {
+        id: i64,
+        /// RFC 3339, such as 2026-01-31T12:00:00Z [default: now].
+        #[arg(long)]
+        at: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// The final shifts of a schedule, after layers and overrides.
+    Shifts {
+        id: i64,
+        /// RFC 3339.
+        #[arg(long)]
+        from: String,
+        /// RFC 3339.
+        #[arg(long)]
+        to: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Have someone cover a schedule from --start to --end, over every layer.
+    Override {
+        id: i64,
+        /// Who covers (id or name).
+        #[arg(long)]
+        user: String,
+        /// RFC 3339.
+        #[arg(long)]
+        start: String,
+        /// RFC 3339.
+        #[arg(long)]
+        end: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum PolicyCommand {
+    /// List escalation policies.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show an escalation policy's levels.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Create an escalation policy from a JSON file: the body of POST /api/v1/escalation-policies.
+    Create {
+        /// The file, or `-` for standard input.
+        #[arg(long)]
+        file: PathBuf,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct OncallArgs {
+    /// The service (id or name).
+    #[arg(long)]
+    service: String,
+    /// RFC 3339, such as 2026-01-31T12:00:00Z [default: now].
+    #[arg(long)]
+    at: Option<String>,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+pub(crate) async fn user(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::List { client } => {
+            let client = Client::new(client)?;
+            let users: Vec<api::User> = client.get("/api/v1/users", &[]).await?;
+            client.print(&users, |users| user_table(users))
+        }
+        UserCommand::Create { name, email, time_zone, client } => {
+            let client = Client::new(client)?;
+            let body = api::CreateUser { name, email, time_zone: Some(time_zone) };
+            let user: api::User = client.post("/api/v1/users", &body).await?;
+            client.print(&user, |user| user_table(std::slice::from_ref(user)))
+        }
+        UserCommand::Contact(command) => contact(command).await,
+    }
+}
+
+fn user_table(users: &[api::User]) -> String {
+    if users.is_empty() {
+        return "no users\n".to_owned();
+    }
+    let rows = users
+        .iter()
+        .map(|u| vec![u.id.to_string(), u.name.clone(), u.email.clone(), u.time_zone.clone()])
+        .collect();
+    table(&["ID", "NAME", "EMAIL", "TIME ZONE"], rows)
+}
+
+async fn contact(command: ContactCommand) -> anyhow::Result<()> {
+    match command {
+        ContactCommand::Add { user, kind, address, client } => {
+            let client = Client::new(client)?;
+            let body = api::CreateContactMethod { kind, address };
+            let method: api::ContactMethod =
+                client.post(&format!("/api/v1/users/{}/contact-methods", path_segment(&user)), &body).await?;
+            client.print(&method, |method| {
+                let mut out = contact_table(std::slice::from_ref(method));
+                if let Some(secret) = &method.secret {
+                    out.push_str(&format!(
+                        "\nsigning secret: {secret}\nIt is not shown again: the receiver checks X-Firebreak-Signature with it.\n"
+                    ));
+                }
+                out
+            })
+        }
+        ContactCommand::List { user, client } => {
+            let client = Client::new(client)?;
+            let methods: Vec<api::ContactMethod> =
+                client.get(&format!("/api/v1/users/{}/contact-methods", path_segment(&user)), &[]).await?;
+            client.print(&methods, |methods| contact_table(methods))
+        }
+        ContactCommand::Remove { user, id, client } => {
+            let client = Client::new(client)?;
+            client
+                .delete_no_content(&format!("/api/v1/users/{}/contact-methods/{id}", path_segment(&user)))
+                .await?;
+            if !client.json {
+                println!("removed contact method {id} of user {user}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn contact_table(methods: &[api::ContactMethod]) -> String {
+    if methods.is_empty() {
+        return "no contact methods\n".to_owned();
+    }
+    let rows = methods
+        .iter()
+        .map(|m| {
+            vec![
+                m.id.to_string(),
+                m.kind.clone(),
+                m.created_at.strftime("%Y-%m-%d %H:%M").to_string(),
+                m.address.clone(),
+            ]
+        })
+        .collect();
+    table(&["ID", "TYPE", "ADDED (UTC)", "ADDRESS"], rows)
+}
+
+pub(crate) async fn schedule(command: ScheduleCommand) -> anyhow::Result<()> {
+    match command {
+        ScheduleCommand::List { client } => {
+            let client = Client::new(client)?;
+            let schedules: Vec<api::Schedule> = client.get("/api/v1/schedules", &[]).await?;
+            client.print(&schedules, |schedules| {
+                if schedules.is_empty() {
+                    return "no schedules\n".to_owned();
+                }
+                let rows = schedules
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.id.to_string(),
+                            s.time_zone.clone(),
+                            s.layers.len().to_string(),
+                            s.overrides.len().to_string(),
+                            s.name.clone(),
+                        ]
+                    })
+                    .collect();
+                table(&["ID", "TIME ZONE", "LAYERS", "OVERRIDES", "NAME"], rows)
+            })
+        }
+        ScheduleCommand::Show { id, client } => {
+            let client = Client::new(client)?;
+            let schedule: api::Schedule = client.get(&format!("/api/v1/schedules/{id}"), &[]).await?;
+            let users: Vec<api::User> = client.get("/api/v1/users", &[]).await?;
+            client.print(&schedule, |s| schedule_detail(s, &users))
+        }
+        ScheduleCommand::Create { file, client } => {
+            let body: api::CreateSchedule = read_spec(&file, "schedule")?;
+            let client = Client::new(client)?;
+            let schedule: api::Schedule = client.post("/api/v1/schedules", &body).await?;
+            let users: Vec<api::User> = client.get("/api/v1/users", &[]).await?;
+            client.print(&schedule, |s| schedule_detail(s, &users))
+        }
+        ScheduleCommand::Oncall { id, at, client } => {
+            let client = Client::new(client)?;
+            let query: Vec<(&str, String)> = at.into_iter().map(|at| ("at", at)).collect();
+            let on_call: api::OnCall = client.get(&format!("/api/v1/schedules/{id}/oncall"), &query).await?;
+            client.print(&on_call, |o| {
+                let at = o.at.strftime("%Y-%m-%d %H:%M:%S UTC");
+                match &o.user {
+                    Some(user) => format!(
+                        "{} (user {}) is on call for schedule {} at {at}\n",
+                        user.name, user.id, o.schedule_id
+                    ),
+                    None => format!("nobody is on call for schedule {} at {at}\n", o.schedule_id),
+                }
+            })
+        }
+        ScheduleCommand::Shifts { id, from, to, client } => {
+            let client = Client::new(client)?;
+            let shifts: Vec<api::Shift> =
+                client.get(&format!("/api/v1/schedules/{id}/shifts"), &[("from", from), ("to", to)]).await?;
+            client.print(&shifts, |shifts| {
+                if shifts.is_empty() {
+                    return "nobody is on call in that range\n".to_owned();
+                }
+                let rows = shifts
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.start.strftime("%Y-%m-%d %H:%M").to_string(),
+                            s.end.strftime("%Y-%m-%d %H:%M").to_string(),
+                            format!("{} ({})", s.user_name, s.user_id),
+                        ]
+                    })
+                    .collect();
+                table(&["START (UTC)", "END (UTC)", "ON CALL"], rows)
+            })
+        }
+        ScheduleCommand::Override { id, user, start, end, client } => {
+            let body = api::Override {
+                user: api::Ref::parse(&user),
+                start: timestamp("--start", &start)?,
+                end: timestamp("--end", &end)?,
+            };
+            let client = Client::new(client)?;
+            let schedule: api::Schedule =
+                client.post(&format!("/api/v1/schedules/{id}/overrides"), &body).await?;
+            let users: Vec<api::User> = client.get("/api/v1/users", &[]).await?;
+            client.print(&schedule, |s| schedule_detail(s, &users))
+        }
+    }
+}
+
+/// The name of the user `user` refers to, or the reference itself when it names nobody known.
+fn user_name(users: &[api::User], user: &api::Ref) -> String {
+    match user {
+        api::Ref::Id(id) => {
+            users.iter().find(|u| u.id == *id).map_or_else(|| format!("user {id}"), |u| u.name.clone())
+        }
+        api::Ref::Name(name) => name.clone(),
+    }
+}
+
+fn schedule_detail(schedule: &api::Schedule, users: &[api::User]) -> String {
+    let mut out = format!(
+        "{name} (schedule {id})\ntime zone:  {tz}\n\nLayers (a higher layer wins where it has someone on call)\n",
+        name = schedule.name,
+        id = schedule.id,
+        tz = schedule.time_zone,
+    );
+    for (index, layer) in schedule.layers.iter().enumerate() {
+        let rotation: Vec<String> = layer.users.iter().map(|user| user_name(users, user)).collect();
+        out.push_str(&format!(
+            "  {number}  {length} shifts from {start}: {rotation}\n",
+            number = index + 1,
+            length = layer.shift_length,
+            start = layer.start.strftime("%Y-%m-%d %H:%M UTC"),
+            rotation = rotation.join(", "),
+        ));
+        for restriction in &layer.restrictions {
+            let day = |day: &Option<String>| day.as_ref().map_or(String::new(), |day| format!("{day} "));
+            out.push_str(&format!(
+                "     only {kind} {start_day}{start}-{end_day}{end}\n",
+                kind = restriction.kind,
+                start_day = day(&restriction.start_day),
+                start = restriction.start_time,
+                end_day = day(&restriction.end_day),
+                end = restriction.end_time,
+            ));
+        }
+    }
+    if schedule.overrides.is_empty() {
+        out.push_str("\nOverrides: none\n");
+    } else {
+        out.push_str("\nOverrides\n");
+        for cover in &schedule.overrides {
+            out.push_str(&format!(
+                "  {start} - {end}  {who}\n",
+                start = cover.start.strftime("%Y-%m-%d %H:%M"),
+                end = cover.end.strftime("%Y-%m-%d %H:%M UTC"),
+                who = user_name(users, &cover.user),
+            ));
+        }
+    }
+    out
+}
+
+pub(crate) async fn policy(command: PolicyCommand) -> anyhow::Result<()> {
+    match command {
+        PolicyCommand::List { client } => {
+            let client = Client::new(client)?;
+            let policies: Vec<api::EscalationPolicy> = client.get("/api/v1/escalation-policies", &[]).await?;
+            client.print(&policies, |policies| {
+                if policies.is_empty() {
+                    return "no escalation policies\n".to_owned();
+                }
+                let rows = policies
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.id.to_string(),
+                            p.levels.len().to_string(),
+                            p.repeat.to_string(),
+                            p.name.clone(),
+                        ]
+                    })
+                    .collect();
+                table(&["ID", "LEVELS", "REPEAT", "NAME"], rows)
+            })
+        }
+        PolicyCommand::Show { id, client } => {
+            let client = Client::new(client)?;
+            let policy: api::EscalationPolicy =
+                client.get(&format!("/api/v1/escalation-policies/{id}"), &[]).await?;
+            let names = Names::load(&client).await?;
+            client.print(&policy, |p| policy_detail(p, &names))
+        }
+        PolicyCommand::Create { file, client } => {
+            let body: api::CreateEscalationPolicy = read_spec(&file, "escalation policy")?;
+            let client = Client::new(client)?;
+            let policy: api::EscalationPolicy = client.post("/api/v1/escalation-policies", &body).await?;
+            let names = Names::load(&client).await?;
+            client.print(&policy, |p| policy_detail(p, &names))
+        }
+    }
+}
+
+/// User and schedule names, to show targets by name.
+struct Names {
+    users: Vec<api::User>,
+    schedules: Vec<api::Schedule>,
+}
+
+impl Names {
+    async fn load(client: &Client) -> anyhow::Result<Names> {
+        Ok(Names {
+            users: client.get("/api/v1/users", &[]).await?,
+            schedules: client.get("/api/v1/schedules", &[]).await?,
+        })
+    }
+
+    fn target(&self, target: &api::EscalationTarget) -> String {
+        let name = match target.kind.as_str() {
+            "user" => self.users.iter().find(|u| u.id == target.id).map(|u| u.name.clone()),
+            _ => self.schedules.iter().find(|s| s.id == target.id).map(|s| s.name.clone()),
+        };
+        match name {
+            Some(name) => format!("{} {name} ({})", target.kind, target.id),
+            None => format!("{} {}", target.kind, target.id),
+        }
+    }
+}
+
+fn policy_detail(policy: &api::EscalationPolicy, names: &Names) -> String {
+    let mut out = format!(
+        "{name} (escalation policy {id})\nrepeat:  {repeat}\n\n",
+        name = policy.name,
+        id = policy.id,
+        repeat = match policy.repeat {
+            0 => "no".to_owned(),
+            n => format!("{n} more passes after the first"),
+        },
+    );
+    let rows = policy
+        .levels
+        .iter()
+        .enumerate()
+        .map(|(index, level)| {
+            let mut targets: Vec<String> = level.targets.iter().map(|t| names.target(t)).collect();
+            if level.wakes_management {
+                targets.push("[wakes management]".to_owned());
+            }
+            vec![(index + 1).to_string(), format!("{} min", level.timeout_minutes), targets.join(", ")]
+        })
+        .collect();
+    out.push_str(&table(&["LEVEL", "TIMEOUT", "TARGETS"], rows));
+    out
+}
+
+/// Sets or, with `none`, removes the escalation policy of a service.
+pub(crate) async fn set_policy(service: String, policy: String, client: ClientArgs) -> anyhow::Result<()> {
+    let client = Client::new(client)?;
+    let policy_id = if policy.eq_ignore_ascii_case("none") {
+        None
+    } else if let Ok(id) = policy.parse::<i64>() {
+        Some(id)
+    } else {
+        let policies: Vec<api::EscalationPolicy> = client.get("/api/v1/escalation-policies", &[]).await?;
+        let found = policies.iter().find(|p| p.name == policy).map(|p| p.id);
+        Some(found.ok_or_else(|| anyhow::anyhow!("there is no escalation policy {policy:?}"))?)
+    };
+    let body = serde_json::json!({ "escalation_policy": policy_id });
+    let updated: api::Service =
+        client.patch(&format!("/api/v1/services/{}", path_segment(&service)), &body).await?;
+    client.print(&updated, |s| match s.escalation_policy_id {
+        Some(id) => format!("service {} ({}) now pages through escalation policy {id}\n", s.name, s.id),
+        None => {
+            format!("service {} ({}) has no escalation policy now: its incidents page nobody\n", s.name, s.id)
+        }
+    })
+}
+
+pub(crate) async fn oncall(args: OncallArgs) -> anyhow::Result<()> {
+    let OncallArgs { service, at, client } = args;
+    let client = Client::new(client)?;
+    let mut query = vec![("service", service.clone())];
+    query.extend(at.map(|at| ("at", at)));
+    let on_call: api::ServiceOnCall = client.get("/api/v1/oncall", &query).await?;
+    client.print(&on_call, |o| {
+        let at = o.at.strftime("%Y-%m-%d %H:%M:%S UTC");
+        let Some(policy) = o.escalation_policy_id else {
+            return format!("service {service} has no escalation policy: its incidents page nobody\n");
+        };
+        let mut out = format!("service {service}, escalation policy {policy}, at {at}\n\n");
+        let mut after = 0;
+        let rows = o
+            .levels
+            .iter()
+            .map(|level| {
+                let row = vec![
+                    level.level.to_string(),
+                    if after == 0 { "at once".to_owned() } else { format!("{after} min") },
+                    if level.users.is_empty() {
+                        "nobody".to_owned()
+                    } else {
+                        level.users.iter().map(|u| u.name.clone()).collect::<Vec<_>>().join(", ")
+                    },
+                ];
+                after += level.timeout_minutes;
+                row
+            })
+            .collect();
+        out.push_str(&table(&["LEVEL", "PAGED AFTER", "ON CALL"], rows));
+        out
+    })
+}
+
+/// Reads a JSON specification from `file` (`-` for standard input), checking its shape before
+/// sending it so that a typo is reported with its line and column.
+fn read_spec<T: DeserializeOwned>(file: &Path, what: &str) -> anyhow::Result<T> {
+    let text = if file == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("reading standard input")?;
+        text
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    serde_json::from_str(&text).with_context(|| {
+        let source =
+            if file == Path::new("-") { "standard input".to_owned() } else { file.display().to_string() };
+        format!("{source} is not a valid {what} specification")
+    })
+}
+
+fn timestamp(flag: &str, text: &str) -> anyhow::Result<jiff::Timestamp> {
+    text.parse().map_err(|err| {
+        anyhow::anyhow!("invalid {flag} {text:?}: {err}; expected RFC 3339 such as 2026-01-31T12:00:00Z")
+    })
 }
 
 fn team_name(teams: &[api::Team], id: i64) -> String {
@@ -427,12 +986,30 @@ impl Client {
         self.send(request).await
     }
 
+    async fn patch<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> anyhow::Result<T> {
+        let request = self.http.patch(format!("{}{path}", self.base)).json(body);
+        self.send(request).await
+    }
+
     async fn delete<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let request = self.http.delete(format!("{}{path}", self.base));
         self.send(request).await
     }
 
+    /// A DELETE whose success has no body (`204 No Content`).
+    async fn delete_no_content(&self, path: &str) -> anyhow::Result<()> {
+        let request = self.http.delete(format!("{}{path}", self.base));
+        self.send_raw(request).await.map(drop)
+    }
+
     async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> anyhow::Result<T> {
+        let bytes = self.send_raw(request).await?;
+        serde_json::from_slice(&bytes).context("the server's response is not what this client expects")
+    }
+
+    /// Sends `request` and returns the body of a successful response; a failed one becomes an error
+    /// carrying the server's explanation.
+    async fn send_raw(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Vec<u8>> {
         let response = request
             .bearer_auth(&self.token)
             .send()
@@ -446,7 +1023,7 @@ impl Client {
             }
             bail!("the server answered HTTP {}: {}", status.as_u16(), String::from_utf8_lossy(&bytes).trim());
         }
-        serde_json::from_slice(&bytes).context("the server's response is not what this client expects")
+        Ok(bytes.to_vec())
     }
 
     fn print<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) -> anyhow::Result<()> {

@@ -34,12 +34,23 @@ enum Top {
     /// Declare, list and act on incidents (talks to a running server).
     #[command(subcommand)]
     Incident(client::IncidentCommand),
-    /// Show the service catalog (talks to a running server).
+    /// Show the service catalog and choose who services page (talks to a running server).
     #[command(subcommand)]
     Service(client::ServiceCommand),
     /// Silence alerts for a while (maintenance windows) (talks to a running server).
     #[command(subcommand)]
     Silence(client::SilenceCommand),
+    /// Manage users and where pages reach them (talks to a running server).
+    #[command(subcommand)]
+    User(client::UserCommand),
+    /// Manage on-call schedules and their overrides (talks to a running server).
+    #[command(subcommand)]
+    Schedule(client::ScheduleCommand),
+    /// Manage escalation policies (talks to a running server).
+    #[command(subcommand)]
+    Policy(client::PolicyCommand),
+    /// Show who a service's escalation policy would page, level by level (talks to a running server).
+    Oncall(client::OncallArgs),
     /// Anomaly detection tools.
     #[command(subcommand)]
     Detect(DetectCommand),
@@ -61,6 +72,16 @@ struct ServeArgs {
     /// Base URL of a Prometheus-compatible API for golden signals [default: none].
     #[arg(long, env = "FIREBREAK_PROMETHEUS_URL")]
     prometheus_url: Option<String>,
+    /// Mail server for email pages: smtp://HOST[:PORT], smtp://HOST?tls=starttls or smtps://HOST,
+    /// with optional USER:PASSWORD@ [default: none].
+    #[arg(long, env = "FIREBREAK_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender address of email pages [default: firebreak@localhost].
+    #[arg(long, env = "FIREBREAK_SMTP_FROM")]
+    smtp_from: Option<String>,
+    /// PEM file of extra certificate authorities to trust for the mail server.
+    #[arg(long, env = "FIREBREAK_SMTP_CA_FILE")]
+    smtp_ca_file: Option<String>,
 }
 
 #[derive(Args)]
@@ -125,6 +146,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 log_format: args.log_format,
                 public_url: args.public_url,
                 prometheus_url: args.prometheus_url,
+                smtp_url: args.smtp_url,
+                smtp_from: args.smtp_from,
+                smtp_ca_file: args.smtp_ca_file,
             };
             let config = layered(flags, args.database.config.as_deref())?.check()?;
             firebreak_server::init_logging(config.log_format);
@@ -158,6 +182,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Incident(command) => client::incident(command).await,
         Top::Service(command) => client::service(command).await,
         Top::Silence(command) => client::silence(command).await,
+        Top::User(command) => client::user(command).await,
+        Top::Schedule(command) => client::schedule(command).await,
+        Top::Policy(command) => client::policy(command).await,
+        Top::Oncall(args) => client::oncall(args).await,
         Top::Detect(DetectCommand::Nab { data, out }) => {
             let report = tokio::task::spawn_blocking(move || {
                 firebreak_nab::run(&data, &out, &mut |line| eprintln!("{line}"))

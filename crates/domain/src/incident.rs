@@ -141,6 +141,35 @@ pub enum TimelineEvent {
     AlertsJoined {
         count: i64,
     },
+    /// One attempt to deliver a page to one contact method, and what came of it.
+    Notified {
+        user_id: Id,
+        user: String,
+        channel: String,
+        level: u32,
+        attempt: u32,
+        outcome: NotifyOutcome,
+        detail: String,
+    },
+    /// A level of the escalation policy came due but could not reach someone, and why.
+    Unreachable {
+        level: u32,
+        reason: String,
+    },
+    /// Every level of every pass was paged and nobody acknowledged.
+    EscalationExhausted {
+        generation: u32,
+    },
+}
+
+/// What came of one attempt to deliver a page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NotifyOutcome {
+    Delivered,
+    /// Failed for now; another attempt follows.
+    Retrying,
+    /// Failed for good: permanently, or after the last attempt.
+    Failed,
 }
 
 /// Why a change to an incident was refused.
@@ -320,6 +349,8 @@ named_enum!(AlertAction, "event action", Trigger => "trigger", Acknowledge => "a
 named_enum!(Signal, "golden signal", Latency => "latency", Traffic => "traffic", Errors => "errors",
     Saturation => "saturation");
 named_enum!(Direction, "direction", Up => "up", Down => "down", Both => "both");
+named_enum!(NotifyOutcome, "notification outcome", Delivered => "delivered", Retrying => "retrying",
+    Failed => "failed");
 named_enum!(AssignRole, "role", Assignee => "assignee", Commander => "commander");
 
 #[cfg(test)]

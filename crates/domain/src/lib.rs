@@ -17,8 +17,8 @@ pub use alert::{
 pub use catalog::{Link, NAME_CHARS_MAX, Service, Team, User, validate_name};
 pub use golden::{Anomaly, Direction, GoldenSignal, Sample, Signal};
 pub use incident::{
-    AssignRole, Command, Incident, IncidentError, Kind, NOTE_CHARS_MAX, NewIncident, Severity, Status,
-    TITLE_CHARS_MAX, TimelineEntry, TimelineEvent, validate_note, validate_title,
+    AssignRole, Command, Incident, IncidentError, Kind, NOTE_CHARS_MAX, NewIncident, NotifyOutcome, Severity,
+    Status, TITLE_CHARS_MAX, TimelineEntry, TimelineEvent, validate_note, validate_title,
 };
 pub use schedule::{
     LAYER_RESTRICTIONS_MAX, LAYER_USERS_MAX, Layer, Override, Restriction, RestrictionKind,

@@ -28,6 +28,9 @@ pub struct RawConfig {
     pub log_format: Option<String>,
     pub public_url: Option<String>,
     pub prometheus_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub smtp_from: Option<String>,
+    pub smtp_ca_file: Option<String>,
 }
 
 /// Checked configuration of `serve`.
@@ -40,6 +43,8 @@ pub struct Config {
     pub public_url: String,
     /// Base URL of a Prometheus-compatible query API for golden signals.
     pub prometheus_url: Option<String>,
+    /// The mail server that email pages go through; without one, email contact methods fail.
+    pub smtp: Option<firebreak_notify::SmtpConfig>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +69,9 @@ impl RawConfig {
             log_format: self.log_format.or(lower.log_format),
             public_url: self.public_url.or(lower.public_url),
             prometheus_url: self.prometheus_url.or(lower.prometheus_url),
+            smtp_url: self.smtp_url.or(lower.smtp_url),
+            smtp_from: self.smtp_from.or(lower.smtp_from),
+            smtp_ca_file: self.smtp_ca_file.or(lower.smtp_ca_file),
         }
     }
 
@@ -102,7 +110,18 @@ impl RawConfig {
             Some(url) => bail!("invalid Prometheus URL {url:?}; expected http://… or https://…"),
             None => None,
         };
+        let smtp = match (&self.smtp_url, &self.smtp_from, &self.smtp_ca_file) {
+            (None, None, None) => None,
+            (None, _, _) => bail!("smtp_from and smtp_ca_file need smtp_url"),
+            (Some(url), from, ca_file) => {
+                let from = from.clone().unwrap_or_else(|| "firebreak@localhost".to_owned());
+                let smtp = firebreak_notify::SmtpConfig::parse(url, &from, ca_file.as_deref().map(Path::new))
+                    .map_err(|err| anyhow::anyhow!("invalid SMTP settings: {err}"))?;
+                Some(smtp)
+            }
+        };
         Ok(Config {
+            smtp,
             prometheus_url,
             listen,
             database_url: self.database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),

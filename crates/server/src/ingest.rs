@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use firebreak_domain::{AlertEvent, Id};
 use firebreak_ingest::{alertmanager, grafana, pagerduty};
-use firebreak_store::{IngestItem, Store, StoreError, secret};
+use firebreak_store::{IngestItem, IngestSummary, Store, StoreError, secret};
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
@@ -81,10 +81,16 @@ pub(crate) enum Refusal {
 impl Ingestor {
     /// Starts the writer task on `store` and returns the pipeline feeding it. The writer stops
     /// once every sender is gone and the queue is drained.
-    pub fn start(store: Store, clock: Arc<dyn firebreak_domain::Clock>) -> Ingestor {
+    /// Starts the writer. `opened` is called after a commit that opened incidents, so that paging
+    /// starts without waiting for the escalation driver's next poll.
+    pub fn start(
+        store: Store,
+        clock: Arc<dyn firebreak_domain::Clock>,
+        opened: Arc<dyn Fn() + Send + Sync>,
+    ) -> Ingestor {
         let (queue, receiver) = mpsc::channel(QUEUE_REQUESTS_MAX);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(write_batches(store, clock, receiver, counters.clone()));
+        tokio::spawn(write_batches(store, clock, receiver, counters.clone(), opened));
         Ingestor { queue, keys: Mutex::default(), counters }
     }
 
@@ -152,6 +158,7 @@ async fn write_batches(
     clock: Arc<dyn firebreak_domain::Clock>,
     mut receiver: mpsc::Receiver<Job>,
     counters: Arc<Counters>,
+    opened: Arc<dyn Fn() + Send + Sync>,
 ) {
     let mut items: Vec<IngestItem> = Vec::new();
     // Per waiting request: where its events are in `items`, and whom to tell.
@@ -167,8 +174,11 @@ async fn write_batches(
             }
         }
         match store_with_retry(&store, &items, clock.now()).await {
-            Ok(()) => {
+            Ok(summary) => {
                 counters.batches_committed.fetch_add(1, Ordering::Relaxed);
+                if !summary.incidents_opened.is_empty() {
+                    opened();
+                }
                 for (_, done) in waiting.drain(..) {
                     let _ = done.send(Ok(()));
                 }
@@ -179,10 +189,13 @@ async fn write_batches(
                 tracing::warn!(error = %err, requests = waiting.len(), "ingest_batch_failed");
                 for (range, done) in waiting.drain(..) {
                     let result = store_with_retry(&store, &items[range], clock.now()).await;
-                    if result.is_ok() {
+                    if let Ok(summary) = &result {
                         counters.batches_committed.fetch_add(1, Ordering::Relaxed);
+                        if !summary.incidents_opened.is_empty() {
+                            opened();
+                        }
                     }
-                    let _ = done.send(result);
+                    let _ = done.send(result.map(|_| ()));
                 }
             }
             Err(err) => {
@@ -200,7 +213,7 @@ async fn store_with_retry(
     store: &Store,
     items: &[IngestItem],
     now: jiff::Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<IngestSummary, StoreError> {
     let mut delay = Duration::from_millis(10);
     for _ in 0..5 {
         match store.ingest(items, now).await {
@@ -209,10 +222,10 @@ async fn store_with_retry(
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }
-            other => return other.map(|_| ()),
+            other => return other,
         }
     }
-    store.ingest(items, now).await.map(|_| ())
+    store.ingest(items, now).await
 }
 
 pub(crate) fn routes() -> Router<App> {

@@ -10,11 +10,15 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod extract;
+mod feeds;
+mod ical;
 pub mod ingest;
+pub mod links;
 mod markdown;
 pub mod metrics;
 pub mod monitor;
 mod oncall;
+pub mod paging;
 mod ui;
 mod v1;
 
@@ -59,6 +63,45 @@ impl Clock for SystemClock {
     }
 }
 
+/// The wall clock sped up `scale` times from `origin`: one real second is `scale` seconds here.
+/// Several processes given the same origin and scale agree on the time, so a test can run replicas
+/// through hours of escalations in a minute, and a game day can rehearse a night in minutes. Set by
+/// `FIREBREAK_TIME_SCALE` (and `FIREBREAK_TIME_ORIGIN`, RFC 3339, default the start of the process).
+#[derive(Clone, Copy, Debug)]
+pub struct ScaledClock {
+    origin: Timestamp,
+    scale: f64,
+}
+
+impl ScaledClock {
+    /// The clock that `FIREBREAK_TIME_SCALE` and `FIREBREAK_TIME_ORIGIN` ask for, if any.
+    pub fn from_env() -> anyhow::Result<Option<ScaledClock>> {
+        let Ok(scale) = std::env::var("FIREBREAK_TIME_SCALE") else { return Ok(None) };
+        let scale: f64 = scale
+            .parse()
+            .ok()
+            .filter(|scale: &f64| scale.is_finite() && (1.0..=100_000.0).contains(scale))
+            .with_context(|| {
+                format!("invalid FIREBREAK_TIME_SCALE {scale:?}; expected a number from 1 to 100000")
+            })?;
+        let origin = match std::env::var("FIREBREAK_TIME_ORIGIN") {
+            Ok(origin) => origin
+                .parse()
+                .with_context(|| format!("invalid FIREBREAK_TIME_ORIGIN {origin:?}; expected RFC 3339"))?,
+            Err(_) => Timestamp::now(),
+        };
+        Ok(Some(ScaledClock { origin, scale }))
+    }
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> Timestamp {
+        let real = Timestamp::now().duration_since(self.origin);
+        let scaled = jiff::SignedDuration::from_secs_f64(real.as_secs_f64() * self.scale);
+        self.origin.saturating_add(scaled).unwrap_or(self.origin)
+    }
+}
+
 /// Everything a request handler needs. Shared by all requests.
 pub struct AppState {
     pub store: Store,
@@ -70,28 +113,53 @@ pub struct AppState {
     request_ids: AtomicU64,
     ingestor: ingest::Ingestor,
     monitor: Arc<monitor::Monitor>,
+    pub pager: Arc<paging::Pager>,
+    links: links::Links,
+}
+
+/// What [`AppState::new`] needs besides the store and the clock.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// The URL people use to reach this server, for links in pages.
+    pub public_url: String,
+    /// Base URL of a Prometheus-compatible query API for golden signals.
+    pub prometheus_url: Option<String>,
+    /// The mail server for email pages.
+    pub smtp: Option<firebreak_notify::SmtpConfig>,
 }
 
 pub type App = Arc<AppState>;
 
 impl AppState {
-    /// The shared state, with the ingest writer and the golden-signal poller (when
-    /// `prometheus_url` is given) started. Must run inside a tokio runtime.
-    pub fn new(
-        store: Store,
-        clock: Arc<dyn Clock>,
-        public_url: String,
-        prometheus_url: Option<String>,
-    ) -> anyhow::Result<App> {
-        let ingestor = ingest::Ingestor::start(store.clone(), clock.clone());
-        let monitor = Arc::new(monitor::Monitor::new(store.clone(), clock.clone(), prometheus_url)?);
+    /// The shared state, with the ingest writer, the escalation driver and the golden-signal poller
+    /// (when `prometheus_url` is given) started. Must run inside a tokio runtime.
+    pub async fn new(store: Store, clock: Arc<dyn Clock>, options: Options) -> anyhow::Result<App> {
+        let key =
+            store.server_key(links::KEY_NAME, clock.now()).await.context("reading the link signing key")?;
+        let links = links::Links::new(key, &options.public_url);
+        let notifier = firebreak_notify::Notifier::new(options.smtp).map_err(anyhow::Error::msg)?;
+        let pager = Arc::new(paging::Pager::new(
+            store.clone(),
+            clock.clone(),
+            notifier,
+            links.clone(),
+            &options.public_url,
+        ));
+        tokio::spawn(pager.clone().run());
+        let waker = pager.clone();
+        let opened: Arc<dyn Fn() + Send + Sync> = Arc::new(move || waker.wake());
+        let ingestor = ingest::Ingestor::start(store.clone(), clock.clone(), opened.clone());
+        let monitor =
+            Arc::new(monitor::Monitor::new(store.clone(), clock.clone(), options.prometheus_url, opened)?);
         tokio::spawn(monitor.clone().run());
         Ok(Arc::new(AppState {
             ingestor,
             monitor,
+            pager,
+            links,
             store,
             clock,
-            public_url,
+            public_url: options.public_url,
             tokens: Tokens::default(),
             metrics: Metrics::default(),
             request_ids: AtomicU64::new(1),
@@ -111,6 +179,8 @@ pub fn router(app: App) -> Router {
         .route("/metrics", get(metrics))
         .nest("/api/v1", v1::routes(app.clone()))
         .merge(ingest::routes())
+        .merge(feeds::public_routes())
+        .merge(links::routes())
         .merge(ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -273,7 +343,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             db = firebreak_store::secret::redact_url(&config.database_url),
         );
     }
-    let app = AppState::new(store.clone(), Arc::new(SystemClock), config.public_url, config.prometheus_url)?;
+    let options =
+        Options { public_url: config.public_url, prometheus_url: config.prometheus_url, smtp: config.smtp };
+    let clock: Arc<dyn Clock> = match ScaledClock::from_env()? {
+        Some(scaled) => {
+            tracing::warn!(?scaled, "clock_scaled");
+            Arc::new(scaled)
+        }
+        None => Arc::new(SystemClock),
+    };
+    let app = AppState::new(store.clone(), clock, options).await?;
     serve(listener, app, shutdown_signal()).await.context("serving HTTP")?;
     store.close().await;
     tracing::info!("server_stopped");

@@ -38,6 +38,8 @@ pub struct Monitor {
     clock: Arc<dyn Clock>,
     prometheus: Option<Prometheus>,
     series: Mutex<HashMap<Id, Series>>,
+    /// Called after an incident is opened, so that paging starts at once.
+    opened: Arc<dyn Fn() + Send + Sync>,
 }
 
 struct Prometheus {
@@ -76,6 +78,7 @@ impl Monitor {
         store: Store,
         clock: Arc<dyn Clock>,
         prometheus_url: Option<String>,
+        opened: Arc<dyn Fn() + Send + Sync>,
     ) -> anyhow::Result<Monitor> {
         let prometheus = match prometheus_url {
             Some(base) => Some(Prometheus {
@@ -84,7 +87,7 @@ impl Monitor {
             }),
             None => None,
         };
-        Ok(Monitor { store, clock, prometheus, series: Mutex::default() })
+        Ok(Monitor { store, clock, prometheus, series: Mutex::default(), opened })
     }
 
     /// Polls every signal with a query when it is due, forever. Errors are logged and retried at
@@ -262,6 +265,7 @@ impl Monitor {
         };
         let incident =
             self.store.create_incident(&new, firebreak_store::SYSTEM_ACTOR, self.clock.now()).await?;
+        (self.opened)();
         tracing::info!(incident_id = incident.id, service_id = signal.service_id, "anomaly_incident_opened");
         Ok(incident.id)
     }

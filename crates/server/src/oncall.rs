@@ -225,19 +225,12 @@ pub(crate) async fn service_on_call(
     let policy_id = app.store.service_escalation_policy(service_id).await?;
     let mut levels = Vec::new();
     if let Some(policy_id) = policy_id {
-        let spec: api::CreateEscalationPolicy =
-            serde_json::from_str(&app.store.escalation_policy(policy_id).await?.spec)
-                .map_err(|err| corrupt("escalation policy", err))?;
-        for (index, level) in spec.levels.iter().enumerate() {
+        let spec = policy_spec(&app.store.escalation_policy(policy_id).await?)?;
+        let targets = policy_targets(&app, &spec).await?;
+        for (index, (level, targets)) in spec.levels.iter().zip(&targets).enumerate() {
             let mut users: Vec<api::User> = Vec::new();
-            for target in &level.targets {
-                let user = match target.kind.as_str() {
-                    "user" => Some(target.id),
-                    _ => load(&app, target.id).await?.on_call(at),
-                };
-                if let Some(user) = user
-                    && !users.iter().any(|u| u.id == user)
-                {
+            for user in targets.iter().filter_map(|target| target.on_call(at)) {
+                if !users.iter().any(|u| u.id == user) {
                     users.push(app.store.user(user).await?.into());
                 }
             }
@@ -281,13 +274,69 @@ pub(crate) fn policy(spec: &api::CreateEscalationPolicy) -> Result<engine::Polic
     engine::Policy::parse(levels, spec.repeat).map_err(ApiError::invalid)
 }
 
-async fn load(app: &App, id: Id) -> Result<domain::Schedule> {
-    let stored = app.store.schedule(id).await?;
-    let spec = spec(&stored)?;
+/// What one target of an escalation level stands for: a person, or a schedule that decides who.
+pub(crate) enum Target {
+    User(Id),
+    Schedule { id: Id, schedule: domain::Schedule },
+}
+
+impl Target {
+    /// Who this target pages at `at`; `None` when it is a schedule with nobody on call then.
+    pub(crate) fn on_call(&self, at: jiff::Timestamp) -> Option<Id> {
+        match self {
+            Target::User(id) => Some(*id),
+            Target::Schedule { schedule, .. } => schedule.on_call(at),
+        }
+    }
+}
+
+/// The targets of every level of `spec`, in level order, with their schedules loaded. The API's
+/// `/oncall` and the web UI both go through here, so they cannot disagree about who would be paged.
+///
+/// Fails when a schedule the policy names cannot be read.
+pub(crate) async fn policy_targets(
+    app: &App,
+    spec: &api::CreateEscalationPolicy,
+) -> Result<Vec<Vec<Target>>> {
+    let mut levels = Vec::with_capacity(spec.levels.len());
+    for level in &spec.levels {
+        let mut targets = Vec::with_capacity(level.targets.len());
+        for target in &level.targets {
+            targets.push(match target.kind.as_str() {
+                "user" => Target::User(target.id),
+                _ => Target::Schedule { id: target.id, schedule: load(app, target.id).await? },
+            });
+        }
+        levels.push(targets);
+    }
+    Ok(levels)
+}
+
+/// The stored specification of an escalation policy.
+pub(crate) fn policy_spec(stored: &Stored) -> Result<api::CreateEscalationPolicy> {
+    serde_json::from_str(&stored.spec).map_err(|err| corrupt("escalation policy", err))
+}
+
+/// Fails with not found when there is no schedule `id`.
+pub(crate) async fn load(app: &App, id: Id) -> Result<domain::Schedule> {
+    schedule_of(&app.store.schedule(id).await?)
+}
+
+/// The domain schedule of a stored one.
+pub(crate) fn schedule_of(stored: &Stored) -> Result<domain::Schedule> {
+    let spec = spec(stored)?;
     to_domain(&spec, time_zone(&spec.time_zone)?)
 }
 
-fn spec(stored: &Stored) -> Result<api::CreateSchedule> {
+/// The engine policy of a stored escalation policy.
+pub(crate) fn policy_of(stored: &Stored) -> Result<engine::Policy> {
+    let spec: api::CreateEscalationPolicy =
+        serde_json::from_str(&stored.spec).map_err(|err| corrupt("escalation policy", err))?;
+    policy(&spec)
+}
+
+/// The stored specification of a schedule, with every user given by id.
+pub(crate) fn spec(stored: &Stored) -> Result<api::CreateSchedule> {
     serde_json::from_str(&stored.spec).map_err(|err| corrupt("schedule", err))
 }
 
@@ -304,8 +353,7 @@ fn view(stored: &Stored) -> Result<api::Schedule> {
 }
 
 fn policy_view(stored: &Stored) -> Result<api::EscalationPolicy> {
-    let spec: api::CreateEscalationPolicy =
-        serde_json::from_str(&stored.spec).map_err(|err| corrupt("escalation policy", err))?;
+    let spec = policy_spec(stored)?;
     Ok(api::EscalationPolicy {
         id: stored.id,
         name: stored.name.clone(),

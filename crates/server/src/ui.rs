@@ -1,6 +1,7 @@
 //! The web UI: server-rendered HTML pages, no scripts, no build step.
 //!
-//! Pages: incident list, incident page (with actions), service catalog and service page. A person
+//! Pages: incident list, incident page (with actions and the pages sent), service catalog and
+//! service page, who is on call now, schedules and escalation policies. A person
 //! logs in with an API token, which is kept in an `HttpOnly`, `SameSite=Strict` cookie; every form
 //! also carries a token derived from it, so another site cannot submit forms on their behalf.
 
@@ -16,7 +17,8 @@ use axum::routing::{get, post};
 use firebreak_api::Ref;
 use firebreak_domain::{self as domain, Command, Id, Incident, Service, Status, Team};
 use firebreak_store::secret;
-use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
 use crate::App;
@@ -24,6 +26,7 @@ use crate::auth::Actor;
 use crate::error::ApiError;
 use crate::extract::Path;
 use crate::markdown;
+use crate::oncall;
 use crate::v1::{self, IncidentQuery};
 
 const COOKIE: &str = "firebreak_token";
@@ -40,6 +43,11 @@ pub(crate) fn routes() -> Router<App> {
         .route("/incidents/{id}/act", post(incident_act))
         .route("/services", get(service_list))
         .route("/services/{id}", get(service_page))
+        .route("/oncall", get(oncall_page))
+        .route("/schedules", get(schedule_list))
+        .route("/schedules/{id}", get(schedule_page))
+        .route("/escalation-policies", get(policy_list))
+        .route("/escalation-policies/{id}", get(policy_page))
 }
 
 /// A page, or a redirect to the login page.
@@ -79,6 +87,8 @@ fn page(title: &str, session: Option<&Session>, body: &str) -> Response {
     let nav = match session {
         Some(session) => format!(
             "<nav><a href=\"/incidents\">Incidents</a><a href=\"/services\">Services</a>\
+             <a href=\"/oncall\">On call</a><a href=\"/schedules\">Schedules</a>\
+             <a href=\"/escalation-policies\">Escalation policies</a>\
              <form method=\"post\" action=\"/logout\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
              <span class=\"who\">{}</span><button class=\"link\">Log out</button></form></nav>",
             session.csrf,
@@ -258,18 +268,20 @@ async fn incident_list(State(app): State<App>, headers: HeaderMap, Query(params)
     Ok(page("Incidents", Some(&session), &body))
 }
 
-async fn incident_page(State(app): State<App>, headers: HeaderMap, Path(id): Path<Id>) -> Page {
+async fn incident_page(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Page {
     let session = session(&app, &headers).await?;
+    let id = page_id(&id, "incident").map_err(|err| error_page(Some(&session), err))?;
     let result = async {
         let incident = app.store.incident(id).await?;
         let timeline = app.store.timeline(id).await?;
         let alerts = app.store.incident_alerts(id, 100).await?;
+        let notifications = app.store.incident_notifications(id).await?;
         let users: HashMap<Id, String> =
             app.store.users().await?.into_iter().map(|u| (u.id, u.name)).collect();
-        Ok::<_, ApiError>((incident, timeline, alerts, users, Catalog::load(&app).await?))
+        Ok::<_, ApiError>((incident, timeline, alerts, notifications, users, Catalog::load(&app).await?))
     }
     .await;
-    let (incident, timeline, alerts, users, catalog) =
+    let (incident, timeline, alerts, notifications, users, catalog) =
         result.map_err(|err| error_page(Some(&session), err))?;
     let moved = what_moved(&app, &incident, &catalog).await.map_err(|err| error_page(Some(&session), err))?;
     let service = catalog.services.get(&incident.service_id);
@@ -314,6 +326,7 @@ async fn incident_page(State(app): State<App>, headers: HeaderMap, Path(id): Pat
         }
         body.push_str("</tbody></table>");
     }
+    body.push_str(&pages(&notifications));
     body.push_str(&moved);
     body.push_str("<h2>Timeline</h2><table class=\"timeline\" id=\"timeline\"><tbody>");
     for entry in &timeline {
@@ -358,6 +371,53 @@ async fn incident_page(State(app): State<App>, headers: HeaderMap, Path(id): Pat
     }
     body.push_str("</aside></div>");
     Ok(page(&format!("#{} {}", incident.id, incident.title), Some(&session), &body))
+}
+
+/// Longest last error shown in full on an incident's page; the rest is in its tooltip.
+const PAGE_ERROR_CHARS_MAX: usize = 120;
+
+/// The "Pages" section of an incident's page: each notification of the incident to one contact
+/// method, and how its delivery went. Webhook and Slack addresses are shortened to their host, as
+/// everywhere else, because the URL itself lets anyone post.
+fn pages(notifications: &[firebreak_store::Notification]) -> String {
+    if notifications.is_empty() {
+        return "<h2>Pages</h2><p class=\"empty\" id=\"pages\">Nobody has been paged.</p>".to_owned();
+    }
+    let mut out = format!(
+        "<h2>Pages ({})</h2><table class=\"pages\" id=\"pages\"><thead><tr><th>Who</th><th>Channel</th>\
+         <th>Address</th><th>Level</th><th>Status</th><th>Attempts</th><th>Last error</th><th>Delivered</th>\
+         </tr></thead><tbody>",
+        notifications.len()
+    );
+    for notification in notifications {
+        let status = match notification.status.as_str() {
+            known @ ("pending" | "sending" | "delivered" | "failed") => known,
+            _ => "other",
+        };
+        let error = notification.last_error.as_deref().unwrap_or_default();
+        let shown_error = if error.chars().count() > PAGE_ERROR_CHARS_MAX {
+            format!("{}…", error.chars().take(PAGE_ERROR_CHARS_MAX).collect::<String>())
+        } else {
+            error.to_owned()
+        };
+        let _ = write!(
+            out,
+            "<tr><td><b>{who}</b></td><td>{channel}</td><td class=\"address\">{address}</td><td class=\"num\">{level}</td>\
+             <td><span class=\"status {status}\">{status_text}</span></td><td class=\"num\">{attempts}</td>\
+             <td class=\"page-error\" title=\"{error}\">{shown_error}</td><td class=\"nowrap\">{delivered}</td></tr>",
+            who = escape(&notification.user_name),
+            channel = escape(&notification.channel),
+            address = escape(&crate::paging::shown_address(&notification.channel, &notification.address)),
+            level = notification.level,
+            status_text = escape(&notification.status),
+            attempts = notification.attempts,
+            error = escape(error),
+            shown_error = if error.is_empty() { "—".to_owned() } else { escape(&shown_error) },
+            delivered = notification.delivered_at.map_or("—".to_owned(), format_time),
+        );
+    }
+    out.push_str("</tbody></table>");
+    out
 }
 
 fn actions(incident: &Incident, session: &Session) -> String {
@@ -449,7 +509,10 @@ async fn incident_act(
         Err(err) => Err(err),
     };
     match result {
-        Ok(_) => Ok(Redirect::to(&format!("/incidents/{id}")).into_response()),
+        Ok(_) => {
+            app.pager.wake();
+            Ok(Redirect::to(&format!("/incidents/{id}")).into_response())
+        }
         Err(err) => Err(error_page(Some(&session), err)),
     }
 }
@@ -495,6 +558,7 @@ async fn service_page(State(app): State<App>, headers: HeaderMap, Path(service):
     .await;
     let (id, catalog, incidents) = result.map_err(|err| error_page(Some(&session), err))?;
     let signals = service_signals(&app, id).await.map_err(|err| error_page(Some(&session), err))?;
+    let on_call = service_on_call(&app, id).await.map_err(|err| error_page(Some(&session), err))?;
     let alerts = app
         .store
         .service_alerts(id, 20)
@@ -526,6 +590,7 @@ async fn service_page(State(app): State<App>, headers: HeaderMap, Path(service):
         }
         body.push_str("</dd>");
     }
+    body.push_str(&on_call);
     body.push_str("</dl>");
     body.push_str(&signals);
     body.push_str("<h2>Recent incidents</h2>");
@@ -732,6 +797,767 @@ fn chart(
     svg
 }
 
+// ---- On call: who is on call now, schedules and escalation policies ----
+
+/// How far ahead the end of a current shift is looked for; a longer shift is shown as "for N+ days".
+const SHIFT_END_HORIZON_DAYS: i64 = 35;
+/// Days of a schedule shown on its page, from today in the schedule's time zone.
+const SCHEDULE_DAYS: i64 = 14;
+/// Distinct colours for people on a schedule's day bars; more people than this share colours.
+const PERSON_COLOURS: usize = 8;
+
+/// Names of the people and schedules that the on-call pages mention.
+struct Directory {
+    users: HashMap<Id, String>,
+    schedules: HashMap<Id, String>,
+}
+
+impl Directory {
+    async fn load(app: &App) -> Result<Directory, ApiError> {
+        let users = app.store.users().await?.into_iter().map(|u| (u.id, u.name)).collect();
+        let schedules = app.store.schedules().await?.into_iter().map(|s| (s.id, s.name)).collect();
+        Ok(Directory { users, schedules })
+    }
+
+    /// A user's name, escaped for HTML.
+    fn user(&self, id: Id) -> String {
+        self.users.get(&id).map_or_else(|| format!("user {id}"), |name| escape(name))
+    }
+
+    fn schedule_link(&self, id: Id) -> String {
+        let name = self.schedules.get(&id).map_or_else(|| format!("schedule {id}"), |name| escape(name));
+        format!("<a href=\"/schedules/{id}\">{name}</a>")
+    }
+}
+
+/// An escalation policy with its targets resolved, ready to say who it pages now.
+struct PolicyNow {
+    id: Id,
+    name: String,
+    spec: firebreak_api::CreateEscalationPolicy,
+    targets: Vec<Vec<oncall::Target>>,
+}
+
+impl PolicyNow {
+    async fn load(app: &App, id: Id) -> Result<PolicyNow, ApiError> {
+        let stored = app.store.escalation_policy(id).await?;
+        let spec = oncall::policy_spec(&stored)?;
+        let targets = oncall::policy_targets(app, &spec).await?;
+        Ok(PolicyNow { id, name: stored.name, spec, targets })
+    }
+
+    fn link(&self) -> String {
+        format!("<a href=\"/escalation-policies/{}\">{}</a>", self.id, escape(&self.name))
+    }
+
+    /// The people the first level pages at `now`, each once, in target order.
+    fn first_paged(&self, now: Timestamp) -> Vec<Id> {
+        let mut users = Vec::new();
+        for user in self.targets.first().into_iter().flatten().filter_map(|target| target.on_call(now)) {
+            if !users.contains(&user) {
+                users.push(user);
+            }
+        }
+        users
+    }
+
+    /// One view per level, in order.
+    fn levels(&self, directory: &Directory, now: Timestamp) -> Vec<LevelView> {
+        let mut after_minutes = 0;
+        let mut views = Vec::with_capacity(self.spec.levels.len());
+        for (index, (level, targets)) in self.spec.levels.iter().zip(&self.targets).enumerate() {
+            let badge = if level.wakes_management {
+                " <span class=\"tag wakes\" title=\"the one level allowed to wake management\">wakes management</span>"
+            } else {
+                ""
+            };
+            let pages = if targets.is_empty() {
+                "<span class=\"muted\">nobody</span>".to_owned()
+            } else {
+                targets
+                    .iter()
+                    .map(|target| format!("<div>{}</div>", target_now(directory, target, now)))
+                    .collect()
+            };
+            views.push(LevelView {
+                number: format!("<span class=\"level\">{}</span>{badge}", index + 1),
+                after: if after_minutes == 0 { "at once".to_owned() } else { minutes_text(after_minutes) },
+                wait: minutes_text(level.timeout_minutes),
+                pages,
+            });
+            after_minutes = after_minutes.saturating_add(level.timeout_minutes);
+        }
+        views
+    }
+}
+
+/// One level of an escalation policy as the on-call pages show it; every field is HTML.
+struct LevelView {
+    number: String,
+    /// When the level is paged, counted from the incident's start when nobody acknowledges.
+    after: String,
+    /// How long the level waits for an acknowledgement.
+    wait: String,
+    /// Who the level pages now, target by target.
+    pages: String,
+}
+
+/// Who `schedule` has on call at `now`, and until when: the end of their shift or, in a gap, the
+/// start of the next one. The end is `None` when it lies more than [`SHIFT_END_HORIZON_DAYS`] ahead.
+fn stretch(schedule: &domain::Schedule, now: Timestamp) -> (Option<Id>, Option<Timestamp>) {
+    let Ok(horizon) = now.checked_add(SignedDuration::from_hours(24 * SHIFT_END_HORIZON_DAYS)) else {
+        return (schedule.on_call(now), None);
+    };
+    let first = schedule.shifts(now, horizon).ok().and_then(|shifts| shifts.first().copied());
+    match first {
+        Some(shift) if shift.start == now => (Some(shift.user), (shift.end < horizon).then_some(shift.end)),
+        Some(shift) => (None, Some(shift.start)),
+        None => (None, None),
+    }
+}
+
+/// Who a schedule has on call now and until when, as HTML.
+fn on_call_now(directory: &Directory, schedule: &domain::Schedule, now: Timestamp) -> String {
+    let (user, until) = stretch(schedule, now);
+    let who = match user {
+        Some(user) => format!("<b>{}</b>", directory.user(user)),
+        None => "<span class=\"muted\">nobody</span>".to_owned(),
+    };
+    let until = match until {
+        Some(end) => format!(
+            " <span class=\"muted\" title=\"{}\">until {} ({})</span>",
+            format_time(end),
+            local_time(end, &schedule.time_zone, "%a %d %b %H:%M %Z"),
+            time_until(now, end)
+        ),
+        None if user.is_some() => format!(" <span class=\"muted\">for {SHIFT_END_HORIZON_DAYS}+ days</span>"),
+        None => String::new(),
+    };
+    format!("{who}{until}")
+}
+
+/// A target of an escalation level as HTML: a person, or a linked schedule with who it has on call.
+fn target_now(directory: &Directory, target: &oncall::Target, now: Timestamp) -> String {
+    match target {
+        oncall::Target::User(id) => format!("<b>{}</b>", directory.user(*id)),
+        oncall::Target::Schedule { id, schedule } => format!(
+            "{} <span class=\"muted\">→</span> {}",
+            directory.schedule_link(*id),
+            on_call_now(directory, schedule, now)
+        ),
+    }
+}
+
+/// The escalation policy of every service that has one, each policy loaded once.
+async fn service_policies(
+    app: &App,
+    catalog: &Catalog,
+) -> Result<(HashMap<Id, Id>, HashMap<Id, PolicyNow>), ApiError> {
+    let mut by_service = HashMap::new();
+    let mut policies = HashMap::new();
+    for service in catalog.services.values() {
+        let Some(policy_id) = app.store.service_escalation_policy(service.id).await? else {
+            continue;
+        };
+        by_service.insert(service.id, policy_id);
+        if let std::collections::hash_map::Entry::Vacant(entry) = policies.entry(policy_id) {
+            entry.insert(PolicyNow::load(app, policy_id).await?);
+        }
+    }
+    Ok((by_service, policies))
+}
+
+async fn oncall_page(State(app): State<App>, headers: HeaderMap) -> Page {
+    let session = session(&app, &headers).await?;
+    let body = oncall_body(&app).await.map_err(|err| error_page(Some(&session), err))?;
+    Ok(page("On call now", Some(&session), &body))
+}
+
+async fn oncall_body(app: &App) -> Result<String, ApiError> {
+    let now = app.now();
+    let catalog = Catalog::load(app).await?;
+    let directory = Directory::load(app).await?;
+    let (by_service, policies) = service_policies(app, &catalog).await?;
+    let mut body = format!(
+        "<h1>On call now</h1><p class=\"hint\">Who each service's escalation policy would page, level by \
+         level, if an incident started now ({}).</p>",
+        format_time(now)
+    );
+    let mut teams: Vec<&Team> = catalog.teams.values().collect();
+    teams.sort_by(|a, b| a.name.cmp(&b.name));
+    if teams.is_empty() {
+        body.push_str(
+            "<p class=\"empty\">No teams yet. Create one with <code>POST /api/v1/teams</code>.</p>",
+        );
+    }
+    for team in teams {
+        let mut services: Vec<&Service> =
+            catalog.services.values().filter(|s| s.team_id == team.id).collect();
+        services.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut first: Vec<Id> = Vec::new();
+        for service in &services {
+            let policy = by_service.get(&service.id).and_then(|id| policies.get(id));
+            for user in policy.map(|p| p.first_paged(now)).unwrap_or_default() {
+                if !first.contains(&user) {
+                    first.push(user);
+                }
+            }
+        }
+        let first = if first.is_empty() {
+            "<span class=\"muted\">nobody</span>".to_owned()
+        } else {
+            first.iter().map(|id| format!("<b>{}</b>", directory.user(*id))).collect::<Vec<_>>().join(", ")
+        };
+        let _ = write!(
+            body,
+            "<section class=\"team\" id=\"team-{id}\"><div class=\"team-head\"><h2>{name}</h2>\
+             <span class=\"team-now\">paged first: {first}</span></div>",
+            id = team.id,
+            name = escape(&team.name),
+        );
+        if services.is_empty() {
+            body.push_str("<p class=\"empty\">No services.</p></section>");
+            continue;
+        }
+        body.push_str(
+            "<table class=\"oncall\"><thead><tr><th>Service</th><th>Escalation policy</th><th>Level</th>\
+             <th>Paged after</th><th>On call now</th></tr></thead>",
+        );
+        for service in services {
+            let service_link = format!("<a href=\"/services/{}\">{}</a>", service.id, escape(&service.name));
+            let policy = by_service.get(&service.id).and_then(|id| policies.get(id));
+            let _ = write!(body, "<tbody id=\"service-{}\">", service.id);
+            let levels = policy.map(|p| p.levels(&directory, now)).unwrap_or_default();
+            match policy {
+                None => {
+                    let _ = write!(
+                        body,
+                        "<tr><td class=\"name\">{service_link}</td><td colspan=\"4\" class=\"muted\">\
+                         No escalation policy: incidents of this service page nobody.</td></tr>"
+                    );
+                }
+                Some(policy) if levels.is_empty() => {
+                    let _ = write!(
+                        body,
+                        "<tr><td class=\"name\">{service_link}</td><td>{}</td><td colspan=\"3\" class=\"muted\">\
+                         The policy has no levels.</td></tr>",
+                        policy.link()
+                    );
+                }
+                Some(policy) => {
+                    for (index, level) in levels.iter().enumerate() {
+                        body.push_str("<tr>");
+                        if index == 0 {
+                            let _ = write!(
+                                body,
+                                "<td class=\"name\" rowspan=\"{rows}\">{service_link}</td><td rowspan=\"{rows}\">{policy}</td>",
+                                rows = levels.len(),
+                                policy = policy.link(),
+                            );
+                        }
+                        let _ = write!(
+                            body,
+                            "<td class=\"nowrap\">{}</td><td class=\"nowrap muted\">{}</td><td>{}</td></tr>",
+                            level.number, level.after, level.pages
+                        );
+                    }
+                }
+            }
+            body.push_str("</tbody>");
+        }
+        body.push_str("</table></section>");
+    }
+    Ok(body)
+}
+
+/// The escalation-policy facts of a service's page: which policy, and who its first level pages now.
+async fn service_on_call(app: &App, service_id: Id) -> Result<String, ApiError> {
+    let Some(policy_id) = app.store.service_escalation_policy(service_id).await? else {
+        return Ok(
+            "<dt>Escalation policy</dt><dd class=\"muted\">none: incidents of this service page nobody</dd>"
+                .to_owned(),
+        );
+    };
+    let policy = PolicyNow::load(app, policy_id).await?;
+    let directory = Directory::load(app).await?;
+    let now = app.now();
+    let first = match policy.targets.first() {
+        Some(targets) if !targets.is_empty() => targets
+            .iter()
+            .map(|target| format!("<div>{}</div>", target_now(&directory, target, now)))
+            .collect::<String>(),
+        _ => "<span class=\"muted\">nobody</span>".to_owned(),
+    };
+    Ok(format!(
+        "<dt>Escalation policy</dt><dd>{}</dd><dt>On call now</dt><dd id=\"on-call\">{first}</dd>",
+        policy.link()
+    ))
+}
+
+async fn schedule_list(State(app): State<App>, headers: HeaderMap) -> Page {
+    let session = session(&app, &headers).await?;
+    let body = schedule_list_body(&app).await.map_err(|err| error_page(Some(&session), err))?;
+    Ok(page("Schedules", Some(&session), &body))
+}
+
+async fn schedule_list_body(app: &App) -> Result<String, ApiError> {
+    let now = app.now();
+    let stored = app.store.schedules().await?;
+    let directory = Directory::load(app).await?;
+    let mut body = String::from("<h1>Schedules</h1>");
+    if stored.is_empty() {
+        body.push_str(
+            "<p class=\"empty\">No schedules yet. Create one with <code>firebreak schedule create</code>.</p>",
+        );
+        return Ok(body);
+    }
+    body.push_str(
+        "<table class=\"schedules\"><thead><tr><th>Schedule</th><th>Time zone</th><th>Layers</th>\
+         <th>Overrides ahead</th><th>On call now</th></tr></thead><tbody>",
+    );
+    for stored in &stored {
+        let schedule = oncall::schedule_of(stored)?;
+        let upcoming = schedule.overrides.iter().filter(|cover| cover.end > now).count();
+        let _ = write!(
+            body,
+            "<tr><td class=\"name\"><a href=\"/schedules/{id}\">{name}</a></td><td>{tz}</td><td class=\"num\">{layers}</td>\
+             <td class=\"num\">{upcoming}</td><td>{now}</td></tr>",
+            id = stored.id,
+            name = escape(&stored.name),
+            tz = escape(&stored.time_zone),
+            layers = schedule.layers.len(),
+            now = on_call_now(&directory, &schedule, now),
+        );
+    }
+    body.push_str("</tbody></table>");
+    Ok(body)
+}
+
+async fn schedule_page(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Page {
+    let session = session(&app, &headers).await?;
+    let (title, body) = schedule_body(&app, &id).await.map_err(|err| error_page(Some(&session), err))?;
+    Ok(page(&title, Some(&session), &body))
+}
+
+async fn schedule_body(app: &App, id: &str) -> Result<(String, String), ApiError> {
+    let id = page_id(id, "schedule")?;
+    let now = app.now();
+    let stored = app.store.schedule(id).await?;
+    let schedule = oncall::schedule_of(&stored)?;
+    let directory = Directory::load(app).await?;
+    let mut used_by = Vec::new();
+    for policy in app.store.escalation_policies().await? {
+        let spec = oncall::policy_spec(&policy)?;
+        let uses = spec.levels.iter().flat_map(|l| &l.targets).any(|t| t.kind == "schedule" && t.id == id);
+        if uses {
+            used_by.push(format!(
+                "<a href=\"/escalation-policies/{}\">{}</a>",
+                policy.id,
+                escape(&policy.name)
+            ));
+        }
+    }
+    let tz = &schedule.time_zone;
+    let mut body = format!(
+        "<h1>{name}</h1><dl class=\"facts\"><dt>Time zone</dt><dd>{tz_name}</dd>\
+         <dt>On call now</dt><dd id=\"on-call\">{now_html}</dd><dt>Used by</dt><dd>{used_by}</dd></dl>",
+        name = escape(&stored.name),
+        tz_name = escape(&stored.time_zone),
+        now_html = on_call_now(&directory, &schedule, now),
+        used_by = if used_by.is_empty() { "—".to_owned() } else { used_by.join(", ") },
+    );
+    body.push_str(&schedule_days(&schedule, &directory, now)?);
+
+    body.push_str(
+        "<h2>Layers</h2><p class=\"hint\">A higher layer wins wherever it has someone on call; overrides win \
+         over every layer.</p>",
+    );
+    if schedule.layers.is_empty() {
+        body.push_str("<p class=\"empty\">No layers.</p>");
+    } else {
+        body.push_str(
+            "<table class=\"layers\"><thead><tr><th>Layer</th><th>First hand-off</th><th>Shift</th>\
+             <th>Rotation</th><th>On call</th></tr></thead><tbody>",
+        );
+        for (index, layer) in schedule.layers.iter().enumerate().rev() {
+            let rotation: Vec<String> =
+                layer.users.iter().map(|user| format!("<b>{}</b>", directory.user(*user))).collect();
+            let restricted = if layer.restrictions.is_empty() {
+                "always".to_owned()
+            } else {
+                layer.restrictions.iter().map(restriction_text).collect::<Vec<_>>().join("<br>")
+            };
+            let _ = write!(
+                body,
+                "<tr><td class=\"num\">{number}</td><td class=\"nowrap\">{start}</td><td class=\"nowrap\">{shift}</td>\
+                 <td>{rotation}</td><td class=\"nowrap\">{restricted}</td></tr>",
+                number = index + 1,
+                start = local_time(layer.start, tz, "%a %Y-%m-%d %H:%M %Z"),
+                shift = shift_text(layer.shift),
+                rotation = rotation.join(" <span class=\"muted\">→</span> "),
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+
+    body.push_str("<h2>Overrides</h2>");
+    let mut overrides = schedule.overrides.clone();
+    overrides.sort_by_key(|cover| cover.start);
+    if overrides.is_empty() {
+        body.push_str("<p class=\"empty\">None.</p>");
+    } else {
+        body.push_str(
+            "<table class=\"overrides\" id=\"overrides\"><thead><tr><th>Who</th><th>From</th><th>To</th><th></th></tr>\
+             </thead><tbody>",
+        );
+        for cover in &overrides {
+            let (class, state) = if cover.end <= now {
+                ("past", "ended")
+            } else if cover.start <= now {
+                ("", "<span class=\"tag cover\">now</span>")
+            } else {
+                ("", "upcoming")
+            };
+            let _ = write!(
+                body,
+                "<tr class=\"{class}\"><td><b>{who}</b></td><td class=\"nowrap\">{from}</td><td class=\"nowrap\">{to}</td>\
+                 <td class=\"muted\">{state}</td></tr>",
+                who = directory.user(cover.user),
+                from = local_time(cover.start, tz, "%a %Y-%m-%d %H:%M %Z"),
+                to = local_time(cover.end, tz, "%a %Y-%m-%d %H:%M %Z"),
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    Ok((stored.name, body))
+}
+
+/// A stretch of one day's schedule with one person on call, either by rotation or by override.
+struct Piece {
+    user: Id,
+    start: Timestamp,
+    end: Timestamp,
+    cover: bool,
+}
+
+/// The next [`SCHEDULE_DAYS`] days of `schedule`, from the start of today in its time zone: one row per
+/// day with a bar of who is on call when, and the same as text.
+fn schedule_days(
+    schedule: &domain::Schedule,
+    directory: &Directory,
+    now: Timestamp,
+) -> Result<String, ApiError> {
+    let tz = &schedule.time_zone;
+    let today = now.to_zoned(tz.clone()).date();
+    // Midnight of each day and of the day after the last; a date whose midnight cannot be computed
+    // (past the end of time) ends the view early.
+    let midnights: Vec<(jiff::civil::Date, Timestamp)> = (0..=SCHEDULE_DAYS)
+        .map_while(|offset| {
+            let date = today.checked_add(jiff::Span::new().days(offset)).ok()?;
+            Some((date, date.to_zoned(tz.clone()).ok()?.timestamp()))
+        })
+        .collect();
+    let (Some((_, from)), Some((_, to))) = (midnights.first(), midnights.last()) else {
+        return Ok(String::new());
+    };
+    let shifts = schedule.shifts(*from, *to).map_err(ApiError::bad_request)?;
+    let colours = person_colours(schedule);
+    let mut out = format!(
+        "<h2>Next two weeks</h2><p class=\"hint\">Times in {}. Striped stretches are overrides.</p>\
+         <table class=\"days\" id=\"days\"><thead><tr><th>Day</th><th class=\"bar-cell\"><div class=\"ticks\">",
+        escape(tz.iana_name().unwrap_or("the schedule's time zone"))
+    );
+    for hour in [0, 6, 12, 18] {
+        let _ =
+            write!(out, "<span style=\"left:{:.2}%\">{hour:02}:00</span>", f64::from(hour) / 24.0 * 100.0);
+    }
+    out.push_str("</div></th><th>Who</th></tr></thead><tbody>");
+    for pair in midnights.windows(2) {
+        let [(date, start), (_, end)] = pair else { continue };
+        let pieces = day_pieces(schedule, &shifts, *start, *end);
+        let span_secs = (end.as_second() - start.as_second()).max(1) as f64;
+        let percent = |at: Timestamp| (at.as_second() - start.as_second()) as f64 / span_secs * 100.0;
+        let is_today = *date == today;
+        let _ = write!(
+            out,
+            "<tr{class}><th class=\"day\">{day}{today_tag}</th><td class=\"bar-cell\"><div class=\"bar\">",
+            class = if is_today { " class=\"today\"" } else { "" },
+            day = date.strftime("%a %d %b"),
+            today_tag = if is_today { " <span class=\"tag\">today</span>" } else { "" },
+        );
+        let mut text = Vec::with_capacity(pieces.len());
+        for piece in &pieces {
+            let name = directory.user(piece.user);
+            let from = local_time(piece.start, tz, "%H:%M");
+            let to = if piece.end == *end { "24:00".to_owned() } else { local_time(piece.end, tz, "%H:%M") };
+            let colour = colours.get(&piece.user).copied().unwrap_or(piece.user.unsigned_abs() as usize)
+                % PERSON_COLOURS;
+            let cover = if piece.cover { " cover" } else { "" };
+            let _ = write!(
+                out,
+                "<span class=\"seg c{colour}{cover}\" style=\"left:{left:.3}%;width:{width:.3}%\" \
+                 title=\"{name} {from}–{to}{note}\">{name}</span>",
+                left = percent(piece.start),
+                width = percent(piece.end) - percent(piece.start),
+                note = if piece.cover { " (override)" } else { "" },
+            );
+            text.push(format!(
+                "<div class=\"shift\"><span class=\"hours\">{from}–{to}</span> <b>{name}</b>{tag}</div>",
+                tag = if piece.cover { " <span class=\"tag cover\">override</span>" } else { "" },
+            ));
+        }
+        if is_today {
+            let _ =
+                write!(out, "<span class=\"now\" style=\"left:{:.3}%\" title=\"now\"></span>", percent(now));
+        }
+        if text.is_empty() {
+            text.push("<span class=\"muted\">nobody on call</span>".to_owned());
+        }
+        let _ = write!(out, "</div></td><td class=\"shifts\">{}</td></tr>", text.concat());
+    }
+    out.push_str("</tbody></table>");
+    Ok(out)
+}
+
+/// The final shifts overlapping `[start, end)`, clipped to it and cut where overrides begin or end,
+/// each marked with whether an override puts its person on call. An override wins wherever it
+/// covers, so a stretch is an override's exactly when some override covers its start.
+fn day_pieces(
+    schedule: &domain::Schedule,
+    shifts: &[domain::Shift],
+    start: Timestamp,
+    end: Timestamp,
+) -> Vec<Piece> {
+    let mut pieces: Vec<Piece> = Vec::new();
+    for shift in shifts.iter().filter(|shift| shift.start < end && shift.end > start) {
+        let from = shift.start.max(start);
+        let to = shift.end.min(end);
+        let mut cuts: Vec<Timestamp> = schedule
+            .overrides
+            .iter()
+            .flat_map(|cover| [cover.start, cover.end])
+            .filter(|at| from < *at && *at < to)
+            .collect();
+        cuts.push(from);
+        cuts.push(to);
+        cuts.sort();
+        cuts.dedup();
+        for window in cuts.windows(2) {
+            let [piece_start, piece_end] = window else { continue };
+            let cover = schedule
+                .overrides
+                .iter()
+                .any(|cover| cover.start <= *piece_start && *piece_start < cover.end);
+            match pieces.last_mut() {
+                Some(last) if last.user == shift.user && last.cover == cover && last.end == *piece_start => {
+                    last.end = *piece_end;
+                }
+                _ => pieces.push(Piece { user: shift.user, start: *piece_start, end: *piece_end, cover }),
+            }
+        }
+    }
+    pieces
+}
+
+/// A colour index for each person on `schedule`, in order of first appearance in its layers and then
+/// its overrides, so the people of one schedule get distinct colours while there are few enough.
+fn person_colours(schedule: &domain::Schedule) -> HashMap<Id, usize> {
+    let mut colours = HashMap::new();
+    let people = schedule
+        .layers
+        .iter()
+        .flat_map(|layer| &layer.users)
+        .chain(schedule.overrides.iter().map(|c| &c.user));
+    for user in people {
+        let next = colours.len();
+        colours.entry(*user).or_insert(next);
+    }
+    colours
+}
+
+async fn policy_list(State(app): State<App>, headers: HeaderMap) -> Page {
+    let session = session(&app, &headers).await?;
+    let body = policy_list_body(&app).await.map_err(|err| error_page(Some(&session), err))?;
+    Ok(page("Escalation policies", Some(&session), &body))
+}
+
+async fn policy_list_body(app: &App) -> Result<String, ApiError> {
+    let now = app.now();
+    let catalog = Catalog::load(app).await?;
+    let directory = Directory::load(app).await?;
+    let (by_service, _) = service_policies(app, &catalog).await?;
+    let stored = app.store.escalation_policies().await?;
+    let mut body = String::from("<h1>Escalation policies</h1>");
+    if stored.is_empty() {
+        body.push_str(
+            "<p class=\"empty\">No escalation policies yet. Create one with <code>firebreak policy create</code>.</p>",
+        );
+        return Ok(body);
+    }
+    body.push_str(
+        "<table class=\"policies\"><thead><tr><th>Policy</th><th>Levels</th><th>Repeats</th>\
+         <th>Paged first now</th><th>Used by</th></tr></thead><tbody>",
+    );
+    for stored in stored {
+        let policy = PolicyNow::load(app, stored.id).await?;
+        let first: Vec<String> =
+            policy.first_paged(now).iter().map(|id| format!("<b>{}</b>", directory.user(*id))).collect();
+        let services: Vec<Id> = by_service
+            .iter()
+            .filter(|(_, policy_id)| **policy_id == policy.id)
+            .map(|(service, _)| *service)
+            .collect();
+        let _ = write!(
+            body,
+            "<tr><td class=\"name\">{link}</td><td class=\"num\">{levels}</td><td class=\"num\">{repeat}</td>\
+             <td>{first}</td><td>{services}</td></tr>",
+            link = policy.link(),
+            levels = policy.spec.levels.len(),
+            repeat = policy.spec.repeat,
+            first = if first.is_empty() {
+                "<span class=\"muted\">nobody</span>".to_owned()
+            } else {
+                first.join(", ")
+            },
+            services = sorted_service_links(&catalog, services),
+        );
+    }
+    body.push_str("</tbody></table>");
+    Ok(body)
+}
+
+async fn policy_page(State(app): State<App>, headers: HeaderMap, Path(id): Path<String>) -> Page {
+    let session = session(&app, &headers).await?;
+    let (title, body) = policy_body(&app, &id).await.map_err(|err| error_page(Some(&session), err))?;
+    Ok(page(&title, Some(&session), &body))
+}
+
+async fn policy_body(app: &App, id: &str) -> Result<(String, String), ApiError> {
+    let id = page_id(id, "escalation policy")?;
+    let now = app.now();
+    let policy = PolicyNow::load(app, id).await?;
+    let catalog = Catalog::load(app).await?;
+    let directory = Directory::load(app).await?;
+    let (by_service, _) = service_policies(app, &catalog).await?;
+    let services: Vec<Id> =
+        by_service.iter().filter(|(_, policy_id)| **policy_id == id).map(|(service, _)| *service).collect();
+    let repeat = match policy.spec.repeat {
+        0 => "no: each level is paged once".to_owned(),
+        1 => "once more from level 1 when the last level times out".to_owned(),
+        n => format!("{n} more times from level 1 when the last level times out"),
+    };
+    let mut body = format!(
+        "<h1>{name}</h1><dl class=\"facts\"><dt>Repeats</dt><dd>{repeat}</dd><dt>Used by</dt><dd id=\"used-by\">{services}</dd></dl>\
+         <h2>Levels</h2><p class=\"hint\">Each level is paged in turn until someone acknowledges; times count \
+         from when the incident starts.</p>",
+        name = escape(&policy.name),
+        services = sorted_service_links(&catalog, services),
+    );
+    let levels = policy.levels(&directory, now);
+    if levels.is_empty() {
+        body.push_str("<p class=\"empty\">No levels.</p>");
+    } else {
+        body.push_str(
+            "<table class=\"levels\" id=\"levels\"><thead><tr><th>Level</th><th>Paged after</th>\
+             <th>Waits for an ack</th><th>Pages (on call now)</th></tr></thead><tbody>",
+        );
+        for level in &levels {
+            let _ = write!(
+                body,
+                "<tr><td class=\"nowrap\">{}</td><td class=\"nowrap muted\">{}</td><td class=\"nowrap muted\">{}</td>\
+                 <td>{}</td></tr>",
+                level.number, level.after, level.wait, level.pages
+            );
+        }
+        body.push_str("</tbody></table>");
+    }
+    Ok((policy.name.clone(), body))
+}
+
+/// Links to `services`, sorted by name.
+fn sorted_service_links(catalog: &Catalog, mut services: Vec<Id>) -> String {
+    services.sort_by_key(|id| catalog.service_name(*id));
+    service_links(catalog, &services)
+}
+
+/// The id in a page's path; anything else is a page that does not exist.
+fn page_id(text: &str, what: &str) -> Result<Id, ApiError> {
+    text.parse().map_err(|_| ApiError::not_found(format!("there is no {what} {text:?}")))
+}
+
+/// `at` as the wall-clock time in `time_zone`, formatted with `format` (strftime).
+fn local_time(at: Timestamp, time_zone: &TimeZone, format: &str) -> String {
+    jiff::fmt::strtime::format(format, &at.to_zoned(time_zone.clone())).unwrap_or_else(|_| format_time(at))
+}
+
+fn time_until(now: Timestamp, then: Timestamp) -> String {
+    let secs = then.as_second().saturating_sub(now.as_second()).max(0);
+    match secs {
+        0..60 => "in under a minute".to_owned(),
+        60..3600 => format!("in {}m", secs / 60),
+        3600..86400 => format!("in {}h {}m", secs / 3600, secs % 3600 / 60),
+        _ => format!("in {}d {}h", secs / 86400, secs % 86400 / 3600),
+    }
+}
+
+fn minutes_text(minutes: i64) -> String {
+    match (minutes / 60, minutes % 60) {
+        (0, minutes) => format!("{minutes} min"),
+        (hours, 0) => format!("{hours} h"),
+        (hours, minutes) => format!("{hours} h {minutes} min"),
+    }
+}
+
+fn shift_text(shift: domain::ShiftLength) -> String {
+    let (count, unit) = match shift {
+        domain::ShiftLength::Hours(n) => (n, "hour"),
+        domain::ShiftLength::Days(n) => (n, "day"),
+        domain::ShiftLength::Weeks(n) => (n, "week"),
+    };
+    if count == 1 { format!("1 {unit}") } else { format!("{count} {unit}s") }
+}
+
+fn restriction_text(restriction: &domain::Restriction) -> String {
+    let time = |time: jiff::civil::Time| format!("{:02}:{:02}", time.hour(), time.minute());
+    let day = |day: Option<jiff::civil::Weekday>| {
+        use jiff::civil::Weekday::*;
+        match day {
+            Some(Monday) => "Mon ",
+            Some(Tuesday) => "Tue ",
+            Some(Wednesday) => "Wed ",
+            Some(Thursday) => "Thu ",
+            Some(Friday) => "Fri ",
+            Some(Saturday) => "Sat ",
+            Some(Sunday) => "Sun ",
+            None => "",
+        }
+    };
+    match restriction.kind {
+        domain::RestrictionKind::Daily => {
+            format!("daily {}–{}", time(restriction.start_time), time(restriction.end_time))
+        }
+        // A window within one day reads best without repeating the day.
+        domain::RestrictionKind::Weekly
+            if restriction.start_day == restriction.end_day
+                && restriction.start_time < restriction.end_time =>
+        {
+            format!(
+                "{}{}–{}",
+                day(restriction.start_day),
+                time(restriction.start_time),
+                time(restriction.end_time)
+            )
+        }
+        domain::RestrictionKind::Weekly => format!(
+            "{}{}–{}{}",
+            day(restriction.start_day),
+            time(restriction.start_time),
+            day(restriction.end_day),
+            time(restriction.end_time)
+        ),
+    }
+}
+
 fn service_links(catalog: &Catalog, ids: &[Id]) -> String {
     if ids.is_empty() {
         return "—".to_owned();
@@ -822,5 +1648,110 @@ ul.recent{list-style:none;padding:0}
 .chart.moved{border-color:var(--red)}.chart figcaption{font-size:12px;display:flex;gap:6px;align-items:center}.chart .flag{color:var(--red);font-weight:700}
 .chart svg{display:block}.chart .band{fill:rgba(106,168,255,.18)}.chart .value{fill:none;stroke:var(--text);stroke-width:1.3}
 .chart .anomaly{fill:rgba(255,93,93,.25)}.chart .mark{stroke:var(--orange);stroke-dasharray:3 3}ul.recent li{padding:3px 0}
+.status.pending{color:var(--muted);border-color:var(--muted)}.status.sending{color:var(--blue);border-color:var(--blue)}
+.status.delivered{color:var(--green);border-color:var(--green)}.status.failed{color:var(--red);border-color:var(--red)}
+.status.other{color:var(--muted);border-color:var(--line)}
+td.nowrap,td .nowrap{white-space:nowrap}td.name{font-weight:600}td.address{font-family:ui-monospace,monospace;font-size:12px}
+td.page-error{color:var(--orange);max-width:360px}
+.tag{display:inline-block;padding:0 6px;border-radius:8px;font-size:11px;font-weight:700;color:var(--muted);border:1px solid var(--line);vertical-align:1px}
+.tag.wakes{color:var(--orange);border-color:var(--orange)}.tag.cover{color:var(--yellow);border-color:var(--yellow)}
+span.level{display:inline-block;min-width:22px;font-weight:700}
+section.team{margin-bottom:22px}.team-head{display:flex;align-items:baseline;gap:14px;flex-wrap:wrap}
+.team-head h2{margin-bottom:6px}.team-now{color:var(--muted)}.team-now b{color:var(--text)}
+table.oncall tbody{border-top:2px solid var(--line)}table.oncall td div+div{margin-top:2px}
+table.oncall th:nth-child(1){width:16%}table.oncall th:nth-child(2){width:16%}table.oncall th:nth-child(3){width:14%}table.oncall th:nth-child(4){width:10%}
+table.levels th:nth-child(1){width:18%}table.levels th:nth-child(2),table.levels th:nth-child(3){width:12%}
+tr.past td{opacity:.5}
+table.days th.day{white-space:nowrap;width:1%;font-size:13px;text-transform:none;color:var(--text);font-weight:600;padding-right:14px}
+table.days th.bar-cell,table.days td.bar-cell{width:58%}table.days tr.today th.day{color:var(--orange)}
+table.days td.shifts{font-size:13px}.shift .hours{color:var(--muted);font-variant-numeric:tabular-nums}
+.ticks{position:relative;height:16px}.ticks span{position:absolute;top:0;font-weight:400;font-variant-numeric:tabular-nums;text-transform:none}
+.bar{position:relative;height:24px;background:#12151b;border:1px solid var(--line);border-radius:4px;overflow:hidden}
+.bar .seg{position:absolute;top:0;bottom:0;padding:3px 6px;font-size:12px;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;
+border-right:1px solid var(--bg);color:#0f1115}
+.bar .seg.cover{background-image:repeating-linear-gradient(135deg,rgba(0,0,0,.28) 0 5px,transparent 5px 10px)}
+.bar .now{position:absolute;top:-1px;bottom:-1px;width:2px;background:var(--red)}
+.seg.c0{background:#6aa8ff}.seg.c1{background:#4cd07d}.seg.c2{background:#ffa24c}.seg.c3{background:#c39bff}
+.seg.c4{background:#f2d14b}.seg.c5{background:#5fd4d4}.seg.c6{background:#ff8fb1}.seg.c7{background:#b4c26a}
 @media (max-width:900px){.columns{grid-template-columns:1fr}}
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A schedule in UTC with one layer of daily shifts from 2026-03-02 and the given overrides.
+    fn schedule(users: &[Id], overrides: &[(Id, &str, &str)]) -> domain::Schedule {
+        let at = |text: &str| format!("2026-03-02T{text}:00Z").parse::<Timestamp>().unwrap();
+        domain::Schedule {
+            time_zone: TimeZone::UTC,
+            layers: vec![domain::Layer {
+                start: at("00:00"),
+                shift: domain::ShiftLength::Days(1),
+                users: users.to_vec(),
+                restrictions: vec![],
+            }],
+            overrides: overrides
+                .iter()
+                .map(|(user, start, end)| domain::Override { user: *user, start: at(start), end: at(end) })
+                .collect(),
+        }
+    }
+
+    fn check_day(schedule: &domain::Schedule, expected: &str) {
+        let start: Timestamp = "2026-03-02T00:00:00Z".parse().unwrap();
+        let end: Timestamp = "2026-03-03T00:00:00Z".parse().unwrap();
+        let shifts = schedule.shifts(start, end).unwrap();
+        let pieces: Vec<String> = day_pieces(schedule, &shifts, start, end)
+            .iter()
+            .map(|piece| {
+                format!(
+                    "{} {}-{}{}",
+                    piece.user,
+                    local_time(piece.start, &TimeZone::UTC, "%H:%M"),
+                    local_time(piece.end, &TimeZone::UTC, "%H:%M"),
+                    if piece.cover { " override" } else { "" }
+                )
+            })
+            .collect();
+        assert_eq!(pieces.join(", "), expected);
+    }
+
+    #[test]
+    fn overrides_show_in_a_day() {
+        check_day(&schedule(&[1, 2], &[]), "1 00:00-00:00");
+        check_day(
+            &schedule(&[1, 2], &[(3, "10:00", "12:00")]),
+            "1 00:00-10:00, 3 10:00-12:00 override, 1 12:00-00:00",
+        );
+        // Covering for oneself still shows, though the final shifts merge it away.
+        check_day(
+            &schedule(&[1, 2], &[(1, "10:00", "12:00")]),
+            "1 00:00-10:00, 1 10:00-12:00 override, 1 12:00-00:00",
+        );
+        // Overlapping overrides: the later one wins where they overlap, and both are overrides.
+        check_day(
+            &schedule(&[1, 2], &[(3, "10:00", "14:00"), (4, "12:00", "13:00")]),
+            "1 00:00-10:00, 3 10:00-12:00 override, 4 12:00-13:00 override, 3 13:00-14:00 override, \
+             1 14:00-00:00",
+        );
+        check_day(&schedule(&[], &[(3, "22:00", "23:00")]), "3 22:00-23:00 override");
+    }
+
+    #[test]
+    fn the_current_stretch_ends_at_the_hand_off() {
+        let schedule = schedule(&[1, 2], &[(3, "10:00", "12:00")]);
+        let at = |text: &str| text.parse::<Timestamp>().unwrap();
+        assert_eq!(
+            stretch(&schedule, at("2026-03-02T09:00:00Z")),
+            (Some(1), Some(at("2026-03-02T10:00:00Z")))
+        );
+        assert_eq!(
+            stretch(&schedule, at("2026-03-02T11:00:00Z")),
+            (Some(3), Some(at("2026-03-02T12:00:00Z")))
+        );
+        assert_eq!(stretch(&schedule, at("2026-03-01T23:00:00Z")), (None, Some(at("2026-03-02T00:00:00Z"))));
+        let alone = domain::Schedule { layers: vec![], ..schedule };
+        assert_eq!(stretch(&alone, at("2026-03-02T13:00:00Z")), (None, None));
+    }
+}

@@ -43,6 +43,10 @@ pub(crate) const LIST_ITEMS_MAX: usize = 100;
         crate::oncall::add_override, crate::oncall::schedule_on_call, crate::oncall::schedule_shifts,
         crate::oncall::create_policy, crate::oncall::list_policies, crate::oncall::get_policy,
         crate::oncall::service_on_call,
+        crate::feeds::create_schedule_feed, crate::feeds::create_user_feed,
+        crate::paging::create_contact_method, crate::paging::list_contact_methods,
+        crate::paging::delete_contact_method, crate::paging::incident_notifications,
+        crate::paging::incident_escalation,
         acknowledge, mitigate, resolve, add_note, change_severity, assign,
     ),
     modifiers(&BearerAuth),
@@ -87,6 +91,8 @@ pub(crate) fn routes(app: App) -> Router<App> {
         .route("/services/{service}/golden-signals/{signal}/samples", post(push_samples))
         .route("/services/{service}/anomalies", get(list_anomalies))
         .merge(crate::oncall::routes())
+        .merge(crate::feeds::routes())
+        .merge(crate::paging::routes())
         .route_layer(middleware::from_fn_with_state(app, require_token))
         .route("/openapi.json", get(openapi))
 }
@@ -339,6 +345,7 @@ async fn declare_incident(
         kind: body.kind.unwrap_or(api::Kind::Unknown).into(),
     };
     let incident = app.store.create_incident(&new, &actor.0, app.now()).await?;
+    app.pager.wake();
     Ok((StatusCode::CREATED, axum::Json(detail(&app, incident).await?)))
 }
 
@@ -675,6 +682,7 @@ async fn act(
     command: Command,
 ) -> Result<axum::Json<api::IncidentDetail>> {
     let (incident, _) = app.store.update_incident(id, &command, &actor.0, app.now()).await?;
+    app.pager.wake();
     Ok(axum::Json(detail(&app, incident).await?))
 }
 

@@ -298,14 +298,21 @@ macro_rules! apply_in_tx {
 }
 
 mod alerts;
+mod feeds;
 mod golden;
 mod oncall;
+mod paging;
 
 pub use alerts::{
     AlertSettings, IngestItem, IngestSummary, NewSilence, SYSTEM_ACTOR, TIMELINE_ALERTS_PER_BATCH_MAX,
 };
+pub use feeds::{FEED_TOKEN_PREFIX, Feed};
 pub use golden::GoldenSignalSpec;
 pub use oncall::Stored;
+pub use paging::{
+    Applied, CONTACT_METHODS_PER_USER_MAX, ClaimedNotification, ContactMethod, EscalationUpdate, Finish,
+    NewNotification, Notification, Outcome, PendingIncident, StoredEscalation,
+};
 
 const INCIDENT_COLUMNS: &str = "id, title, service_id, severity, kind, status, assignee_id, commander_id, \
      created_at, acknowledged_at, mitigated_at, resolved_at, updated_at";

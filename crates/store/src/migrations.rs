@@ -28,6 +28,7 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0003_golden_signals.sql"),
     },
     Migration { version: 4, name: "0004_oncall", sql: include_str!("../migrations/sqlite/0004_oncall.sql") },
+    Migration { version: 5, name: "0005_paging", sql: include_str!("../migrations/sqlite/0005_paging.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -50,6 +51,11 @@ const POSTGRES: &[Migration] = &[
         version: 4,
         name: "0004_oncall",
         sql: include_str!("../migrations/postgres/0004_oncall.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "0005_paging",
+        sql: include_str!("../migrations/postgres/0005_paging.sql"),
     },
 ];
 

@@ -4,8 +4,8 @@
 //! epoch; reading back something else is corruption and fails loudly instead of guessing.
 
 use firebreak_domain::{
-    AlertAction, AssignRole, Id, Incident, Kind, Link, Service, Severity, Status, Team, TimelineEntry,
-    TimelineEvent, User,
+    AlertAction, AssignRole, Id, Incident, Kind, Link, NotifyOutcome, Service, Severity, Status, Team,
+    TimelineEntry, TimelineEvent, User,
 };
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -165,6 +165,11 @@ pub(crate) struct TimelineRow {
     data: String,
 }
 
+/// A small count stored as JSON, 0 when missing or out of range.
+fn number(value: &Value) -> u32 {
+    value.as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or_default()
+}
+
 /// The stored name and JSON data of a timeline event.
 pub(crate) fn event_to_row(event: &TimelineEvent) -> (&'static str, String) {
     let (name, data) = match event {
@@ -186,6 +191,17 @@ pub(crate) fn event_to_row(event: &TimelineEvent) -> (&'static str, String) {
             json!({"action": action.as_str(), "alert_id": alert_id, "dedup_key": dedup_key, "summary": summary}),
         ),
         TimelineEvent::AlertsJoined { count } => ("alerts_joined", json!({"count": count})),
+        TimelineEvent::Notified { user_id, user, channel, level, attempt, outcome, detail } => (
+            "notified",
+            json!({"user_id": user_id, "user": user, "channel": channel, "level": level, "attempt": attempt,
+                "outcome": outcome.as_str(), "detail": detail}),
+        ),
+        TimelineEvent::Unreachable { level, reason } => {
+            ("unreachable", json!({"level": level, "reason": reason}))
+        }
+        TimelineEvent::EscalationExhausted { generation } => {
+            ("escalation_exhausted", json!({"generation": generation}))
+        }
     };
     (name, data.to_string())
 }
@@ -225,6 +241,21 @@ impl TryFrom<TimelineRow> for TimelineEntry {
             },
             "alerts_joined" => {
                 TimelineEvent::AlertsJoined { count: data["count"].as_i64().unwrap_or_default() }
+            }
+            "notified" => TimelineEvent::Notified {
+                user_id: data["user_id"].as_i64().unwrap_or_default(),
+                user: text("user")?,
+                channel: text("channel")?,
+                level: number(&data["level"]),
+                attempt: number(&data["attempt"]),
+                outcome: NotifyOutcome::parse(&text("outcome")?).map_err(|err| corrupt(&what, err))?,
+                detail: text("detail")?,
+            },
+            "unreachable" => {
+                TimelineEvent::Unreachable { level: number(&data["level"]), reason: text("reason")? }
+            }
+            "escalation_exhausted" => {
+                TimelineEvent::EscalationExhausted { generation: number(&data["generation"]) }
             }
             other => return Err(corrupt(&what, format!("unknown event {other:?}"))),
         };

@@ -1,7 +1,7 @@
 //! Drives the web UI in a real headless Chromium through ChromeDriver (the W3C WebDriver protocol,
 //! spoken directly over HTTP): log in, open the incident list, open an incident, acknowledge it and
-//! see the timeline change. Saves a screenshot of the incident page to
-//! `target/screenshots/incident.png`.
+//! see the timeline change; then the on-call page, a schedule and an escalation policy. Saves
+//! screenshots such as `target/screenshots/incident.png` and `target/screenshots/oncall.png`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`. Without them the test says it was skipped,
 //! unless `FIREBREAK_BROWSER_TESTS=required` (as in CI), where their absence fails it.
@@ -327,6 +327,154 @@ async fn acknowledge_in_a_real_browser() {
     assert!(moved.contains("ledger-db errors"), "{moved}");
     driver.find("#what-moved figure.moved svg .anomaly").await;
     driver.screenshot(&screenshot.with_file_name("what-moved.png")).await;
+
+    // On call: a weekly rotation with business hours on top and an override, paged first by the
+    // checkout service's escalation policy.
+    for name in ["Ana", "Bo", "Cy", "Dee", "Eve"] {
+        let email = format!("{}@example.com", name.to_lowercase());
+        let response =
+            post("/api/v1/users", json!({"name": name, "email": email, "time_zone": "Europe/Berlin"}))
+                .await
+                .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    let today = jiff::Timestamp::now().to_zoned(berlin.clone()).date();
+    let monday = today.checked_sub(jiff::Span::new().days(today.weekday().to_monday_zero_offset())).unwrap();
+    let local = |date: jiff::civil::Date, hour: i8| {
+        date.at(hour, 0, 0, 0).to_zoned(berlin.clone()).unwrap().timestamp()
+    };
+    let business_hours: Vec<Value> = ["monday", "tuesday", "wednesday", "thursday", "friday"]
+        .iter()
+        .map(|day| json!({"type": "weekly", "start_day": day, "start_time": "09:00", "end_day": day, "end_time": "17:00"}))
+        .collect();
+    let tomorrow = today.tomorrow().unwrap();
+    let response = post("/api/v1/schedules", json!({
+        "name": "payments-primary", "time_zone": "Europe/Berlin",
+        "layers": [
+            {"start": local(monday, 9).to_string(), "shift_length": "1w", "users": ["Ana", "Bo", "Cy"]},
+            {"start": local(monday, 9).to_string(), "shift_length": "1w", "users": ["Dee"], "restrictions": business_hours},
+        ],
+        "overrides": [{"user": "Bo", "start": local(tomorrow, 12).to_string(), "end": local(tomorrow, 20).to_string()}],
+    }))
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 201);
+    let schedule: Value = response.json().await.unwrap();
+    let schedule_id = schedule["id"].as_i64().unwrap();
+    let response = post(
+        "/api/v1/escalation-policies",
+        json!({
+            "name": "payments-escalation", "repeat": 2,
+            "levels": [
+                {"timeout_minutes": 15, "targets": [{"type": "schedule", "id": schedule_id}]},
+                {"timeout_minutes": 30, "targets": [{"type": "user", "id": 5}], "wakes_management": true},
+            ],
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 201);
+    let policy: Value = response.json().await.unwrap();
+    let policy_id = policy["id"].as_i64().unwrap();
+    let response = http
+        .patch(format!("{}/api/v1/services/checkout", server.url))
+        .bearer_auth(&token)
+        .json(&json!({"escalation_policy": policy_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let on_call: Value = http
+        .get(format!("{}/api/v1/oncall?service=checkout", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = on_call["levels"][0]["users"][0]["name"].as_str().expect("someone is on call").to_owned();
+
+    driver.click("nav a[href='/oncall']").await;
+    driver.wait_for_text("main h1", "On call now").await;
+    let checkout = driver.text("#service-2").await;
+    assert!(checkout.contains("payments-escalation"), "{checkout}");
+    assert!(checkout.contains(&format!("payments-primary → {first}")), "{checkout}");
+    assert!(checkout.contains("Eve") && checkout.contains("wakes management"), "{checkout}");
+    let ledger = driver.text("#service-1").await;
+    assert!(ledger.contains("No escalation policy"), "{ledger}");
+    driver.screenshot(&screenshot.with_file_name("oncall.png")).await;
+
+    driver.click(&format!("a[href='/schedules/{schedule_id}']")).await;
+    driver.wait_for_text("main h1", "payments-primary").await;
+    let now = driver.text("#on-call").await;
+    assert!(now.starts_with(&first), "{now}");
+    let days = driver.text("#days").await;
+    assert!(days.contains(&first) && days.contains("Dee") && days.contains("override"), "{days}");
+    let overrides = driver.text("#overrides").await;
+    assert!(overrides.contains("Bo"), "{overrides}");
+    driver.screenshot(&screenshot.with_file_name("schedule.png")).await;
+
+    driver.goto(&format!("{}/escalation-policies/{policy_id}", server.url)).await;
+    driver.wait_for_text("main h1", "payments-escalation").await;
+    let levels = driver.text("#levels").await;
+    assert!(levels.contains(&format!("payments-primary → {first}")), "{levels}");
+    assert!(levels.contains("Eve") && levels.contains("wakes management"), "{levels}");
+    assert_eq!(driver.text("#used-by").await, "checkout");
+    driver.screenshot(&screenshot.with_file_name("policy.png")).await;
+
+    driver.goto(&format!("{}/services/checkout", server.url)).await;
+    let service_on_call = driver.text("#on-call").await;
+    assert!(service_on_call.contains(&format!("payments-primary → {first}")), "{service_on_call}");
+
+    // Pages: with no mail server configured, paging by email fails, and the incident page says so.
+    let response = post(
+        &format!("/api/v1/users/{first}/contact-methods"),
+        json!({"type": "email", "address": format!("{}@example.com", first.to_lowercase())}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 201);
+    let response = post(
+        "/api/v1/incidents",
+        json!({"title": "Checkout answers 502", "service": "checkout", "severity": "SEV2"}),
+    )
+    .await
+    .unwrap();
+    let paged: Value = response.json().await.unwrap();
+    let paged = paged["id"].as_i64().unwrap();
+    let started = Instant::now();
+    loop {
+        let notifications: Value = http
+            .get(format!("{}/api/v1/incidents/{paged}/notifications", server.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if notifications.as_array().is_some_and(|n| n.iter().any(|n| n["status"] == "failed")) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no failed page: {notifications}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    driver.goto(&format!("{}/incidents/{paged}", server.url)).await;
+    let pages = driver.text("#pages").await;
+    assert!(
+        pages.contains(&format!("{first} email {}@example.com 1 failed", first.to_lowercase())),
+        "{pages}"
+    );
+    driver.screenshot(&screenshot.with_file_name("pages.png")).await;
+
+    driver.goto(&format!("{}/schedules/999", server.url)).await;
+    assert_eq!(driver.text("main h1").await, "Not Found");
+    driver.goto(&format!("{}/escalation-policies/nope", server.url)).await;
+    assert_eq!(driver.text("main h1").await, "Not Found");
+    driver.goto(&format!("{}/incidents/nope", server.url)).await;
+    assert_eq!(driver.text("main h1").await, "Not Found");
     driver.quit().await;
 
     // The API sees what the browser did.

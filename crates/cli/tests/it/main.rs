@@ -3,9 +3,13 @@
 
 mod alertmanager;
 mod browser;
+mod cli_oncall;
 mod crash;
 mod golden;
+mod ical;
 mod ingest_http;
 mod oncall;
+mod paging;
+mod replicas;
 mod support;
 mod walk;

@@ -49,11 +49,22 @@ impl Server {
 
     /// Like [`Server::start`], with `extra` arguments to `serve`.
     pub(crate) async fn start_with(dir: &Path, database: &str, extra: &[&str]) -> Server {
+        Server::start_env(dir, database, extra, &[]).await
+    }
+
+    /// Like [`Server::start_with`], with environment variables.
+    pub(crate) async fn start_env(
+        dir: &Path,
+        database: &str,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Server {
         let port = free_port();
         let child = Command::new(binary())
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
             .args(extra)
             .env("RUST_LOG", "warn")
+            .envs(envs.iter().copied())
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -139,5 +150,79 @@ impl Api {
 
     pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         self.call(reqwest::Method::GET, path, None).await
+    }
+}
+
+/// One HTTP request a [`Receiver`] got.
+#[derive(Clone, Debug)]
+pub(crate) struct Received {
+    pub(crate) path: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+    pub(crate) at: Instant,
+}
+
+impl Received {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// A webhook receiver on loopback that answers 200 to every POST and keeps what it got.
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    pub(crate) received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    notify: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Receiver {
+    pub(crate) async fn start() -> Receiver {
+        use axum::extract::State;
+        type Shared = (std::sync::Arc<std::sync::Mutex<Vec<Received>>>, std::sync::Arc<tokio::sync::Notify>);
+        async fn record(
+            State((received, notify)): State<Shared>,
+            uri: axum::http::Uri,
+            headers: axum::http::HeaderMap,
+            body: axum::body::Bytes,
+        ) -> &'static str {
+            let at = Instant::now();
+            let headers = headers
+                .iter()
+                .map(|(name, value)| {
+                    (name.as_str().to_owned(), value.to_str().unwrap_or_default().to_owned())
+                })
+                .collect();
+            received.lock().unwrap().push(Received {
+                path: uri.path().to_owned(),
+                headers,
+                body: body.to_vec(),
+                at,
+            });
+            notify.notify_waiters();
+            "ok"
+        }
+        let shared: Shared = Default::default();
+        let app = axum::Router::new().fallback(axum::routing::post(record)).with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Receiver { url, received: shared.0, notify: shared.1 }
+    }
+
+    /// Waits until at least `count` requests arrived, or `timeout` passed; returns what arrived.
+    pub(crate) async fn wait_for(&self, count: usize, timeout: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.notify.notified();
+            let received = self.received.lock().unwrap().clone();
+            if received.len() >= count || Instant::now() >= deadline {
+                return received;
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(200), notified).await;
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! The storage conformance suite: every behaviour runs against SQLite and, when
 //! `FIREBREAK_TEST_DATABASE_URL` is set, against PostgreSQL, each time on a fresh database.
 
+mod feeds;
 mod golden;
 mod ingest;
 mod oncall;
+mod paging;
 
 use std::future::Future;
 

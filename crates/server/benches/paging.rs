@@ -1,0 +1,201 @@
+//! Paging latency: from the `202` of a trigger event to its first notification arriving at a webhook
+//! receiver, with an idle engine and while 10,000 escalation timers fall due in the same second.
+//!
+//! `cargo bench -p firebreak-server --bench paging` runs firebreak in-process on a fresh SQLite file
+//! (durable mode, as served), a webhook receiver on loopback, and an HTTP client sending PagerDuty
+//! events. The clock is a manual one for the burst: 10,000 incidents are paged at level 1, then the
+//! clock moves one minute so that all their level-2 timers are due at once, and triggers for other
+//! services are sent while the driver works through them. Settings: `IDLE_TRIGGERS` (default 300),
+//! `BURST_ESCALATIONS` (10000), `BURST_TRIGGERS` (100).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use firebreak_domain::{Clock, ManualClock};
+use firebreak_server::{AppState, Options, SystemClock};
+use firebreak_store::{NewService, NewTeam, NewUser, Store, testing};
+use serde_json::json;
+use tokio::sync::Notify;
+
+type Arrivals = Arc<(Mutex<HashMap<String, Instant>>, Notify)>;
+
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+#[tokio::main]
+async fn main() {
+    let idle = setting("IDLE_TRIGGERS", 300);
+    let escalations = setting("BURST_ESCALATIONS", 10_000);
+    let burst = setting("BURST_TRIGGERS", 100);
+
+    let receiver = receiver().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = testing::fresh_sqlite(dir.path()).await.unwrap();
+    let latencies = run(&store, Arc::new(SystemClock), None, &receiver, idle, 0).await;
+    report("idle engine", &latencies);
+    store.close().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = testing::fresh_sqlite(dir.path()).await.unwrap();
+    let clock = Arc::new(ManualClock::new(jiff::Timestamp::now()));
+    let latencies = run(&store, clock.clone(), Some(clock), &receiver, burst, escalations).await;
+    report(&format!("{escalations} escalation timers due in the same second"), &latencies);
+}
+
+/// A webhook receiver that notes when each incident's first page arrived.
+async fn receiver() -> (String, Arrivals) {
+    async fn record(State(arrivals): State<Arrivals>, body: axum::body::Bytes) -> &'static str {
+        let at = Instant::now();
+        let page: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let title = page["incident"]["title"].as_str().unwrap_or_default().to_owned();
+        arrivals.0.lock().unwrap().entry(title).or_insert(at);
+        arrivals.1.notify_waiters();
+        "ok"
+    }
+    let arrivals: Arrivals = Default::default();
+    let app = axum::Router::new().fallback(axum::routing::post(record)).with_state(arrivals.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, arrivals)
+}
+
+/// Serves firebreak over `store` with `clock`, pages `escalations` incidents and moves `manual` one
+/// minute on (so that their next level is due), then sends `triggers` events and returns the latency
+/// of each one's first page.
+async fn run(
+    store: &Store,
+    clock: Arc<dyn Clock>,
+    manual: Option<Arc<ManualClock>>,
+    (hook, arrivals): &(String, Arrivals),
+    triggers: usize,
+    escalations: usize,
+) -> Vec<Duration> {
+    let now = clock.now();
+    let team =
+        store.create_team(&NewTeam { name: "bench".into(), description: String::new() }, now).await.unwrap();
+    let user = NewUser { name: "ana".into(), email: "ana@example.com".into(), time_zone: "UTC".into() };
+    let user = store.create_user(&user, now).await.unwrap();
+    store.create_contact_method(user.id, "webhook", hook, Some("whsec_bench"), now).await.unwrap();
+    let levels = json!([{"timeout_minutes": 1, "targets": [{"type": "user", "id": user.id}]},
+                        {"timeout_minutes": 1, "targets": [{"type": "user", "id": user.id}]}]);
+    let spec = json!({"name": "bench", "repeat": 0, "levels": levels}).to_string();
+    let policy = store.create_escalation_policy("bench", &spec, now).await.unwrap();
+    let mut keys = Vec::new();
+    for n in 0..=triggers {
+        let new = NewService { name: format!("svc-{n}"), team_id: team.id, ..Default::default() };
+        let (service, key) = store.create_service(&new, now).await.unwrap();
+        store.set_service_escalation_policy(service.id, Some(policy.id)).await.unwrap();
+        keys.push(key);
+    }
+
+    let options = Options { public_url: "http://127.0.0.1".into(), ..Default::default() };
+    let app = AppState::new(store.clone(), clock.clone(), options).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(firebreak_server::serve(listener, app.clone(), async move {
+        let _ = stopped.await;
+    }));
+    let http = reqwest::Client::new();
+
+    if escalations > 0 {
+        // The last service gets every background incident; its level-1 pages must be out first.
+        let started = Instant::now();
+        let service = store.service_id_by_integration_key(&keys[triggers]).await.unwrap().unwrap();
+        for n in 0..escalations {
+            let new = firebreak_domain::NewIncident {
+                title: format!("background-{n}"),
+                service_id: service,
+                severity: firebreak_domain::Severity::Sev2,
+                kind: firebreak_domain::Kind::Signal,
+            };
+            store.create_incident(&new, "bench", clock.now()).await.unwrap();
+            if n % 500 == 0 {
+                app.pager.wake();
+            }
+        }
+        app.pager.wake();
+        wait_for(arrivals, |got| got >= escalations, Duration::from_secs(600)).await;
+        eprintln!(
+            "{escalations} background incidents paged at level 1 in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    if let Some(manual) = &manual {
+        manual.advance(jiff::SignedDuration::from_mins(1));
+        app.pager.wake();
+    }
+
+    let mut latencies = Vec::with_capacity(triggers);
+    let burst_started = Instant::now();
+    for (n, key) in keys.iter().take(triggers).enumerate() {
+        let title = format!("trigger-{n}");
+        let response = http
+            .post(format!("{url}/v2/enqueue"))
+            .json(&json!({"routing_key": key, "event_action": "trigger", "dedup_key": title,
+                "payload": {"summary": title, "source": "bench", "severity": "critical"}}))
+            .send()
+            .await
+            .unwrap();
+        let accepted = Instant::now();
+        assert_eq!(response.status(), 202);
+        let arrived = wait_for_title(arrivals, &title, Duration::from_secs(30)).await;
+        latencies.push(arrived.saturating_duration_since(accepted));
+        if escalations == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    if escalations > 0 {
+        let background = arrivals.0.lock().unwrap().len();
+        eprintln!(
+            "triggers sent over {:.2}s while the burst ran ({} first pages arrived so far)",
+            burst_started.elapsed().as_secs_f64(),
+            background
+        );
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+    arrivals.0.lock().unwrap().clear();
+    latencies
+}
+
+async fn wait_for(arrivals: &Arrivals, done: impl Fn(usize) -> bool, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let notified = arrivals.1.notified();
+        if done(arrivals.0.lock().unwrap().len()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for pages");
+        let _ = tokio::time::timeout(Duration::from_millis(100), notified).await;
+    }
+}
+
+async fn wait_for_title(arrivals: &Arrivals, title: &str, timeout: Duration) -> Instant {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let notified = arrivals.1.notified();
+        if let Some(at) = arrivals.0.lock().unwrap().get(title) {
+            return *at;
+        }
+        assert!(Instant::now() < deadline, "no page for {title}");
+        let _ = tokio::time::timeout(Duration::from_millis(50), notified).await;
+    }
+}
+
+fn report(what: &str, latencies: &[Duration]) {
+    let mut sorted = latencies.to_vec();
+    sorted.sort();
+    let at = |q: f64| sorted[((sorted.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0;
+    println!(
+        "{what}: {} triggers, 202 → first page median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        sorted.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}

@@ -1,0 +1,492 @@
+//! Deterministic simulations of the escalation driver over a real store, in simulated time.
+//!
+//! A manual clock moves in jumps of minutes to weeks and the driver is run until idle after each
+//! move, so weeks of schedules and escalations take milliseconds. The transport records what would
+//! have been sent (the real channels are tested against a real SMTP server and HTTP receivers in
+//! `firebreak-notify` and end to end). Each scenario is also replayed with the driver restarted,
+//! over the same database, before every move, and must page exactly the same people at exactly the
+//! same times.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use firebreak_domain::{Clock, Command, Kind, ManualClock, NewIncident, Severity, TimelineEvent};
+use firebreak_notify::{Channel, Delivered, Page, SendError};
+use firebreak_server::links::Links;
+use firebreak_server::paging::{Pager, Transport};
+use firebreak_store::{NewService, NewTeam, NewUser, Store, testing};
+use jiff::civil::{Date, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use serde_json::json;
+
+/// One page as the transport saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Sent {
+    at: Timestamp,
+    incident: i64,
+    recipient: String,
+    level: u32,
+    wakes_management: bool,
+}
+
+#[derive(Clone, Default)]
+struct Recorder {
+    sent: Arc<Mutex<Vec<Sent>>>,
+    /// Outcomes to give, in order, before delivering normally.
+    script: Arc<Mutex<VecDeque<Result<(), SendError>>>>,
+}
+
+impl Transport for Recorder {
+    fn send(
+        &self,
+        _channel: Channel,
+        _address: &str,
+        _secret: Option<&str>,
+        page: &Page,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Delivered, SendError>> + Send {
+        let outcome = self.script.lock().unwrap().pop_front().unwrap_or(Ok(()));
+        if outcome.is_ok() {
+            self.sent.lock().unwrap().push(Sent {
+                at: now,
+                incident: page.incident_id,
+                recipient: page.recipient.clone(),
+                level: page.level,
+                wakes_management: page.wakes_management,
+            });
+        }
+        std::future::ready(outcome.map(|()| Delivered { detail: "recorded".into() }))
+    }
+}
+
+/// A store with a service, users with a contact method each, and a driver over a manual clock.
+struct World {
+    _dir: tempfile::TempDir,
+    store: Store,
+    clock: Arc<ManualClock>,
+    recorder: Recorder,
+    pager: Arc<Pager<Recorder>>,
+    service: i64,
+    users: Vec<(String, i64)>,
+}
+
+impl World {
+    async fn new(start: &str, names: &[&str]) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let store = testing::fresh_sqlite(dir.path()).await.unwrap();
+        let clock = Arc::new(ManualClock::new(start.parse().unwrap()));
+        let new_team = NewTeam { name: "payments".into(), description: String::new() };
+        let team = store.create_team(&new_team, clock.now()).await.unwrap();
+        let new = NewService { name: "checkout".into(), team_id: team.id, ..Default::default() };
+        let (service, _) = store.create_service(&new, clock.now()).await.unwrap();
+        let mut users = Vec::new();
+        for name in names {
+            let new = NewUser {
+                name: (*name).into(),
+                email: format!("{name}@example.com"),
+                time_zone: "UTC".into(),
+            };
+            let user = store.create_user(&new, clock.now()).await.unwrap();
+            let address = format!("https://hooks.example/{name}");
+            store
+                .create_contact_method(user.id, "webhook", &address, Some("whsec_test"), clock.now())
+                .await
+                .unwrap();
+            users.push(((*name).to_owned(), user.id));
+        }
+        let recorder = Recorder::default();
+        let pager = pager(&store, &clock, &recorder);
+        World { _dir: dir, store, clock, recorder, pager, service: service.id, users }
+    }
+
+    fn user(&self, name: &str) -> i64 {
+        self.users.iter().find(|(n, _)| n == name).map(|(_, id)| *id).unwrap()
+    }
+
+    async fn schedule(&self, spec: serde_json::Value) -> i64 {
+        let name = spec["name"].as_str().unwrap().to_owned();
+        let zone = spec["time_zone"].as_str().unwrap().to_owned();
+        self.store.create_schedule(&name, &zone, &spec.to_string(), self.clock.now()).await.unwrap().id
+    }
+
+    async fn policy(&self, repeat: u32, levels: serde_json::Value) -> i64 {
+        let spec = json!({"name": "default", "repeat": repeat, "levels": levels});
+        let spec = spec.to_string();
+        let policy = self.store.create_escalation_policy("default", &spec, self.clock.now()).await.unwrap();
+        self.store.set_service_escalation_policy(self.service, Some(policy.id)).await.unwrap();
+        policy.id
+    }
+
+    async fn trigger(&self) -> i64 {
+        let new = NewIncident {
+            title: "payments failing".into(),
+            service_id: self.service,
+            severity: Severity::Sev1,
+            kind: Kind::Signal,
+        };
+        let id = self.store.create_incident(&new, "test", self.clock.now()).await.unwrap().id;
+        self.run().await;
+        id
+    }
+
+    async fn command(&self, incident: i64, command: Command) {
+        self.store.update_incident(incident, &command, "test", self.clock.now()).await.unwrap();
+        self.run().await;
+    }
+
+    async fn advance(&self, by: SignedDuration) {
+        self.clock.advance(by);
+        self.run().await;
+    }
+
+    async fn run(&self) {
+        self.pager.run_until_idle().await.unwrap();
+    }
+
+    /// Stops the driver and starts another over the same database, as a restart does.
+    fn restart(&mut self) {
+        self.pager = pager(&self.store, &self.clock, &self.recorder);
+    }
+
+    /// The pages sent since the last call, as (minutes since `origin`, recipient, level).
+    fn take(&self, origin: Timestamp) -> Vec<(i64, String, u32)> {
+        let sent = std::mem::take(&mut *self.recorder.sent.lock().unwrap());
+        sent.into_iter().map(|s| (s.at.duration_since(origin).as_secs() / 60, s.recipient, s.level)).collect()
+    }
+}
+
+fn pager(store: &Store, clock: &Arc<ManualClock>, recorder: &Recorder) -> Arc<Pager<Recorder>> {
+    let links = Links::new(vec![1; 32], "https://firebreak.example");
+    Arc::new(Pager::new(store.clone(), clock.clone(), recorder.clone(), links, "https://firebreak.example"))
+}
+
+fn minutes(n: i64) -> SignedDuration {
+    SignedDuration::from_mins(n)
+}
+
+/// A three-level policy with one repeat: ack in the middle, resolve, re-trigger, and the driver
+/// restarted before move number `restart_before` (none when out of range).
+async fn three_levels(restart_before: usize) -> Vec<Vec<(i64, String, u32)>> {
+    let mut world = World::new("2026-03-02T08:00:00Z", &["ana", "ben", "cy", "dan"]).await;
+    let origin = world.clock.now();
+    let schedule = world
+        .schedule(json!({
+            "name": "primary", "time_zone": "Europe/Berlin",
+            "layers": [{"start": "2026-03-02T08:00:00Z", "shift_length": "1w",
+                        "users": [world.user("ben"), world.user("dan")]}],
+        }))
+        .await;
+    world
+        .policy(
+            1,
+            json!([
+                {"timeout_minutes": 5, "targets": [{"type": "user", "id": world.user("ana")}]},
+                {"timeout_minutes": 10, "targets": [{"type": "schedule", "id": schedule}]},
+                {"timeout_minutes": 15, "targets": [{"type": "user", "id": world.user("cy")}], "wakes_management": true},
+            ]),
+        )
+        .await;
+    let mut observed = Vec::new();
+    let mut moves = 0;
+    macro_rules! step {
+        ($action:expr) => {{
+            if moves == restart_before {
+                world.restart();
+            }
+            #[allow(unused_assignments)]
+            {
+                moves += 1;
+            }
+            $action;
+            observed.push(world.take(origin));
+        }};
+    }
+    let incident = world.trigger().await;
+    observed.push(world.take(origin));
+    step!(world.advance(minutes(4)).await); // nothing yet
+    step!(world.advance(minutes(1)).await); // level 2: the schedule's ben
+    step!(world.advance(minutes(10)).await); // level 3: cy, who may wake management
+    step!(world.advance(minutes(15)).await); // pass 2, level 1: ana again
+    step!(world.advance(minutes(2)).await); // nothing
+    step!(world.command(incident, Command::Acknowledge).await); // stops paging
+    step!(world.advance(SignedDuration::from_hours(3)).await); // nothing, ever
+    step!(world.command(incident, Command::Resolve).await);
+    step!(world.command(incident, Command::Retrigger).await); // generation 2 starts at level 1
+    step!(world.advance(minutes(5)).await); // level 2
+    step!(world.command(incident, Command::Resolve).await); // stops everything
+    step!(world.advance(SignedDuration::from_hours(24)).await);
+    assert!(world.recorder.sent.lock().unwrap().is_empty());
+    let sent_to_cy: Vec<_> = world
+        .store
+        .incident_notifications(incident)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.user_name == "cy")
+        .collect();
+    assert_eq!(sent_to_cy.len(), 1);
+    observed
+}
+
+#[tokio::test]
+async fn a_three_level_policy_with_repeats_ack_resolve_and_retrigger() {
+    let pages = three_levels(usize::MAX).await;
+    let s = |m: i64, who: &str, level: u32| (m, who.to_owned(), level);
+    let expected: Vec<Vec<(i64, String, u32)>> = vec![
+        vec![s(0, "ana", 1)],
+        vec![],
+        vec![s(5, "ben", 2)],
+        vec![s(15, "cy", 3)],
+        vec![s(30, "ana", 1)],
+        vec![],
+        vec![],
+        vec![],
+        vec![],
+        vec![s(212, "ana", 1)],
+        vec![s(217, "ben", 2)],
+        vec![],
+        vec![],
+    ];
+    assert_eq!(pages, expected);
+}
+
+#[tokio::test]
+async fn a_restart_before_any_move_changes_nothing() {
+    let reference = three_levels(usize::MAX).await;
+    for restart_before in 0..12 {
+        assert_eq!(three_levels(restart_before).await, reference, "restart before move {restart_before}");
+    }
+}
+
+#[tokio::test]
+async fn pages_missed_during_downtime_are_sent_once_each_in_order() {
+    let mut world = World::new("2026-03-02T08:00:00Z", &["ana", "ben", "cy"]).await;
+    let origin = world.clock.now();
+    world
+        .policy(
+            0,
+            json!([
+                {"timeout_minutes": 5, "targets": [{"type": "user", "id": world.user("ana")}]},
+                {"timeout_minutes": 5, "targets": [{"type": "user", "id": world.user("ben")}]},
+                {"timeout_minutes": 5, "targets": [{"type": "user", "id": world.user("cy")}]},
+            ]),
+        )
+        .await;
+    let incident = world.trigger().await;
+    assert_eq!(world.take(origin), vec![(0, "ana".to_owned(), 1)]);
+    // Down for 40 minutes; a new process comes up.
+    world.clock.advance(minutes(40));
+    world.restart();
+    world.run().await;
+    assert_eq!(world.take(origin), vec![(40, "ben".to_owned(), 2), (40, "cy".to_owned(), 3)]);
+    let timeline = world.store.timeline(incident).await.unwrap();
+    assert!(timeline.iter().any(|e| matches!(e.event, TimelineEvent::EscalationExhausted { generation: 1 })));
+    world.advance(SignedDuration::from_hours(1)).await;
+    assert!(world.take(origin).is_empty());
+}
+
+/// The Monday 09:00 (local) hand-offs between `start` and `at`, counted on the civil calendar,
+/// independently of the schedule code.
+fn handoffs(zone: &TimeZone, start: Timestamp, at: Timestamp) -> i64 {
+    let first = start.to_zoned(zone.clone()).date();
+    let mut count = 0;
+    let mut day: Date = first.checked_add(1.day()).unwrap();
+    while day <= at.to_zoned(zone.clone()).date() {
+        if day.weekday() == Weekday::Monday {
+            let handoff = day.at(9, 0, 0, 0).to_zoned(zone.clone()).unwrap().timestamp();
+            if handoff <= at {
+                count += 1;
+            }
+        }
+        day = day.checked_add(1.day()).unwrap();
+    }
+    count
+}
+
+#[tokio::test]
+async fn weekly_rotations_across_both_dst_changes_in_two_time_zones() {
+    let names = ["ana", "ben", "cy", "dan", "eve", "fay"];
+    let mut world = World::new("2026-02-23T08:00:00Z", &names).await;
+    let zones = [("Europe/Berlin", ["ana", "ben", "cy"]), ("America/New_York", ["dan", "eve", "fay"])];
+    let mut targets = Vec::new();
+    let mut starts = Vec::new();
+    for (zone, users) in zones {
+        let tz = TimeZone::get(zone).unwrap();
+        // Monday 23 February 2026, 09:00 local.
+        let start = Date::new(2026, 2, 23).unwrap().at(9, 0, 0, 0).to_zoned(tz.clone()).unwrap().timestamp();
+        starts.push((tz, start));
+        let ids: Vec<i64> = users.iter().map(|u| world.user(u)).collect();
+        let id = world
+            .schedule(json!({
+                "name": zone, "time_zone": zone,
+                "layers": [{"start": start.to_string(), "shift_length": "1w", "users": ids}],
+            }))
+            .await;
+        targets.push(json!({"type": "schedule", "id": id}));
+    }
+    world.policy(0, json!([{"timeout_minutes": 60, "targets": targets}])).await;
+    // Around every hand-off near the four DST changes of 2026 (US: 8 March, 1 November; EU: 29
+    // March, 25 October), one minute before and one after, in each zone's local time.
+    let mut instants = Vec::new();
+    for monday in
+        ["2026-03-02", "2026-03-09", "2026-03-23", "2026-03-30", "2026-10-19", "2026-10-26", "2026-11-02"]
+    {
+        let day: Date = monday.parse().unwrap();
+        for (tz, _) in &starts {
+            let handoff = day.at(9, 0, 0, 0).to_zoned(tz.clone()).unwrap().timestamp();
+            instants.push(handoff - minutes(1));
+            instants.push(handoff + minutes(1));
+        }
+    }
+    instants.sort();
+    for at in instants {
+        world.clock.set(at);
+        let incident = world.trigger().await;
+        let mut paged: Vec<String> =
+            world.recorder.sent.lock().unwrap().drain(..).map(|s| s.recipient).collect();
+        paged.sort();
+        let mut expected: Vec<String> = zones
+            .iter()
+            .zip(&starts)
+            .map(|((_, users), (tz, start))| users[(handoffs(tz, *start, at) % 3) as usize].to_owned())
+            .collect();
+        expected.sort();
+        assert_eq!(paged, expected, "at {at}");
+        world.command(incident, Command::Resolve).await;
+        if at.as_second() % 2 == 0 {
+            world.restart();
+        }
+    }
+}
+
+#[tokio::test]
+async fn overrides_and_restrictions_decide_who_is_paged() {
+    let mut world = World::new("2026-06-01T00:00:00Z", &["ana", "ben", "cy"]).await;
+    // Layer 1: ana around the clock. Layer 2, above it: ben on weekdays 09:00–17:00 Berlin time.
+    // cy covers Wednesday 12:00–14:00 UTC.
+    let weekdays: Vec<serde_json::Value> = ["monday", "tuesday", "wednesday", "thursday", "friday"]
+        .iter()
+        .map(|day| json!({"type": "weekly", "start_day": day, "start_time": "09:00", "end_day": day, "end_time": "17:00"}))
+        .collect();
+    let schedule = world
+        .schedule(json!({
+            "name": "primary", "time_zone": "Europe/Berlin",
+            "layers": [
+                {"start": "2026-06-01T00:00:00Z", "shift_length": "1w", "users": [world.user("ana")]},
+                {"start": "2026-06-01T00:00:00Z", "shift_length": "1d", "users": [world.user("ben")],
+                 "restrictions": weekdays},
+            ],
+            "overrides": [{"user": world.user("cy"), "start": "2026-06-03T12:00:00Z", "end": "2026-06-03T14:00:00Z"}],
+        }))
+        .await;
+    // A second schedule that only covers business hours, to see an unreachable level.
+    let business = world
+        .schedule(json!({
+            "name": "business", "time_zone": "Europe/Berlin",
+            "layers": [{"start": "2026-06-01T00:00:00Z", "shift_length": "1d", "users": [world.user("ben")],
+                        "restrictions": [{"type": "daily", "start_time": "09:00", "end_time": "17:00"}]}],
+        }))
+        .await;
+    world
+        .policy(
+            0,
+            json!([{"timeout_minutes": 30, "targets": [{"type": "schedule", "id": schedule},
+                                                        {"type": "schedule", "id": business}]}]),
+        )
+        .await;
+    let cases = [
+        ("2026-06-02T08:00:00Z", vec!["ben"]), // Tuesday 10:00 Berlin: ben, for both schedules
+        ("2026-06-02T19:00:00Z", vec!["ana"]), // Tuesday 21:00: ana; business reaches nobody
+        ("2026-06-03T12:30:00Z", vec!["ben", "cy"]), // Wednesday 14:30 Berlin: cy covers primary
+        ("2026-06-06T08:00:00Z", vec!["ana", "ben"]), // Saturday 10:00: the weekly restriction excludes ben
+    ];
+    for (at, expected) in cases {
+        world.clock.set(at.parse().unwrap());
+        let incident = world.trigger().await;
+        let mut paged: Vec<String> =
+            world.recorder.sent.lock().unwrap().drain(..).map(|s| s.recipient).collect();
+        paged.sort();
+        assert_eq!(paged, expected, "at {at}");
+        let timeline = world.store.timeline(incident).await.unwrap();
+        let unreachable = timeline.iter().any(|e| {
+            matches!(&e.event, TimelineEvent::Unreachable { reason, .. } if reason == "nobody is on call for schedule business")
+        });
+        assert_eq!(unreachable, at == "2026-06-02T19:00:00Z", "at {at}");
+        world.command(incident, Command::Resolve).await;
+        world.restart();
+    }
+}
+
+#[tokio::test]
+async fn deliveries_retry_with_backoff_and_end_in_a_visible_failure() {
+    let world = World::new("2026-03-02T08:00:00Z", &["ana", "ben"]).await;
+    world
+        .policy(
+            0,
+            json!([{"timeout_minutes": 60, "targets": [{"type": "user", "id": world.user("ana")}]},
+                   {"timeout_minutes": 60, "targets": [{"type": "user", "id": world.user("ben")}]}]),
+        )
+        .await;
+    {
+        let mut script = world.recorder.script.lock().unwrap();
+        script.push_back(Err(SendError::Transient("HTTP 503".into())));
+        script.push_back(Err(SendError::Transient("connection refused".into())));
+    }
+    let incident = world.trigger().await;
+    assert!(world.recorder.sent.lock().unwrap().is_empty(), "two failures so far");
+    // Backoff is at most 2 s, then 4 s (full jitter): ten seconds later the third attempt is done.
+    world.advance(SignedDuration::from_secs(3)).await;
+    world.advance(SignedDuration::from_secs(7)).await;
+    assert_eq!(world.recorder.sent.lock().unwrap().len(), 1);
+    let notifications = world.store.incident_notifications(incident).await.unwrap();
+    assert_eq!((notifications[0].status.as_str(), notifications[0].attempts), ("delivered", 3));
+    let outcomes: Vec<String> = world
+        .store
+        .timeline(incident)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            TimelineEvent::Notified { attempt, outcome, .. } => Some(format!("{attempt}:{outcome}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(outcomes, ["1:retrying", "2:retrying", "3:delivered"]);
+
+    // Level 2 fails permanently: no retry, and the failure is on the page list and the timeline.
+    world.recorder.script.lock().unwrap().push_back(Err(SendError::Permanent("HTTP 410".into())));
+    world.advance(minutes(60)).await;
+    let notifications = world.store.incident_notifications(incident).await.unwrap();
+    let ben = &notifications[1];
+    assert_eq!(
+        (ben.status.as_str(), ben.attempts, ben.last_error.as_deref()),
+        ("failed", 1, Some("HTTP 410"))
+    );
+    world.advance(minutes(10)).await;
+    assert_eq!(world.store.incident_notifications(incident).await.unwrap()[1].attempts, 1);
+}
+
+#[tokio::test]
+async fn a_transient_failure_that_never_ends_fails_after_the_last_attempt() {
+    let world = World::new("2026-03-02T08:00:00Z", &["ana"]).await;
+    world
+        .policy(0, json!([{"timeout_minutes": 60, "targets": [{"type": "user", "id": world.user("ana")}]}]))
+        .await;
+    {
+        let mut script = world.recorder.script.lock().unwrap();
+        for _ in 0..firebreak_notify::ATTEMPTS_MAX {
+            script.push_back(Err(SendError::Transient("HTTP 503".into())));
+        }
+    }
+    let incident = world.trigger().await;
+    for _ in 0..20 {
+        world.advance(minutes(5)).await;
+    }
+    let notifications = world.store.incident_notifications(incident).await.unwrap();
+    assert_eq!(
+        (notifications[0].status.as_str(), notifications[0].attempts),
+        ("failed", firebreak_notify::ATTEMPTS_MAX)
+    );
+    assert!(world.recorder.sent.lock().unwrap().is_empty());
+}
