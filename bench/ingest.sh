@@ -5,7 +5,7 @@
 #
 # What it does (see bench/README.md):
 #   1. builds firebreak in release mode (or uses $FIREBREAK_BIN), starts it on a fresh SQLite
-#      database (durable mode: WAL, synchronous=FULL, group commit) and creates a service;
+#      database (durable mode: WAL, group commit, each 202 after the log is synced) and creates a service;
 #   2. wrk -t2 -c32 -d20s --latency, a distinct dedup key per request  -> events/s, p99;
 #   3. the same with one repeated dedup key                             -> events/s, p99;
 #   4. the same load against Alertmanager (null receiver), one new alert per request

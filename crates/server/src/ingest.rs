@@ -3,9 +3,11 @@
 //!
 //! Handlers parse (with `firebreak-ingest`), resolve the integration key, and hand the events to
 //! the single writer task through a bounded queue. The writer takes everything that is waiting
-//! (up to [`BATCH_EVENTS_MAX`] events), stores it with [`Store::ingest`] in one transaction (group
-//! commit), and only then answers each request: a `202` means the events are on disk. When the
-//! queue is full, requests get `429` with `Retry-After` instead of growing memory without bound.
+//! (up to [`BATCH_EVENTS_MAX`] events) and stores it with [`Store::ingest_unsynced`] in one
+//! transaction (group commit). The syncer then syncs the database's log once for all the batches
+//! committed meanwhile, and only then are their requests answered: a `202` means the events are
+//! on disk. Writing a batch and syncing the previous ones overlap. When the queue is full,
+//! requests get `429` with `Retry-After` instead of growing memory without bound.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use firebreak_domain::{AlertEvent, Id};
 use firebreak_ingest::{alertmanager, grafana, pagerduty};
-use firebreak_store::{IngestItem, IngestSummary, Store, StoreError, secret};
+use firebreak_store::{IngestItem, IngestSummary, Store, StoreError, WalSync, secret};
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
@@ -152,7 +154,19 @@ impl Ingestor {
     }
 }
 
-/// The writer: one batch per round, as many waiting jobs as fit.
+/// Committed batches waiting for the disk; beyond this the writer waits for the syncer.
+const SYNC_QUEUE_BATCHES_MAX: usize = 64;
+
+/// A committed batch waiting for the disk.
+struct Committed {
+    done: Vec<Done>,
+    /// The batch opened incidents: paging is told once they are durable.
+    opened: bool,
+}
+
+/// The writer: one batch per round, as many waiting jobs as fit. It commits each batch without
+/// waiting for the disk and passes it to the syncer, so that the next batch is written while the
+/// previous ones are synced; requests are answered only once their batch is synced.
 async fn write_batches(
     store: Store,
     clock: Arc<dyn firebreak_domain::Clock>,
@@ -160,6 +174,8 @@ async fn write_batches(
     counters: Arc<Counters>,
     opened: Arc<dyn Fn() + Send + Sync>,
 ) {
+    let (committed, to_sync) = mpsc::channel(SYNC_QUEUE_BATCHES_MAX);
+    let syncer = tokio::spawn(sync_batches(store.wal_sync().cloned(), to_sync, opened));
     let mut items: Vec<IngestItem> = Vec::new();
     // Per waiting request: where its events are in `items`, and whom to tell.
     let mut waiting: Vec<(std::ops::Range<usize>, Done)> = Vec::new();
@@ -173,29 +189,26 @@ async fn write_batches(
                 job = receiver.try_recv().ok();
             }
         }
+        let mut batch = Committed { done: Vec::with_capacity(waiting.len()), opened: false };
         match store_with_retry(&store, &items, clock.now()).await {
             Ok(summary) => {
-                counters.batches_committed.fetch_add(1, Ordering::Relaxed);
-                if !summary.incidents_opened.is_empty() {
-                    opened();
-                }
-                for (_, done) in waiting.drain(..) {
-                    let _ = done.send(Ok(()));
-                }
+                batch.done.extend(waiting.drain(..).map(|(_, done)| done));
+                batch.opened = !summary.incidents_opened.is_empty();
             }
             Err(err) if waiting.len() > 1 => {
                 // One request may be at fault (its service was just removed, say): store the
                 // others on their own so they are not refused with it.
                 tracing::warn!(error = %err, requests = waiting.len(), "ingest_batch_failed");
                 for (range, done) in waiting.drain(..) {
-                    let result = store_with_retry(&store, &items[range], clock.now()).await;
-                    if let Ok(summary) = &result {
-                        counters.batches_committed.fetch_add(1, Ordering::Relaxed);
-                        if !summary.incidents_opened.is_empty() {
-                            opened();
+                    match store_with_retry(&store, &items[range], clock.now()).await {
+                        Ok(summary) => {
+                            batch.done.push(done);
+                            batch.opened |= !summary.incidents_opened.is_empty();
+                        }
+                        Err(err) => {
+                            let _ = done.send(Err(err));
                         }
                     }
-                    let _ = done.send(result.map(|_| ()));
                 }
             }
             Err(err) => {
@@ -206,6 +219,45 @@ async fn write_batches(
             }
         }
         items.clear();
+        if !batch.done.is_empty() {
+            counters.batches_committed.fetch_add(1, Ordering::Relaxed);
+            if committed.send(batch).await.is_err() {
+                return;
+            }
+        }
+    }
+    // Answer what was committed before stopping.
+    drop(committed);
+    let _ = syncer.await;
+}
+
+/// The syncer: syncs the log once for all the batches committed meanwhile, then answers their
+/// requests.
+async fn sync_batches(
+    wal: Option<WalSync>,
+    mut committed: mpsc::Receiver<Committed>,
+    opened: Arc<dyn Fn() + Send + Sync>,
+) {
+    let mut batches = Vec::with_capacity(SYNC_QUEUE_BATCHES_MAX);
+    while committed.recv_many(&mut batches, SYNC_QUEUE_BATCHES_MAX).await > 0 {
+        let synced = match wal.clone() {
+            Some(wal) => match tokio::task::spawn_blocking(move || wal.sync()).await {
+                Ok(synced) => synced,
+                Err(join) => Err(std::io::Error::other(join)),
+            },
+            None => Ok(()),
+        };
+        if let Err(err) = &synced {
+            tracing::error!(error = %err, "ingest_sync_failed");
+        }
+        if synced.is_ok() && batches.iter().any(|batch| batch.opened) {
+            opened();
+        }
+        for batch in batches.drain(..) {
+            for done in batch.done {
+                let _ = done.send(synced.as_ref().map_err(StoreError::sync_failed).copied());
+            }
+        }
     }
 }
 
@@ -216,7 +268,7 @@ async fn store_with_retry(
 ) -> Result<IngestSummary, StoreError> {
     let mut delay = Duration::from_millis(10);
     for _ in 0..5 {
-        match store.ingest(items, now).await {
+        match store.ingest_unsynced(items, now).await {
             Err(StoreError::Unavailable(err)) => {
                 tracing::warn!(error = %err, "ingest_retrying");
                 tokio::time::sleep(delay).await;
@@ -225,7 +277,7 @@ async fn store_with_retry(
             other => return other,
         }
     }
-    store.ingest(items, now).await
+    store.ingest_unsynced(items, now).await
 }
 
 pub(crate) fn routes() -> Router<App> {

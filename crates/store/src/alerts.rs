@@ -93,6 +93,50 @@ struct ExistingAlert {
     silence_id: Option<i64>,
 }
 
+/// A service's settings and open incident (default grouping), with one of its stored alerts
+/// from the batch, if any.
+#[derive(sqlx::FromRow)]
+struct ServiceAlertRow {
+    service_id: i64,
+    auto_resolve: i64,
+    group_by: String,
+    group_window_secs: Option<i64>,
+    open_id: Option<i64>,
+    open_created_at: Option<i64>,
+    id: Option<i64>,
+    dedup_key: Option<String>,
+    status: Option<String>,
+    summary: Option<String>,
+    first_seen_at: Option<i64>,
+    resolved_at: Option<i64>,
+    incident_id: Option<i64>,
+    silence_id: Option<i64>,
+}
+
+impl ServiceAlertRow {
+    fn settings(&self) -> AlertSettings {
+        settings_from_row(&SettingsRow {
+            auto_resolve: self.auto_resolve,
+            group_by: self.group_by.clone(),
+            group_window_secs: self.group_window_secs,
+        })
+    }
+
+    fn alert(self) -> Option<ExistingAlert> {
+        Some(ExistingAlert {
+            id: self.id?,
+            service_id: self.service_id,
+            dedup_key: self.dedup_key?,
+            status: self.status?,
+            summary: self.summary?,
+            first_seen_at: self.first_seen_at?,
+            resolved_at: self.resolved_at,
+            incident_id: self.incident_id,
+            silence_id: self.silence_id,
+        })
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct AlertRow {
     id: i64,
@@ -127,7 +171,6 @@ struct SilenceRow {
 
 #[derive(sqlx::FromRow)]
 struct SettingsRow {
-    id: i64,
     auto_resolve: i64,
     group_by: String,
     group_window_secs: Option<i64>,
@@ -142,8 +185,25 @@ impl Store {
     /// resolves alerts, opens or joins incidents by each service's grouping rule, keeps silenced
     /// alerts out of incidents, and resolves incidents whose alerts have all resolved.
     ///
-    /// Either the whole batch is stored or none of it.
+    /// Either the whole batch is stored or none of it, and it is on disk when this returns.
     pub async fn ingest(&self, items: &[IngestItem], now: Timestamp) -> Result<IngestSummary> {
+        self.ingest_with(items, now, false).await
+    }
+
+    /// Like [`Store::ingest`], but on SQLite the commit does not wait for the disk: the batch is
+    /// visible at once and durable after the next [`WalSync::sync`] that starts after this
+    /// returns. This lets one batch be written while the previous one is being synced. On
+    /// PostgreSQL the commit is synchronous, as for [`Store::ingest`].
+    pub async fn ingest_unsynced(&self, items: &[IngestItem], now: Timestamp) -> Result<IngestSummary> {
+        self.ingest_with(items, now, true).await
+    }
+
+    async fn ingest_with(
+        &self,
+        items: &[IngestItem],
+        now: Timestamp,
+        defer_sync: bool,
+    ) -> Result<IngestSummary> {
         let now = rows::truncate(now);
         // Fold the batch per alert, keeping first-seen order.
         let mut order: Vec<(Id, String)> = Vec::new();
@@ -160,55 +220,80 @@ impl Store {
             }
             entry.push(&item.event);
         }
-        let mut service_ids: Vec<Id> = order.iter().map(|(service_id, _)| *service_id).collect();
-        service_ids.sort_unstable();
-        service_ids.dedup();
 
+        let sqlite = matches!(self.backend, Backend::Sqlite { .. });
+        let defer_sync = defer_sync && self.wal_sync().is_some();
+        // Every statement is a round trip to the database, which costs far more than the
+        // statement itself. So on SQLite, which runs several statements in one call, the
+        // transaction begins with the first query and commits with the last write.
+        let begin = match (sqlite, defer_sync) {
+            // The write connection syncs every commit (synchronous = FULL); this one commit leaves
+            // the sync to the caller.
+            (true, true) => "PRAGMA synchronous = NORMAL; BEGIN; ",
+            (true, false) => "BEGIN; ",
+            (false, _) => "",
+        };
+        let commit = if defer_sync { "COMMIT; PRAGMA synchronous = FULL" } else { "COMMIT" };
+        if order.is_empty() {
+            return Ok(IngestSummary::default());
+        }
         with_pool!(self, pool, for_update => {
-            let mut tx = pool.begin().await?;
+            let mut tx = WriteConnection { conn: pool.acquire().await?, finished: false };
+            if !sqlite {
+                sqlx::query("BEGIN").execute(&mut *tx).await?;
+            }
             let silences = {
                 let rows: Vec<SilenceRow> = sqlx::query_as(&format!(
-                    "SELECT {SILENCE_COLUMNS} FROM silences WHERE starts_at <= $1 AND ends_at > $1"
+                    "{begin}SELECT {SILENCE_COLUMNS} FROM silences WHERE starts_at <= $1 AND ends_at > $1"
                 ))
                 .bind(millis(now))
                 .fetch_all(&mut *tx)
                 .await?;
                 rows.into_iter().filter_map(|row| silence_from_row(row).ok()).collect::<Vec<_>>()
             };
-            let mut settings: HashMap<Id, AlertSettings> = HashMap::new();
-            for chunk in service_ids.chunks(KEYS_PER_QUERY) {
-                let mut query = sqlx::QueryBuilder::new(
-                    "SELECT id, auto_resolve, group_by, group_window_secs FROM services WHERE id IN (",
-                );
-                let mut list = query.separated(", ");
-                for id in chunk {
-                    list.push_bind(*id);
-                }
-                query.push(")");
-                let rows: Vec<SettingsRow> = query.build_query_as().fetch_all(&mut *tx).await?;
-                for row in rows {
-                    settings.insert(row.id, settings_from_row(&row));
-                }
-            }
 
+            // Each service's settings and open incident (for the default grouping), and the
+            // stored alerts, in one query per few hundred keys.
+            let mut settings: HashMap<Id, AlertSettings> = HashMap::new();
+            let mut open_incidents: HashMap<(Id, String), Option<(Id, Timestamp)>> = HashMap::new();
             let mut existing: HashMap<(Id, String), ExistingAlert> = HashMap::new();
             for chunk in order.chunks(KEYS_PER_QUERY) {
+                // Each lookup is an index search: the open incident by (service, group key,
+                // status), the alerts by (service, dedup key). An alert of another service of the
+                // chunk with a key of this one comes along too and is not looked at.
                 let mut query = sqlx::QueryBuilder::new(
-                    "SELECT id, service_id, dedup_key, status, summary, first_seen_at, resolved_at, incident_id, silence_id \
-                     FROM alerts WHERE (service_id, dedup_key) IN (VALUES ",
+                    "SELECT s.id AS service_id, s.auto_resolve, s.group_by, s.group_window_secs, \
+                     o.id AS open_id, o.created_at AS open_created_at, \
+                     a.id, a.dedup_key, a.status, a.summary, a.first_seen_at, a.resolved_at, a.incident_id, \
+                     a.silence_id \
+                     FROM services s \
+                     LEFT JOIN incidents o ON o.id = (SELECT MAX(i.id) FROM incidents i WHERE i.service_id = s.id \
+                      AND i.group_key = '' AND i.status IN ('triggered', 'acknowledged', 'mitigated')) \
+                     LEFT JOIN alerts a ON a.service_id = s.id AND a.dedup_key IN (",
                 );
-                let mut first = true;
-                for (service_id, key) in chunk {
-                    if !first {
-                        query.push(", ");
-                    }
-                    first = false;
-                    query.push("(").push_bind(*service_id).push(", ").push_bind(key.clone()).push(")");
+                let mut keys = query.separated(", ");
+                for (_, key) in chunk {
+                    keys.push_bind(key.clone());
+                }
+                query.push(") WHERE s.id IN (");
+                let mut chunk_services: Vec<Id> = chunk.iter().map(|(service_id, _)| *service_id).collect();
+                chunk_services.sort_unstable();
+                chunk_services.dedup();
+                let mut list = query.separated(", ");
+                for id in chunk_services {
+                    list.push_bind(id);
                 }
                 query.push(")");
-                let rows: Vec<ExistingAlert> = query.build_query_as().fetch_all(&mut *tx).await?;
+                let rows: Vec<ServiceAlertRow> = query.build_query_as().fetch_all(&mut *tx).await?;
                 for row in rows {
-                    existing.insert((row.service_id, row.dedup_key.clone()), row);
+                    let service = settings.entry(row.service_id).or_insert_with(|| row.settings());
+                    if service.grouping.by.is_empty() {
+                        let open = row.open_id.zip(row.open_created_at).map(|(id, at)| (id, rows::from_millis(at)));
+                        open_incidents.insert((row.service_id, String::new()), open);
+                    }
+                    if let Some(alert) = row.alert() {
+                        existing.insert((alert.service_id, alert.dedup_key.clone()), alert);
+                    }
                 }
             }
 
@@ -224,7 +309,6 @@ impl Store {
 
             // Silences and incidents for alerts that (re)opened.
             let mut summary = IngestSummary::default();
-            let mut open_incidents: HashMap<(Id, String), Option<(Id, Timestamp)>> = HashMap::new();
             let mut joined: BTreeMap<Id, Vec<usize>> = BTreeMap::new();
             for (index, alert) in folded.iter_mut().enumerate() {
                 if !alert.opened {
@@ -243,8 +327,9 @@ impl Store {
                 let slot = (alert.service_id, group_key.clone());
                 if !open_incidents.contains_key(&slot) {
                     let found: Option<(i64, i64)> = sqlx::query_as(
-                        "SELECT id, created_at FROM incidents WHERE service_id = $1 AND group_key = $2 \
-                         AND status <> 'resolved' ORDER BY id DESC LIMIT 1",
+                        "SELECT id, created_at FROM incidents WHERE id = (SELECT MAX(id) FROM incidents \
+                         WHERE service_id = $1 AND group_key = $2 \
+                         AND status IN ('triggered', 'acknowledged', 'mitigated'))",
                     )
                     .bind(alert.service_id)
                     .bind(&group_key)
@@ -318,48 +403,46 @@ impl Store {
                     }
                 }
             }
+            // Statements whose results are not needed: on SQLite they run together, with the
+            // commit, in one call at the end; elsewhere each runs at once.
+            let mut writes = sqlx::QueryBuilder::new("");
             for (index, alert) in folded.iter().enumerate() {
                 if new.binary_search(&index).is_ok() || !alert.changed {
                     continue;
                 }
                 let id = alert.existing_id.expect("an alert that is not new was read with its id");
-                if alert.last.summary.is_empty() {
+                write_statement!(tx, writes, sqlite, |query| {
+                    query
+                        .push("UPDATE alerts SET status = ")
+                        .push_bind(alert.status.as_str())
+                        .push(", event_count = event_count + ")
+                        .push_bind(alert.count_delta)
+                        .push(", last_seen_at = ")
+                        .push_bind(millis(now))
+                        .push(", resolved_at = ")
+                        .push_bind(alert.resolved_at.map(millis))
+                        .push(", incident_id = ")
+                        .push_bind(alert.incident_id)
+                        .push(", silence_id = ")
+                        .push_bind(alert.silence_id);
                     // Acknowledge and resolve events carry no description: keep the stored one.
-                    sqlx::query(
-                        "UPDATE alerts SET status = $1, event_count = event_count + $2, last_seen_at = $3, \
-                         resolved_at = $4, incident_id = $5, silence_id = $6 WHERE id = $7",
-                    )
-                    .bind(alert.status.as_str())
-                    .bind(alert.count_delta)
-                    .bind(millis(now))
-                    .bind(alert.resolved_at.map(millis))
-                    .bind(alert.incident_id)
-                    .bind(alert.silence_id)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                } else {
-                    sqlx::query(
-                        "UPDATE alerts SET status = $1, event_count = event_count + $2, last_seen_at = $3, \
-                         resolved_at = $4, incident_id = $5, silence_id = $6, summary = $7, source = $8, \
-                         severity = $9, kind = $10, labels = $11, details = $12 WHERE id = $13",
-                    )
-                    .bind(alert.status.as_str())
-                    .bind(alert.count_delta)
-                    .bind(millis(now))
-                    .bind(alert.resolved_at.map(millis))
-                    .bind(alert.incident_id)
-                    .bind(alert.silence_id)
-                    .bind(&alert.last.summary)
-                    .bind(&alert.last.source)
-                    .bind(alert.last.severity.as_str())
-                    .bind(alert.last.kind.as_str())
-                    .bind(labels_to_json(&alert.last.labels))
-                    .bind(&alert.last.details)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                    if !alert.last.summary.is_empty() {
+                        query
+                            .push(", summary = ")
+                            .push_bind(alert.last.summary.clone())
+                            .push(", source = ")
+                            .push_bind(alert.last.source.clone())
+                            .push(", severity = ")
+                            .push_bind(alert.last.severity.as_str())
+                            .push(", kind = ")
+                            .push_bind(alert.last.kind.as_str())
+                            .push(", labels = ")
+                            .push_bind(labels_to_json(&alert.last.labels))
+                            .push(", details = ")
+                            .push_bind(alert.last.details.clone());
+                    }
+                    query.push(" WHERE id = ").push_bind(id);
+                });
             }
 
             // Timelines: alerts that joined, then acknowledgements and resolutions, written with
@@ -390,12 +473,22 @@ impl Store {
                 }
             }
             for chunk in entries.chunks(ROWS_PER_INSERT) {
-                let mut query = sqlx::QueryBuilder::new("INSERT INTO timeline (incident_id, at, actor, event, data) ");
-                query.push_values(chunk, |mut row, (incident_id, event)| {
-                    let (name, data) = rows::event_to_row(event);
-                    row.push_bind(*incident_id).push_bind(millis(now)).push_bind(SYSTEM_ACTOR).push_bind(name).push_bind(data);
+                write_statement!(tx, writes, sqlite, |query| {
+                    query.push("INSERT INTO timeline (incident_id, at, actor, event, data) ");
+                    query.push_values(chunk, |mut row, (incident_id, event)| {
+                        let (name, data) = rows::event_to_row(event);
+                        row.push_bind(*incident_id)
+                            .push_bind(millis(now))
+                            .push_bind(SYSTEM_ACTOR)
+                            .push_bind(name)
+                            .push_bind(data);
+                    });
                 });
-                query.build().execute(&mut *tx).await?;
+            }
+            if (!acknowledged.is_empty() || !resolved.is_empty()) && !writes.sql().is_empty() {
+                // What follows reads what these wrote.
+                writes.build().persistent(false).execute(&mut *tx).await?;
+                writes.reset();
             }
             for incident_id in acknowledged {
                 let incident = lock_incident!(tx, incident_id, for_update);
@@ -419,7 +512,13 @@ impl Store {
                     apply_in_tx!(tx, incident, &Command::Resolve, SYSTEM_ACTOR, now);
                 }
             }
-            tx.commit().await?;
+            write_statement!(tx, writes, sqlite, |query| {
+                query.push(commit);
+            });
+            if !writes.sql().is_empty() {
+                writes.build().persistent(false).execute(&mut *tx).await?;
+            }
+            tx.finished = true;
             Ok(summary)
         })
     }
@@ -470,7 +569,7 @@ impl Store {
     /// How service `id` turns alerts into incidents.
     pub async fn alert_settings(&self, id: Id) -> Result<AlertSettings> {
         let row: Option<SettingsRow> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT id, auto_resolve, group_by, group_window_secs FROM services WHERE id = $1")
+            sqlx::query_as("SELECT auto_resolve, group_by, group_window_secs FROM services WHERE id = $1")
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
@@ -563,7 +662,60 @@ impl Store {
     }
 }
 
-/// Folds the events of one alert in a batch over its stored state. `None` when nothing applies
+/// The write connection during an ingest transaction, begun and committed by hand so that both
+/// can share a call with other statements. Unless the transaction finished, the connection is
+/// closed rather than handed back to the pool: closing rolls back, and on SQLite a connection that
+/// left `synchronous = FULL` must not be used again.
+struct WriteConnection<DB: sqlx::Database> {
+    conn: sqlx::pool::PoolConnection<DB>,
+    finished: bool,
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for WriteConnection<DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for WriteConnection<DB> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
+impl<DB: sqlx::Database> Drop for WriteConnection<DB> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// Adds the statement that `$build` writes into `$query` to `$writes` on SQLite, or runs it at
+/// once on `$tx` elsewhere.
+macro_rules! write_statement {
+    ($tx:expr, $writes:ident, $sqlite:expr, |$query:ident| $build:block) => {{
+        if $sqlite {
+            if !$writes.sql().is_empty() {
+                $writes.push("; ");
+            }
+            let $query = &mut $writes;
+            $build
+        } else {
+            let mut statement = sqlx::QueryBuilder::new("");
+            {
+                let $query = &mut statement;
+                $build
+            }
+            statement.build().persistent(false).execute(&mut *$tx).await?;
+        }
+    }};
+}
+use write_statement;
+
+/// Folds the events of one alert/// Folds the events of one alert in a batch over its stored state. `None` when nothing applies
 /// (acknowledging or resolving an alert that does not exist or is already resolved).
 fn fold(
     existing: Option<&ExistingAlert>,

@@ -14,6 +14,7 @@ mod rows;
 pub mod secret;
 pub mod testing;
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -53,6 +54,13 @@ pub enum StoreError {
     /// The URL does not name a supported database.
     #[error("{0}")]
     BadUrl(String),
+}
+
+impl StoreError {
+    /// Syncing to disk failed: what was written may not survive a crash.
+    pub fn sync_failed(err: &std::io::Error) -> StoreError {
+        StoreError::Other(sqlx::Error::Io(std::io::Error::new(err.kind(), err.to_string())))
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -158,6 +166,30 @@ pub struct IncidentFilter {
     pub limit: u32,
 }
 
+/// Syncs an SQLite database's write-ahead log, for commits made without waiting for the disk.
+#[derive(Clone, Debug)]
+pub struct WalSync {
+    database: PathBuf,
+    wal: PathBuf,
+}
+
+impl WalSync {
+    /// Blocks until every commit that returned before this call is on disk.
+    ///
+    /// The log is opened anew each time: SQLite deletes and recreates it when the last connection
+    /// closes, and a kept descriptor would then sync a file nobody reads. When there is no log,
+    /// its commits were checkpointed into the database file, which is synced instead.
+    pub fn sync(&self) -> std::io::Result<()> {
+        match std::fs::File::open(&self.wal) {
+            Ok(file) => file.sync_data(),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::File::open(&self.database)?.sync_data()
+            }
+            Err(err) => Err(err),
+        }
+    }
+}
+
 /// The one storage interface. Cheap to clone: it holds connection pools.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -171,6 +203,8 @@ enum Backend {
     Sqlite {
         write: SqlitePool,
         read: SqlitePool,
+        /// `None` for an in-memory database.
+        wal: Option<WalSync>,
     },
     Postgres(PgPool),
 }
@@ -339,6 +373,7 @@ impl Store {
     }
 
     async fn connect_sqlite(options: SqliteConnectOptions) -> Result<Store> {
+        let database = options.get_filename().to_owned();
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -346,17 +381,32 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        // A local file does not drop connections: no test query before every use.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.clone())
             .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Store { backend: Backend::Sqlite { write, read } })
+        let wal = database.is_file().then(|| WalSync {
+            database: database.clone(),
+            wal: PathBuf::from(format!("{}-wal", database.display())),
+        });
+        Ok(Store { backend: Backend::Sqlite { write, read, wal } })
+    }
+
+    /// On SQLite with a database file, what makes [`Store::ingest_unsynced`]'s commits durable.
+    pub fn wal_sync(&self) -> Option<&WalSync> {
+        match &self.backend {
+            Backend::Sqlite { wal, .. } => wal.as_ref(),
+            Backend::Postgres(_) => None,
+        }
     }
 
     async fn connect_postgres(options: PgConnectOptions) -> Result<Store> {
@@ -395,7 +445,7 @@ impl Store {
     /// Closes the pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite { write, read } => {
+            Backend::Sqlite { write, read, .. } => {
                 read.close().await;
                 write.close().await;
             }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use firebreak_domain::{
     AlertAction, AlertEvent, AlertStatus, GroupBy, GroupingRule, Kind, Matcher, Severity, Status,
 };
-use firebreak_store::{AlertSettings, IngestItem, NewSilence, Store};
+use firebreak_store::{AlertSettings, IngestItem, NewSilence, Store, testing};
 use jiff::SignedDuration;
 
 use crate::{at, on_both, team_and_service};
@@ -198,6 +198,30 @@ async fn large_batches_write_once_and_cap_the_timeline() {
         let timeline = store.timeline(incidents[0].id).await.unwrap();
         assert_eq!(timeline.len(), 1 + 20 + 1, "declared, 20 alerts, and a count of the rest");
         assert_eq!(store.alert_count().await.unwrap(), 1000);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unsynced_batches_leave_every_other_commit_synced() {
+    on_both("unsynced_batches_leave_every_other_commit_synced", |store| async move {
+        let (_, service) = team_and_service(&store).await;
+        let synced = if store.backend_name() == "sqlite" { Some(2) } else { None };
+        let items = vec![IngestItem { service_id: service, event: event(AlertAction::Trigger, "disk", &[]) }];
+        store.ingest_unsynced(&items, at(0)).await.unwrap();
+        if let Some(wal) = store.wal_sync() {
+            wal.sync().unwrap();
+        }
+        assert_eq!(store.alert(service, "disk").await.unwrap().unwrap().event_count, 1);
+        assert_eq!(testing::write_synchronous(&store).await.unwrap(), synced);
+
+        // A batch that fails half way (its second service does not exist) stores nothing, and
+        // the connection it used does not come back unsynced.
+        let mut items = items;
+        items.push(IngestItem { service_id: service + 1000, event: event(AlertAction::Trigger, "x", &[]) });
+        assert!(store.ingest_unsynced(&items, at(1)).await.is_err());
+        assert_eq!(store.alert(service, "disk").await.unwrap().unwrap().event_count, 1);
+        assert_eq!(testing::write_synchronous(&store).await.unwrap(), synced);
     })
     .await;
 }
