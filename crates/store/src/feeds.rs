@@ -26,30 +26,25 @@ impl Store {
     ///
     /// Fails with [`StoreError::NotFound`] when there is no schedule `id`.
     pub async fn set_schedule_feed_token(&self, id: Id) -> Result<String> {
-        let token = secret::generate(FEED_TOKEN_PREFIX);
-        let hash = secret::hash(&token);
-        let done = with_pool!(self, pool => {
-            sqlx::query("UPDATE schedules SET feed_token_hash = $1 WHERE id = $2")
-                .bind(&hash)
-                .bind(id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        if done == 0 {
-            return Err(StoreError::NotFound(format!("there is no schedule {id}")));
-        }
-        Ok(token)
+        self.set_feed_token(Feed::Schedule(id)).await
     }
 
     /// Gives user `id` a new feed token and returns it; the previous one stops working.
     ///
     /// Fails with [`StoreError::NotFound`] when there is no user `id`.
     pub async fn set_user_feed_token(&self, id: Id) -> Result<String> {
+        self.set_feed_token(Feed::User(id)).await
+    }
+
+    async fn set_feed_token(&self, feed: Feed) -> Result<String> {
+        let (table, what, id) = match feed {
+            Feed::Schedule(id) => ("schedules", "schedule", id),
+            Feed::User(id) => ("users", "user", id),
+        };
         let token = secret::generate(FEED_TOKEN_PREFIX);
         let hash = secret::hash(&token);
         let done = with_pool!(self, pool => {
-            sqlx::query("UPDATE users SET feed_token_hash = $1 WHERE id = $2")
+            sqlx::query(&format!("UPDATE {table} SET feed_token_hash = $1 WHERE id = $2"))
                 .bind(&hash)
                 .bind(id)
                 .execute(pool)
@@ -57,7 +52,7 @@ impl Store {
                 .rows_affected()
         });
         if done == 0 {
-            return Err(StoreError::NotFound(format!("there is no user {id}")));
+            return Err(StoreError::NotFound(format!("there is no {what} {id}")));
         }
         Ok(token)
     }
