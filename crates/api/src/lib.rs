@@ -123,6 +123,13 @@ pub struct CreateUser {
     pub time_zone: Option<String>,
 }
 
+/// Make a user a member of a team; an escalation level that targets the team pages every member.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddTeamMember {
+    pub user_id: i64,
+}
+
 /// A way to reach a user: an email address, a webhook URL, or a Slack-compatible incoming webhook.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

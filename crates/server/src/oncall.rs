@@ -171,9 +171,10 @@ pub(crate) async fn create_policy(
             match target.kind.as_str() {
                 "user" => drop(app.store.user(target.id).await?),
                 "schedule" => drop(app.store.schedule(target.id).await?),
+                "team" => drop(app.store.team(target.id).await?),
                 other => {
                     return Err(ApiError::invalid(format!(
-                        "unknown target type {other:?}; expected user or schedule"
+                        "unknown target type {other:?}; expected user, schedule or team"
                     )));
                 }
             }
@@ -229,7 +230,7 @@ pub(crate) async fn service_on_call(
         let targets = policy_targets(&app, &spec).await?;
         for (index, (level, targets)) in spec.levels.iter().zip(&targets).enumerate() {
             let mut users: Vec<api::User> = Vec::new();
-            for user in targets.iter().filter_map(|target| target.on_call(at)) {
+            for user in targets.iter().flat_map(|target| target.on_call(at)) {
                 if !users.iter().any(|u| u.id == user) {
                     users.push(app.store.user(user).await?.into());
                 }
@@ -259,8 +260,9 @@ pub(crate) fn policy(spec: &api::CreateEscalationPolicy) -> Result<engine::Polic
                 .map(|target| match target.kind.as_str() {
                     "user" => Ok(engine::Target::User(target.id)),
                     "schedule" => Ok(engine::Target::Schedule(target.id)),
+                    "team" => Ok(engine::Target::Team(target.id)),
                     other => Err(ApiError::invalid(format!(
-                        "unknown target type {other:?}; expected user or schedule"
+                        "unknown target type {other:?}; expected user, schedule or team"
                     ))),
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -274,18 +276,22 @@ pub(crate) fn policy(spec: &api::CreateEscalationPolicy) -> Result<engine::Polic
     engine::Policy::parse(levels, spec.repeat).map_err(ApiError::invalid)
 }
 
-/// What one target of an escalation level stands for: a person, or a schedule that decides who.
+/// What one target of an escalation level stands for: a person, a schedule that decides who, or a
+/// team whose members are all paged.
 pub(crate) enum Target {
     User(Id),
     Schedule { id: Id, schedule: domain::Schedule },
+    Team { name: String, members: Vec<Id> },
 }
 
 impl Target {
-    /// Who this target pages at `at`; `None` when it is a schedule with nobody on call then.
-    pub(crate) fn on_call(&self, at: jiff::Timestamp) -> Option<Id> {
+    /// Who this target pages at `at`: nobody when it is a schedule with nobody on call then, or a
+    /// team without members.
+    pub(crate) fn on_call(&self, at: jiff::Timestamp) -> Vec<Id> {
         match self {
-            Target::User(id) => Some(*id),
-            Target::Schedule { schedule, .. } => schedule.on_call(at),
+            Target::User(id) => vec![*id],
+            Target::Schedule { schedule, .. } => schedule.on_call(at).into_iter().collect(),
+            Target::Team { members, .. } => members.clone(),
         }
     }
 }
@@ -304,6 +310,10 @@ pub(crate) async fn policy_targets(
         for target in &level.targets {
             targets.push(match target.kind.as_str() {
                 "user" => Target::User(target.id),
+                "team" => Target::Team {
+                    name: app.store.team(target.id).await?.name,
+                    members: app.store.team_members(target.id).await?.iter().map(|user| user.id).collect(),
+                },
                 _ => Target::Schedule { id: target.id, schedule: load(app, target.id).await? },
             });
         }

@@ -154,6 +154,7 @@ struct Cache {
     policies: HashMap<Id, Option<engine::Policy>>,
     schedules: HashMap<Id, Option<(String, firebreak_domain::Schedule)>>,
     users: HashMap<Id, Option<String>>,
+    teams: HashMap<Id, Option<(String, Vec<Id>)>>,
     methods: HashMap<Id, Vec<ContactMethod>>,
 }
 
@@ -378,71 +379,75 @@ impl<T: Transport> Pager<T> {
                     continue;
                 }
             };
-            let user_id = match page.target {
-                Target::User(id) => id,
+            // Who the target stands for now, or why it reaches nobody.
+            let recipients = match page.target {
+                Target::User(id) => Ok(vec![id]),
                 Target::Schedule(id) => match self.schedule(id, cache).await? {
-                    Some((name, schedule)) => match schedule.on_call(now) {
-                        Some(user) => user,
-                        None => {
-                            update.timeline.push(TimelineEvent::Unreachable {
-                                level: page.level,
-                                reason: format!("nobody is on call for schedule {name}"),
-                            });
-                            continue;
-                        }
-                    },
-                    None => {
-                        update.timeline.push(TimelineEvent::Unreachable {
-                            level: page.level,
-                            reason: format!("schedule {id} cannot be read"),
-                        });
-                        continue;
-                    }
+                    Some((name, schedule)) => schedule
+                        .on_call(now)
+                        .map(|user| vec![user])
+                        .ok_or_else(|| format!("nobody is on call for schedule {name}")),
+                    None => Err(format!("schedule {id} cannot be read")),
                 },
-                Target::Team(id) => {
-                    update.timeline.push(TimelineEvent::Unreachable {
-                        level: page.level,
-                        reason: format!("team {id} is a target, and teams have no members to page"),
-                    });
-                    continue;
+                Target::Team(id) => match self.team(id, cache).await? {
+                    Some((_, members)) if !members.is_empty() => Ok(members),
+                    Some((name, _)) => Err(format!("team {name} has no members")),
+                    None => Err(format!("team {id} cannot be read")),
+                },
+            };
+            match recipients {
+                Ok(users) => {
+                    for user_id in users {
+                        self.page_user(page, user_id, cache, update).await?;
+                    }
                 }
-            };
-            let Some(name) = self.user(user_id, cache).await? else {
-                update.timeline.push(TimelineEvent::Unreachable {
-                    level: page.level,
-                    reason: format!("user {user_id} no longer exists"),
-                });
-                continue;
-            };
-            let methods = self.methods(user_id, cache).await?;
-            if methods.is_empty() {
-                update.timeline.push(TimelineEvent::Unreachable {
-                    level: page.level,
-                    reason: format!("{name} has no contact methods"),
-                });
+                Err(reason) => update.timeline.push(TimelineEvent::Unreachable { level: page.level, reason }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a notification per contact method of `user_id` for `page`, or says on the timeline why
+    /// the person cannot be reached.
+    async fn page_user(
+        &self,
+        page: &engine::Page,
+        user_id: Id,
+        cache: &mut Cache,
+        update: &mut EscalationUpdate,
+    ) -> anyhow::Result<()> {
+        let Some(name) = self.user(user_id, cache).await? else {
+            update.timeline.push(TimelineEvent::Unreachable {
+                level: page.level,
+                reason: format!("user {user_id} no longer exists"),
+            });
+            return Ok(());
+        };
+        let methods = self.methods(user_id, cache).await?;
+        if methods.is_empty() {
+            update.timeline.push(TimelineEvent::Unreachable {
+                level: page.level,
+                reason: format!("{name} has no contact methods"),
+            });
+            return Ok(());
+        }
+        let key = page.key();
+        for method in methods {
+            // The same person reached twice in one step (directly and through a schedule, say)
+            // gets one message per contact method.
+            if update.notifications.iter().any(|n| n.contact_method_id == method.id && n.level == page.level)
+            {
                 continue;
             }
-            let key = page.key();
-            for method in methods {
-                // The same person reached twice in one step (directly and through a schedule, say)
-                // gets one message per contact method.
-                if update
-                    .notifications
-                    .iter()
-                    .any(|n| n.contact_method_id == method.id && n.level == page.level)
-                {
-                    continue;
-                }
-                update.notifications.push(NewNotification {
-                    page_key: key.clone(),
-                    user_id,
-                    contact_method_id: method.id,
-                    channel: method.kind.clone(),
-                    address: method.address.clone(),
-                    level: page.level,
-                    wakes_management: page.wakes_management,
-                });
-            }
+            update.notifications.push(NewNotification {
+                page_key: key.clone(),
+                user_id,
+                contact_method_id: method.id,
+                channel: method.kind.clone(),
+                address: method.address.clone(),
+                level: page.level,
+                wakes_management: page.wakes_management,
+            });
         }
         Ok(())
     }
@@ -620,6 +625,23 @@ impl<T: Transport> Pager<T> {
         };
         cache.users.insert(id, name.clone());
         Ok(name)
+    }
+
+    /// A team's name and members, `None` when it no longer exists.
+    async fn team(&self, id: Id, cache: &mut Cache) -> anyhow::Result<Option<(String, Vec<Id>)>> {
+        if let Some(team) = cache.teams.get(&id) {
+            return Ok(team.clone());
+        }
+        let team = match self.store.team(id).await {
+            Ok(team) => {
+                let members = self.store.team_members(id).await?.iter().map(|user| user.id).collect();
+                Some((team.name, members))
+            }
+            Err(firebreak_store::StoreError::NotFound(_)) => None,
+            Err(err) => return Err(err.into()),
+        };
+        cache.teams.insert(id, team.clone());
+        Ok(team)
     }
 
     async fn methods(&self, user_id: Id, cache: &mut Cache) -> anyhow::Result<Vec<ContactMethod>> {

@@ -853,7 +853,7 @@ impl PolicyNow {
     /// The people the first level pages at `now`, each once, in target order.
     fn first_paged(&self, now: Timestamp) -> Vec<Id> {
         let mut users = Vec::new();
-        for user in self.targets.first().into_iter().flatten().filter_map(|target| target.on_call(now)) {
+        for user in self.targets.first().into_iter().flatten().flat_map(|target| target.on_call(now)) {
             if !users.contains(&user) {
                 users.push(user);
             }
@@ -936,7 +936,8 @@ fn on_call_now(directory: &Directory, schedule: &domain::Schedule, now: Timestam
     format!("{who}{until}")
 }
 
-/// A target of an escalation level as HTML: a person, or a linked schedule with who it has on call.
+/// A target of an escalation level as HTML: a person, a linked schedule with who it has on call,
+/// or a team with its members.
 fn target_now(directory: &Directory, target: &oncall::Target, now: Timestamp) -> String {
     match target {
         oncall::Target::User(id) => format!("<b>{}</b>", directory.user(*id)),
@@ -945,6 +946,18 @@ fn target_now(directory: &Directory, target: &oncall::Target, now: Timestamp) ->
             directory.schedule_link(*id),
             on_call_now(directory, schedule, now)
         ),
+        oncall::Target::Team { name, members, .. } => {
+            let members = if members.is_empty() {
+                "<span class=\"muted\">no members</span>".to_owned()
+            } else {
+                members
+                    .iter()
+                    .map(|id| format!("<b>{}</b>", directory.user(*id)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            format!("team {} <span class=\"muted\">→</span> {members}", escape(name))
+        }
     }
 }
 

@@ -33,7 +33,8 @@ pub(crate) const LIST_ITEMS_MAX: usize = 100;
 #[openapi(
     info(title = "firebreak API", description = "Incident response: services, incidents and their timelines."),
     paths(
-        create_team, list_teams, get_team, update_team,
+        create_team, list_teams, get_team, update_team, list_team_members, add_team_member,
+        remove_team_member,
         create_user, list_users, get_user, update_user,
         create_service, list_services, get_service, update_service, service_alerts,
         declare_incident, list_incidents, get_incident, incident_alerts,
@@ -70,6 +71,8 @@ pub(crate) fn routes(app: App) -> Router<App> {
     Router::new()
         .route("/teams", post(create_team).get(list_teams))
         .route("/teams/{team}", get(get_team).patch(update_team))
+        .route("/teams/{team}/members", get(list_team_members).post(add_team_member))
+        .route("/teams/{team}/members/{user}", axum::routing::delete(remove_team_member))
         .route("/users", post(create_user).get(list_users))
         .route("/users/{user}", get(get_user).patch(update_user))
         .route("/services", post(create_service).get(list_services))
@@ -168,6 +171,45 @@ async fn update_team(
             .transpose()?,
     };
     Ok(axum::Json(app.store.update_team(id, &patch).await?.into()))
+}
+
+/// The members of a team, by name.
+#[utoipa::path(get, path = "/api/v1/teams/{team}/members", params(("team" = String, Path, description = "id or name")),
+    responses((status = 200, body = Vec<api::User>), (status = 404, body = api::Problem)))]
+async fn list_team_members(
+    State(app): State<App>,
+    Path(team): Path<String>,
+) -> Result<axum::Json<Vec<api::User>>> {
+    let id = team_id(&app, &Ref::parse(&team)).await?;
+    Ok(axum::Json(app.store.team_members(id).await?.into_iter().map(Into::into).collect()))
+}
+
+/// Make a user a member of a team. Adding a member again changes nothing.
+#[utoipa::path(post, path = "/api/v1/teams/{team}/members", params(("team" = String, Path, description = "id or name")),
+    request_body = api::AddTeamMember,
+    responses((status = 201, body = api::User), (status = 404, body = api::Problem)))]
+async fn add_team_member(
+    State(app): State<App>,
+    Path(team): Path<String>,
+    Json(body): Json<api::AddTeamMember>,
+) -> Result<(StatusCode, axum::Json<api::User>)> {
+    let id = team_id(&app, &Ref::parse(&team)).await?;
+    app.store.add_team_member(id, body.user_id, app.now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(app.store.user(body.user_id).await?.into())))
+}
+
+/// Remove a user from a team.
+#[utoipa::path(delete, path = "/api/v1/teams/{team}/members/{user}",
+    params(("team" = String, Path, description = "id or name"), ("user" = String, Path, description = "id or name")),
+    responses((status = 204), (status = 404, body = api::Problem)))]
+async fn remove_team_member(
+    State(app): State<App>,
+    Path((team, user)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    let team = team_id(&app, &Ref::parse(&team)).await?;
+    let user = user_id(&app, &Ref::parse(&user)).await?;
+    app.store.remove_team_member(team, user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---- Users ----

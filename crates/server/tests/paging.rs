@@ -490,3 +490,39 @@ async fn a_transient_failure_that_never_ends_fails_after_the_last_attempt() {
     );
     assert!(world.recorder.sent.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_team_target_pages_every_member_once() {
+    let world = World::new("2026-06-01T00:00:00Z", &["ana", "ben", "cy"]).await;
+    let now = world.clock.now();
+    let oncall = NewTeam { name: "db-oncall".into(), description: String::new() };
+    let team = world.store.create_team(&oncall, now).await.unwrap();
+    let empty = NewTeam { name: "nobody".into(), description: String::new() };
+    let empty = world.store.create_team(&empty, now).await.unwrap();
+    for name in ["ana", "ben"] {
+        world.store.add_team_member(team.id, world.user(name), now).await.unwrap();
+    }
+    // Level 1: the team, and ana directly too (paged once). Level 2: a team without members.
+    world
+        .policy(
+            0,
+            json!([
+                {"timeout_minutes": 10, "targets": [{"type": "team", "id": team.id}, {"type": "user", "id": world.user("ana")}]},
+                {"timeout_minutes": 10, "targets": [{"type": "team", "id": empty.id}]},
+            ]),
+        )
+        .await;
+    let origin = world.clock.now();
+    let incident = world.trigger().await;
+    let mut paged = world.take(origin);
+    paged.sort();
+    assert_eq!(paged, [(0, "ana".to_owned(), 1), (0, "ben".to_owned(), 1)]);
+    world.advance(minutes(10)).await;
+    assert_eq!(world.take(origin), []);
+    let timeline = world.store.timeline(incident).await.unwrap();
+    assert!(
+        timeline.iter().any(|e| matches!(&e.event,
+            TimelineEvent::Unreachable { level: 2, reason } if reason == "team nobody has no members")),
+        "{timeline:?}"
+    );
+}

@@ -596,6 +596,61 @@ impl Store {
         self.user(id).await
     }
 
+    // ---- Team members ----
+
+    /// Makes user `user_id` a member of team `team_id`. Adding a member again changes nothing.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no such team or user.
+    pub async fn add_team_member(&self, team_id: Id, user_id: Id, now: Timestamp) -> Result<()> {
+        self.team(team_id).await?;
+        self.user(user_id).await?;
+        with_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO team_members (team_id, user_id, added_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (team_id, user_id) DO NOTHING",
+            )
+            .bind(team_id)
+            .bind(user_id)
+            .bind(millis(now))
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// Fails with [`StoreError::NotFound`] when user `user_id` is not a member of team `team_id`.
+    pub async fn remove_team_member(&self, team_id: Id, user_id: Id) -> Result<()> {
+        let done = with_pool!(self, pool => {
+            sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
+                .bind(team_id)
+                .bind(user_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound(format!("user {user_id} is not a member of team {team_id}")));
+        }
+        Ok(())
+    }
+
+    /// The members of team `team_id`, by name.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no team `team_id`.
+    pub async fn team_members(&self, team_id: Id) -> Result<Vec<User>> {
+        self.team(team_id).await?;
+        let rows: Vec<UserRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT u.id, u.name, u.email, u.time_zone, u.created_at FROM team_members m \
+                 JOIN users u ON u.id = m.user_id WHERE m.team_id = $1 ORDER BY u.name",
+            )
+            .bind(team_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(User::from).collect())
+    }
+
     // ---- Services ----
 
     /// Creates a service and returns it with its integration key. Only the key's hash is stored,

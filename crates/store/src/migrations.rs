@@ -29,6 +29,11 @@ const SQLITE: &[Migration] = &[
     },
     Migration { version: 4, name: "0004_oncall", sql: include_str!("../migrations/sqlite/0004_oncall.sql") },
     Migration { version: 5, name: "0005_paging", sql: include_str!("../migrations/sqlite/0005_paging.sql") },
+    Migration {
+        version: 6,
+        name: "0006_team_members",
+        sql: include_str!("../migrations/sqlite/0006_team_members.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -56,6 +61,11 @@ const POSTGRES: &[Migration] = &[
         version: 5,
         name: "0005_paging",
         sql: include_str!("../migrations/postgres/0005_paging.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "0006_team_members",
+        sql: include_str!("../migrations/postgres/0006_team_members.sql"),
     },
 ];
 

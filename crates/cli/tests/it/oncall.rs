@@ -136,6 +136,50 @@ async fn schedules_policies_and_on_call() {
         })
         .collect();
     assert_eq!(levels, ["1:Cy", "2:Cy"], "the override covers level 1; level 2 pages Cy directly");
+
+    // A level that targets a team pages its members.
+    for user in [1, 2] {
+        let (status, member) =
+            api.call(Method::POST, "/api/v1/teams/payments/members", Some(json!({"user_id": user}))).await;
+        assert_eq!(status, 201, "{member}");
+    }
+    let (status, problem) =
+        api.call(Method::POST, "/api/v1/teams/payments/members", Some(json!({"user_id": 99}))).await;
+    assert_eq!((status, problem["detail"].as_str().unwrap()), (404, "there is no user 99"));
+    let (_, members) = api.get("/api/v1/teams/payments/members").await;
+    assert_eq!(members.as_array().unwrap().len(), 2, "{members}");
+    let (_, team) = api.get("/api/v1/teams/payments").await;
+    let (status, team_policy) = api
+        .call(
+            Method::POST,
+            "/api/v1/escalation-policies",
+            Some(json!({"name": "team", "levels": [
+                {"timeout_minutes": 5, "targets": [{"type": "team", "id": team["id"]}]}]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{team_policy}");
+    api.call(
+        Method::PATCH,
+        "/api/v1/services/checkout",
+        Some(json!({"escalation_policy": team_policy["id"]})),
+    )
+    .await;
+    let (_, now) = api.get("/api/v1/oncall?service=checkout").await;
+    let names: Vec<&str> =
+        now["levels"][0]["users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Ana", "Bo"], "{now}");
+    let (status, _) = api.call(Method::DELETE, "/api/v1/teams/payments/members/Bo", None).await;
+    assert_eq!(status, 204);
+    let (_, now) = api.get("/api/v1/oncall?service=checkout").await;
+    assert_eq!(now["levels"][0]["users"].as_array().unwrap().len(), 1, "{now}");
+    let (status, problem) = api.call(
+        Method::POST,
+        "/api/v1/escalation-policies",
+        Some(json!({"name": "x", "levels": [{"timeout_minutes": 5, "targets": [{"type": "group", "id": 1}]}]})),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("expected user, schedule or team"), "{problem}");
     let (status, service) =
         api.call(Method::PATCH, "/api/v1/services/checkout", Some(json!({"escalation_policy": null}))).await;
     assert_eq!((status, &service["escalation_policy_id"]), (200, &Value::Null));

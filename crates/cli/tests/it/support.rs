@@ -141,7 +141,9 @@ impl Api {
             let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
             assert_eq!(content_type, "application/problem+json", "{path}");
         }
-        (status, response.json().await.unwrap())
+        let body = response.bytes().await.unwrap();
+        // `204 No Content` has no body.
+        (status, if body.is_empty() { Value::Null } else { serde_json::from_slice(&body).unwrap() })
     }
 
     pub(crate) async fn post(&self, path: &str, body: Value) -> (u16, Value) {
