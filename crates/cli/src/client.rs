@@ -330,6 +330,56 @@ pub(crate) async fn service(command: ServiceCommand) -> anyhow::Result<()> {
 }
 
 #[derive(Subcommand)]
+pub(crate) enum TeamCommand {
+    /// List teams.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Create a team.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Manage who belongs to a team; an escalation level that targets the team pages them all.
+    #[command(subcommand)]
+    Member(MemberCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum MemberCommand {
+    /// Add a user to a team.
+    Add {
+        /// The team (id or name).
+        team: String,
+        /// The user (id or name).
+        user: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List a team's members.
+    List {
+        /// The team (id or name).
+        team: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Remove a user from a team.
+    Remove {
+        /// The team (id or name).
+        team: String,
+        /// The user (id or name).
+        user: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Subcommand)]
 pub(crate) enum UserCommand {
     /// List users.
     List {
@@ -479,12 +529,64 @@ pub(crate) struct OncallArgs {
     client: ClientArgs,
 }
 
+pub(crate) async fn team(command: TeamCommand) -> anyhow::Result<()> {
+    match command {
+        TeamCommand::List { client } => {
+            Client::new(client)?.show("/api/v1/teams", |teams: &Vec<api::Team>| team_table(teams)).await
+        }
+        TeamCommand::Create { name, description, client } => {
+            let client = Client::new(client)?;
+            let team: api::Team =
+                client.post("/api/v1/teams", &api::CreateTeam { name, description }).await?;
+            client.print(&team, |team| team_table(std::slice::from_ref(team)))
+        }
+        TeamCommand::Member(command) => member(command).await,
+    }
+}
+
+fn team_table(teams: &[api::Team]) -> String {
+    if teams.is_empty() {
+        return "no teams\n".to_owned();
+    }
+    let rows = teams.iter().map(|t| vec![t.id.to_string(), t.name.clone(), t.description.clone()]).collect();
+    table(&["ID", "NAME", "DESCRIPTION"], rows)
+}
+
+async fn member(command: MemberCommand) -> anyhow::Result<()> {
+    match command {
+        MemberCommand::Add { team, user, client } => {
+            let client = Client::new(client)?;
+            let found: api::User = client.get(&format!("/api/v1/users/{}", path_segment(&user)), &[]).await?;
+            let body = api::AddTeamMember { user_id: found.id };
+            let added: api::User =
+                client.post(&format!("/api/v1/teams/{}/members", path_segment(&team)), &body).await?;
+            client.print(&added, |user| user_table(std::slice::from_ref(user)))
+        }
+        MemberCommand::List { team, client } => {
+            let path = format!("/api/v1/teams/{}/members", path_segment(&team));
+            Client::new(client)?.show(&path, |users: &Vec<api::User>| user_table(users)).await
+        }
+        MemberCommand::Remove { team, user, client } => {
+            let client = Client::new(client)?;
+            client
+                .delete_no_content(&format!(
+                    "/api/v1/teams/{}/members/{}",
+                    path_segment(&team),
+                    path_segment(&user)
+                ))
+                .await?;
+            if !client.json {
+                println!("removed {user} from team {team}");
+            }
+            Ok(())
+        }
+    }
+}
+
 pub(crate) async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
         UserCommand::List { client } => {
-            let client = Client::new(client)?;
-            let users: Vec<api::User> = client.get("/api/v1/users", &[]).await?;
-            client.print(&users, |users| user_table(users))
+            Client::new(client)?.show("/api/v1/users", |users: &Vec<api::User>| user_table(users)).await
         }
         UserCommand::Create { name, email, time_zone, client } => {
             let client = Client::new(client)?;
@@ -525,10 +627,8 @@ async fn contact(command: ContactCommand) -> anyhow::Result<()> {
             })
         }
         ContactCommand::List { user, client } => {
-            let client = Client::new(client)?;
-            let methods: Vec<api::ContactMethod> =
-                client.get(&format!("/api/v1/users/{}/contact-methods", path_segment(&user)), &[]).await?;
-            client.print(&methods, |methods| contact_table(methods))
+            let path = format!("/api/v1/users/{}/contact-methods", path_segment(&user));
+            Client::new(client)?.show(&path, |methods: &Vec<api::ContactMethod>| contact_table(methods)).await
         }
         ContactCommand::Remove { user, id, client } => {
             let client = Client::new(client)?;
@@ -1024,6 +1124,16 @@ impl Client {
             bail!("the server answered HTTP {}: {}", status.as_u16(), String::from_utf8_lossy(&bytes).trim());
         }
         Ok(bytes.to_vec())
+    }
+
+    /// GETs `path` and prints what it holds: the JSON with `--json`, else what `human` makes of it.
+    async fn show<T: DeserializeOwned + Serialize>(
+        &self,
+        path: &str,
+        human: impl FnOnce(&T) -> String,
+    ) -> anyhow::Result<()> {
+        let value: T = self.get(path, &[]).await?;
+        self.print(&value, human)
     }
 
     fn print<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) -> anyhow::Result<()> {

@@ -40,6 +40,9 @@ enum Top {
     /// Silence alerts for a while (maintenance windows) (talks to a running server).
     #[command(subcommand)]
     Silence(client::SilenceCommand),
+    /// Manage teams and their members (talks to a running server).
+    #[command(subcommand)]
+    Team(client::TeamCommand),
     /// Manage users and where pages reach them (talks to a running server).
     #[command(subcommand)]
     User(client::UserCommand),
@@ -182,6 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Incident(command) => client::incident(command).await,
         Top::Service(command) => client::service(command).await,
         Top::Silence(command) => client::silence(command).await,
+        Top::Team(command) => client::team(command).await,
         Top::User(command) => client::user(command).await,
         Top::Schedule(command) => client::schedule(command).await,
         Top::Policy(command) => client::policy(command).await,

@@ -290,5 +290,20 @@ async fn on_call_from_the_command_line() {
     let stderr = fails(dir, &["user", "contact", "remove", "Ana", &webhook_id], &envs);
     assert!(stderr.starts_with("error: ") && stderr.ends_with("(HTTP 404)\n"), "{stderr}");
     assert_eq!(ok(dir, &["user", "contact", "list", "Cy"], &envs), "no contact methods\n");
+
+    // Teams and their members.
+    let created = ok(dir, &["team", "create", "--name", "dba", "--description", "databases"], &envs);
+    assert!(created.contains("dba") && created.contains("databases"), "{created}");
+    assert_eq!(ok(dir, &["team", "member", "list", "dba"], &envs), "no users\n");
+    ok(dir, &["team", "member", "add", "dba", "Bo"], &envs);
+    ok(dir, &["team", "member", "add", "dba", "Ana"], &envs);
+    let members: Value =
+        serde_json::from_str(&ok(dir, &["team", "member", "list", "dba", "--json"], &envs)).unwrap();
+    let names: Vec<&str> = members.as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Ana", "Bo"]);
+    assert_eq!(ok(dir, &["team", "member", "remove", "dba", "Bo"], &envs), "removed Bo from team dba\n");
+    let stderr = fails(dir, &["team", "member", "add", "dba", "ghost"], &envs);
+    assert!(stderr.starts_with("error: ") && stderr.ends_with("(HTTP 404)\n"), "{stderr}");
+    assert!(ok(dir, &["team", "list"], &envs).contains("dba"));
     server.stop();
 }
