@@ -602,46 +602,25 @@ impl<T: Transport> Pager<T> {
         id: Id,
         cache: &mut Cache,
     ) -> anyhow::Result<Option<(String, firebreak_domain::Schedule)>> {
-        if let Some(schedule) = cache.schedules.get(&id) {
-            return Ok(schedule.clone());
-        }
-        let schedule = match self.store.schedule(id).await {
-            Ok(stored) => crate::oncall::schedule_of(&stored).ok().map(|schedule| (stored.name, schedule)),
-            Err(firebreak_store::StoreError::NotFound(_)) => None,
-            Err(err) => return Err(err.into()),
-        };
-        cache.schedules.insert(id, schedule.clone());
-        Ok(schedule)
+        cached(&mut cache.schedules, id, async {
+            let stored = self.store.schedule(id).await?;
+            Ok(crate::oncall::schedule_of(&stored).ok().map(|schedule| (stored.name, schedule)))
+        })
+        .await
     }
 
     async fn user(&self, id: Id, cache: &mut Cache) -> anyhow::Result<Option<String>> {
-        if let Some(name) = cache.users.get(&id) {
-            return Ok(name.clone());
-        }
-        let name = match self.store.user(id).await {
-            Ok(user) => Some(user.name),
-            Err(firebreak_store::StoreError::NotFound(_)) => None,
-            Err(err) => return Err(err.into()),
-        };
-        cache.users.insert(id, name.clone());
-        Ok(name)
+        cached(&mut cache.users, id, async { Ok(Some(self.store.user(id).await?.name)) }).await
     }
 
     /// A team's name and members, `None` when it no longer exists.
     async fn team(&self, id: Id, cache: &mut Cache) -> anyhow::Result<Option<(String, Vec<Id>)>> {
-        if let Some(team) = cache.teams.get(&id) {
-            return Ok(team.clone());
-        }
-        let team = match self.store.team(id).await {
-            Ok(team) => {
-                let members = self.store.team_members(id).await?.iter().map(|user| user.id).collect();
-                Some((team.name, members))
-            }
-            Err(firebreak_store::StoreError::NotFound(_)) => None,
-            Err(err) => return Err(err.into()),
-        };
-        cache.teams.insert(id, team.clone());
-        Ok(team)
+        cached(&mut cache.teams, id, async {
+            let team = self.store.team(id).await?;
+            let members = self.store.team_members(id).await?.iter().map(|user| user.id).collect();
+            Ok(Some((team.name, members)))
+        })
+        .await
     }
 
     async fn methods(&self, user_id: Id, cache: &mut Cache) -> anyhow::Result<Vec<ContactMethod>> {
@@ -652,6 +631,25 @@ impl<T: Transport> Pager<T> {
         cache.methods.insert(user_id, methods.clone());
         Ok(methods)
     }
+}
+
+/// What `map` holds for `id`, or else what `fetch` finds (`None` for what no longer exists, or
+/// cannot be read), kept in `map` for the rest of the round.
+async fn cached<T: Clone>(
+    map: &mut HashMap<Id, Option<T>>,
+    id: Id,
+    fetch: impl Future<Output = std::result::Result<Option<T>, firebreak_store::StoreError>>,
+) -> anyhow::Result<Option<T>> {
+    if let Some(found) = map.get(&id) {
+        return Ok(found.clone());
+    }
+    let found = match fetch.await {
+        Ok(found) => found,
+        Err(firebreak_store::StoreError::NotFound(_)) => None,
+        Err(err) => return Err(err.into()),
+    };
+    map.insert(id, found.clone());
+    Ok(found)
 }
 
 // ---- HTTP ----
