@@ -170,9 +170,7 @@ pub(crate) async fn silence(command: SilenceCommand) -> anyhow::Result<()> {
             client.print(&silence, |s| silence_table(std::slice::from_ref(s)))
         }
         SilenceCommand::List { client } => {
-            let client = Client::new(client)?;
-            let silences: Vec<api::Silence> = client.get("/api/v1/silences", &[]).await?;
-            client.print(&silences, |s| silence_table(s))
+            Client::new(client)?.show("/api/v1/silences", |s: &Vec<api::Silence>| silence_table(s)).await
         }
         SilenceCommand::Expire { id, client } => {
             let client = Client::new(client)?;
@@ -230,9 +228,7 @@ pub(crate) async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
             client.print(&page, |page| incident_table(&page.incidents))
         }
         IncidentCommand::Show { id, client } => {
-            let client = Client::new(client)?;
-            let detail: api::IncidentDetail = client.get(&format!("/api/v1/incidents/{id}"), &[]).await?;
-            client.print(&detail, incident_detail)
+            Client::new(client)?.show(&format!("/api/v1/incidents/{id}"), incident_detail).await
         }
         IncidentCommand::Declare { service, title, severity, kind, client } => {
             let severity: api::Severity = serde_json::from_value(serde_json::Value::String(severity.clone()))

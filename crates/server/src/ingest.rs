@@ -192,6 +192,7 @@ async fn write_batches(
         let mut batch = Committed { done: Vec::with_capacity(waiting.len()), opened: false };
         match store_with_retry(&store, &items, clock.now()).await {
             Ok(summary) => {
+                counters.batches_committed.fetch_add(1, Ordering::Relaxed);
                 batch.done.extend(waiting.drain(..).map(|(_, done)| done));
                 batch.opened = !summary.incidents_opened.is_empty();
             }
@@ -202,6 +203,7 @@ async fn write_batches(
                 for (range, done) in waiting.drain(..) {
                     match store_with_retry(&store, &items[range], clock.now()).await {
                         Ok(summary) => {
+                            counters.batches_committed.fetch_add(1, Ordering::Relaxed);
                             batch.done.push(done);
                             batch.opened |= !summary.incidents_opened.is_empty();
                         }
@@ -219,11 +221,8 @@ async fn write_batches(
             }
         }
         items.clear();
-        if !batch.done.is_empty() {
-            counters.batches_committed.fetch_add(1, Ordering::Relaxed);
-            if committed.send(batch).await.is_err() {
-                return;
-            }
+        if !batch.done.is_empty() && committed.send(batch).await.is_err() {
+            return;
         }
     }
     // Answer what was committed before stopping.

@@ -310,10 +310,10 @@ pub(crate) async fn policy_targets(
         for target in &level.targets {
             targets.push(match target.kind.as_str() {
                 "user" => Target::User(target.id),
-                "team" => Target::Team {
-                    name: app.store.team(target.id).await?.name,
-                    members: app.store.team_members(target.id).await?.iter().map(|user| user.id).collect(),
-                },
+                "team" => {
+                    let (team, members) = app.store.team_members(target.id).await?;
+                    Target::Team { name: team.name, members: members.iter().map(|user| user.id).collect() }
+                }
                 _ => Target::Schedule { id: target.id, schedule: load(app, target.id).await? },
             });
         }

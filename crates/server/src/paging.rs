@@ -616,9 +616,8 @@ impl<T: Transport> Pager<T> {
     /// A team's name and members, `None` when it no longer exists.
     async fn team(&self, id: Id, cache: &mut Cache) -> anyhow::Result<Option<(String, Vec<Id>)>> {
         cached(&mut cache.teams, id, async {
-            let team = self.store.team(id).await?;
-            let members = self.store.team_members(id).await?.iter().map(|user| user.id).collect();
-            Ok(Some((team.name, members)))
+            let (team, members) = self.store.team_members(id).await?;
+            Ok(Some((team.name, members.iter().map(|user| user.id).collect())))
         })
         .await
     }

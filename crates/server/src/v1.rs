@@ -181,7 +181,7 @@ async fn list_team_members(
     Path(team): Path<String>,
 ) -> Result<axum::Json<Vec<api::User>>> {
     let id = team_id(&app, &Ref::parse(&team)).await?;
-    Ok(axum::Json(app.store.team_members(id).await?.into_iter().map(Into::into).collect()))
+    Ok(axum::Json(app.store.team_members(id).await?.1.into_iter().map(Into::into).collect()))
 }
 
 /// Make a user a member of a team. Adding a member again changes nothing.

@@ -634,11 +634,11 @@ impl Store {
         Ok(())
     }
 
-    /// The members of team `team_id`, by name.
+    /// Team `team_id` and its members, by name.
     ///
     /// Fails with [`StoreError::NotFound`] when there is no team `team_id`.
-    pub async fn team_members(&self, team_id: Id) -> Result<Vec<User>> {
-        self.team(team_id).await?;
+    pub async fn team_members(&self, team_id: Id) -> Result<(Team, Vec<User>)> {
+        let team = self.team(team_id).await?;
         let rows: Vec<UserRow> = with_pool!(self, pool => {
             sqlx::query_as(
                 "SELECT u.id, u.name, u.email, u.time_zone, u.created_at FROM team_members m \
@@ -648,7 +648,7 @@ impl Store {
             .fetch_all(pool)
             .await?
         });
-        Ok(rows.into_iter().map(User::from).collect())
+        Ok((team, rows.into_iter().map(User::from).collect()))
     }
 
     // ---- Services ----

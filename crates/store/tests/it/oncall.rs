@@ -51,7 +51,7 @@ async fn team_members() {
                 .unwrap();
             ids.push(user.id);
         }
-        assert!(store.team_members(team).await.unwrap().is_empty());
+        assert!(store.team_members(team).await.unwrap().1.is_empty());
         for id in &ids {
             store.add_team_member(team, *id, at(1)).await.unwrap();
         }
@@ -59,10 +59,10 @@ async fn team_members() {
         store.add_team_member(team, ids[0], at(2)).await.unwrap();
         let names =
             |users: Vec<firebreak_domain::User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
-        assert_eq!(names(store.team_members(team).await.unwrap()), ["Ana", "Bo"]);
+        assert_eq!(names(store.team_members(team).await.unwrap().1), ["Ana", "Bo"]);
 
         store.remove_team_member(team, ids[0]).await.unwrap();
-        assert_eq!(names(store.team_members(team).await.unwrap()), ["Ana"]);
+        assert_eq!(names(store.team_members(team).await.unwrap().1), ["Ana"]);
         let err = store.remove_team_member(team, ids[0]).await.unwrap_err();
         assert!(matches!(&err, StoreError::NotFound(m) if m.contains("is not a member")), "{err}");
         assert!(matches!(store.add_team_member(team, 999, at(3)).await, Err(StoreError::NotFound(_))));
