@@ -2,29 +2,39 @@
 //! Grafana webhooks, and the pipeline that makes what they send durable.
 //!
 //! Handlers parse (with `firebreak-ingest`), resolve the integration key, and hand the events to
-//! the single writer task through a bounded queue. The writer takes everything that is waiting
-//! (up to [`BATCH_EVENTS_MAX`] events) and stores it with [`Store::ingest_unsynced`] in one
-//! transaction (group commit). The syncer then syncs the database's log once for all the batches
-//! committed meanwhile, and only then are their requests answered: a `202` means the events are
-//! on disk. Writing a batch and syncing the previous ones overlap. When the queue is full,
-//! requests get `429` with `Retry-After` instead of growing memory without bound.
+//! a single writer through a bounded queue; when it is full, requests get `429` with
+//! `Retry-After` instead of growing memory without bound. The writer takes everything waiting (up
+//! to [`BATCH_EVENTS_MAX`] events) and makes it durable at once (group commit), and only then are
+//! the requests answered: a `202` means the events survive a crash.
+//!
+//! On an SQLite database file the writer is the journal thread: it appends each group to the
+//! ingest journal ([`firebreak_store::journal`]) and syncs it, which costs a fraction of a
+//! database commit, then answers. The applier stores journaled events in the database behind it,
+//! in large batches, and records which journal record it applied last in the same transaction;
+//! at start, the records after that one are applied again. Requests other than ingest wait until
+//! everything answered before they arrived is applied ([`Ingestor::settle`]), so that what a
+//! client was told is stored can be read at once. On PostgreSQL (and an in-memory SQLite
+//! database) the writer commits each group to the database itself.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::Context;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use firebreak_domain::{AlertEvent, Id};
+use firebreak_domain::{AlertEvent, Clock, Id};
 use firebreak_ingest::{alertmanager, grafana, pagerduty};
-use firebreak_store::{IngestItem, IngestSummary, Store, StoreError, WalSync, secret};
+use firebreak_store::journal::{self, Journal};
+use firebreak_store::{IngestItem, IngestSummary, Store, StoreError, secret};
+use jiff::Timestamp;
 use serde_json::json;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::App;
 use crate::error::ApiError;
@@ -34,28 +44,49 @@ use crate::extract::Path;
 pub const INGEST_BODY_BYTES_MAX: usize = 512 * 1024;
 /// Requests waiting for the writer; beyond this, senders get `429`.
 pub const QUEUE_REQUESTS_MAX: usize = 8192;
-/// Most events stored in one transaction.
+/// Most events made durable in one group.
 pub const BATCH_EVENTS_MAX: usize = 4096;
+/// Most bytes of encoded events in one journal record (a record may exceed it by one request).
+const BATCH_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Events journaled but not yet applied to the database; beyond this, senders get `429` until
+/// the applier catches up.
+pub const BACKLOG_EVENTS_MAX: usize = 100_000;
+/// Most events the applier stores in one transaction.
+const APPLY_EVENTS_MAX: usize = 8192;
+/// Journal records are applied together only if they were written within this span: a batch is
+/// stored with the time of its last record.
+const APPLY_SPAN_MAX: Duration = Duration::from_secs(1);
+/// How long a request waits for the events answered before it to be applied before it goes on
+/// without them (when the database is failing, say).
+const SETTLE_WAIT_MAX: Duration = Duration::from_secs(5);
 /// What `Retry-After` tells a sender that got `429`, in seconds.
 pub const RETRY_AFTER_SECS: u64 = 1;
 /// Unknown integration keys remembered, so that a sender with a wrong key does not cost a
 /// database query per request.
 const UNKNOWN_KEYS_MAX: usize = 10_000;
 
-/// A request's events on their way to the writer, and where to say they are stored.
+/// A request's events on their way to the writer, and where to say they are durable.
 struct Job {
     items: Vec<IngestItem>,
+    /// The events as a journal payload; empty without a journal.
+    encoded: Vec<u8>,
     done: Done,
 }
 
-/// Where the writer says whether a request's events are stored.
+/// Where the writer says whether a request's events are durable.
 type Done = oneshot::Sender<Result<(), StoreError>>;
+
+/// Called when stored events opened incidents, so that paging starts without waiting for the
+/// escalation driver's next poll.
+type Opened = Arc<dyn Fn() + Send + Sync>;
 
 /// The ingest pipeline: integration key lookup and the queue to the writer.
 pub struct Ingestor {
     queue: mpsc::Sender<Job>,
     keys: Mutex<KeyCache>,
     pub(crate) counters: Arc<Counters>,
+    /// With a journal: how far journaling and applying have come.
+    progress: Option<Arc<Progress>>,
 }
 
 /// What the pipeline has done, for metrics.
@@ -64,6 +95,17 @@ pub(crate) struct Counters {
     pub(crate) events_accepted: AtomicU64,
     pub(crate) requests_throttled: AtomicU64,
     pub(crate) batches_committed: AtomicU64,
+    pub(crate) events_dropped: AtomicU64,
+}
+
+/// How far the journal and the applier have come.
+struct Progress {
+    /// The last journal record synced (its requests are answered once this is set).
+    journaled: AtomicU64,
+    /// The last journal record applied to the database.
+    applied: watch::Sender<u64>,
+    /// Events journaled and not yet applied.
+    backlog: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -80,20 +122,71 @@ pub(crate) enum Refusal {
     Store(StoreError),
 }
 
+/// A journal record's events, on their way to the applier.
+struct Journaled {
+    seq: u64,
+    at: Timestamp,
+    items: Vec<IngestItem>,
+}
+
 impl Ingestor {
-    /// Starts the writer task on `store` and returns the pipeline feeding it. The writer stops
-    /// once every sender is gone and the queue is drained.
-    /// Starts the writer. `opened` is called after a commit that opened incidents, so that paging
-    /// starts without waiting for the escalation driver's next poll.
-    pub fn start(
-        store: Store,
-        clock: Arc<dyn firebreak_domain::Clock>,
-        opened: Arc<dyn Fn() + Send + Sync>,
-    ) -> Ingestor {
+    /// Starts the writer (and, on an SQLite file, opens the journal, starts the applier and
+    /// hands it the records not yet applied) and returns the pipeline feeding it. The writer
+    /// stops once every sender is gone and the queue is drained.
+    pub async fn start(store: Store, clock: Arc<dyn Clock>, opened: Opened) -> anyhow::Result<Ingestor> {
         let (queue, receiver) = mpsc::channel(QUEUE_REQUESTS_MAX);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(write_batches(store, clock, receiver, counters.clone(), opened));
-        Ingestor { queue, keys: Mutex::default(), counters }
+        let Some(dir) = store.journal_dir() else {
+            tokio::spawn(write_batches(store, clock, receiver, counters.clone(), opened));
+            return Ok(Ingestor { queue, keys: Mutex::default(), counters, progress: None });
+        };
+        let applied = store.journal_applied().await.context("reading the ingest journal's position")?;
+        let opening = dir.clone();
+        let (journal, pending) = tokio::task::spawn_blocking(move || Journal::open(&opening, applied))
+            .await?
+            .with_context(|| format!("opening the ingest journal {}", dir.display()))?;
+        let last = pending.last().map_or(applied, |record| record.seq);
+        let progress = Arc::new(Progress {
+            journaled: AtomicU64::new(last),
+            applied: watch::channel(applied).0,
+            backlog: AtomicUsize::new(0),
+        });
+        let (to_apply, applying) = mpsc::unbounded_channel();
+        if !pending.is_empty() {
+            tracing::info!(records = pending.len(), "ingest_journal_replaying");
+        }
+        for record in pending {
+            let items = journal::decode_events(&record.payload).unwrap_or_else(|err| {
+                tracing::error!(seq = record.seq, error = %err, "ingest_journal_record_unreadable");
+                Vec::new()
+            });
+            progress.backlog.fetch_add(items.len(), Ordering::Relaxed);
+            let _ = to_apply.send(Journaled { seq: record.seq, at: record.at, items });
+        }
+        let writer = (progress.clone(), clock, counters.clone());
+        std::thread::Builder::new()
+            .name("firebreak-journal".to_owned())
+            .spawn(move || journal_batches(journal, receiver, to_apply, writer.0, writer.1))
+            .context("starting the ingest journal thread")?;
+        tokio::spawn(apply_batches(store, applying, progress.clone(), counters.clone(), opened));
+        Ok(Ingestor { queue, keys: Mutex::default(), counters, progress: Some(progress) })
+    }
+
+    /// Waits (at most [`SETTLE_WAIT_MAX`]) until every event answered `202` before this call is
+    /// in the database. Immediate without a journal, or when the applier has caught up.
+    pub(crate) async fn settle(&self) {
+        let Some(progress) = &self.progress else { return };
+        let target = progress.journaled.load(Ordering::Acquire);
+        if *progress.applied.borrow() >= target {
+            return;
+        }
+        let mut applied = progress.applied.subscribe();
+        let _ = tokio::time::timeout(SETTLE_WAIT_MAX, applied.wait_for(|seq| *seq >= target)).await;
+    }
+
+    /// Events journaled and not yet in the database.
+    pub(crate) fn backlog(&self) -> usize {
+        self.progress.as_ref().map_or(0, |progress| progress.backlog.load(Ordering::Relaxed))
     }
 
     /// The service whose integration key is `key`, if any.
@@ -133,9 +226,17 @@ impl Ingestor {
             return Ok(());
         }
         let count = events.len() as u64;
+        let mut encoded = Vec::new();
+        if let Some(progress) = &self.progress {
+            if progress.backlog.load(Ordering::Relaxed) >= BACKLOG_EVENTS_MAX {
+                self.counters.requests_throttled.fetch_add(1, Ordering::Relaxed);
+                return Err(Refusal::Busy);
+            }
+            journal::encode_events(service_id, &events, &mut encoded);
+        }
         let items = events.into_iter().map(|event| IngestItem { service_id, event }).collect();
         let (done, stored) = oneshot::channel();
-        match self.queue.try_send(Job { items, done }) {
+        match self.queue.try_send(Job { items, encoded, done }) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.counters.requests_throttled.fetch_add(1, Ordering::Relaxed);
@@ -154,108 +255,225 @@ impl Ingestor {
     }
 }
 
-/// Committed batches waiting for the disk; beyond this the writer waits for the syncer.
-const SYNC_QUEUE_BATCHES_MAX: usize = 64;
-
-/// A committed batch waiting for the disk.
-struct Committed {
-    done: Vec<Done>,
-    /// The batch opened incidents: paging is told once they are durable.
-    opened: bool,
+/// Takes the first job and as many waiting ones as fit in a group, appending their events to
+/// `items` and their payloads to `payload`, and returns whom to answer.
+fn gather(
+    first: Job,
+    receiver: &mut mpsc::Receiver<Job>,
+    items: &mut Vec<IngestItem>,
+    payload: &mut Vec<u8>,
+) -> Vec<(std::ops::Range<usize>, Done)> {
+    let mut waiting = Vec::new();
+    let mut job = Some(first);
+    while let Some(Job { items: mut job_items, encoded, done }) = job.take() {
+        let start = items.len();
+        items.append(&mut job_items);
+        payload.extend_from_slice(&encoded);
+        waiting.push((start..items.len(), done));
+        if items.len() < BATCH_EVENTS_MAX && payload.len() < BATCH_BYTES_MAX {
+            job = receiver.try_recv().ok();
+        }
+    }
+    waiting
 }
 
-/// The writer: one batch per round, as many waiting jobs as fit. It commits each batch without
-/// waiting for the disk and passes it to the syncer, so that the next batch is written while the
-/// previous ones are synced; requests are answered only once their batch is synced.
-async fn write_batches(
-    store: Store,
-    clock: Arc<dyn firebreak_domain::Clock>,
+/// The journal thread: one record per group of waiting requests, synced, then answered; the
+/// events go on to the applier.
+fn journal_batches(
+    mut journal: Journal,
     mut receiver: mpsc::Receiver<Job>,
-    counters: Arc<Counters>,
-    opened: Arc<dyn Fn() + Send + Sync>,
+    to_apply: mpsc::UnboundedSender<Journaled>,
+    progress: Arc<Progress>,
+    clock: Arc<dyn Clock>,
 ) {
-    let (committed, to_sync) = mpsc::channel(SYNC_QUEUE_BATCHES_MAX);
-    let syncer = tokio::spawn(sync_batches(store.wal_sync().cloned(), to_sync, opened));
     let mut items: Vec<IngestItem> = Vec::new();
-    // Per waiting request: where its events are in `items`, and whom to tell.
-    let mut waiting: Vec<(std::ops::Range<usize>, Done)> = Vec::new();
-    while let Some(first) = receiver.recv().await {
-        let mut job = Some(first);
-        while let Some(Job { items: mut job_items, done }) = job.take() {
-            let start = items.len();
-            items.append(&mut job_items);
-            waiting.push((start..items.len(), done));
-            if items.len() < BATCH_EVENTS_MAX {
-                job = receiver.try_recv().ok();
+    let mut payload: Vec<u8> = Vec::new();
+    while let Some(first) = receiver.blocking_recv() {
+        let waiting = gather(first, &mut receiver, &mut items, &mut payload);
+        let at = clock.now();
+        match journal.append(at, &payload) {
+            Ok(seq) => {
+                progress.backlog.fetch_add(items.len(), Ordering::Relaxed);
+                progress.journaled.store(seq, Ordering::Release);
+                let _ = to_apply.send(Journaled { seq, at, items: std::mem::take(&mut items) });
+                for (_, done) in waiting {
+                    let _ = done.send(Ok(()));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "ingest_journal_write_failed");
+                for (_, done) in waiting {
+                    let _ = done.send(Err(StoreError::sync_failed(&err)));
+                }
+                items.clear();
             }
         }
-        let mut batch = Committed { done: Vec::with_capacity(waiting.len()), opened: false };
+        payload.clear();
+        let applied = *progress.applied.borrow();
+        if let Err(err) = journal.release(applied) {
+            tracing::warn!(error = %err, "ingest_journal_release_failed");
+        }
+    }
+}
+
+/// The applier: stores journaled events in the database, as many records per transaction as
+/// have arrived (up to [`APPLY_EVENTS_MAX`] events written within [`APPLY_SPAN_MAX`]).
+async fn apply_batches(
+    store: Store,
+    mut applying: mpsc::UnboundedReceiver<Journaled>,
+    progress: Arc<Progress>,
+    counters: Arc<Counters>,
+    opened: Opened,
+) {
+    let mut waiting: VecDeque<Journaled> = VecDeque::new();
+    let mut arrived = Vec::new();
+    loop {
+        if waiting.is_empty() {
+            if applying.recv_many(&mut arrived, 1024).await == 0 {
+                return;
+            }
+        } else {
+            while let Ok(record) = applying.try_recv() {
+                arrived.push(record);
+            }
+        }
+        waiting.extend(arrived.drain(..));
+        let Some(first_at) = waiting.front().map(|record| record.at) else { continue };
+        let mut batch: Vec<Journaled> = Vec::new();
+        let mut events = 0;
+        while let Some(next) = waiting.front() {
+            let span = next.at.duration_since(first_at).unsigned_abs();
+            if !batch.is_empty() && (events + next.items.len() > APPLY_EVENTS_MAX || span > APPLY_SPAN_MAX) {
+                break;
+            }
+            events += next.items.len();
+            batch.extend(waiting.pop_front());
+        }
+        let summary = apply(&store, batch).await;
+        progress.backlog.fetch_sub(events, Ordering::Relaxed);
+        counters.batches_committed.fetch_add(1, Ordering::Relaxed);
+        if summary.events_dropped > 0 {
+            counters.events_dropped.fetch_add(summary.events_dropped as u64, Ordering::Relaxed);
+        }
+        if let Some(seq) = summary.seq {
+            progress.applied.send_replace(seq);
+        }
+        if summary.opened {
+            opened();
+        }
+    }
+}
+
+/// What applying some journal records did.
+#[derive(Default)]
+struct Applied {
+    /// The last record applied.
+    seq: Option<u64>,
+    opened: bool,
+    events_dropped: usize,
+}
+
+/// Attempts before the applier gives up on a batch that fails for a reason retrying will not
+/// fix, and splits it (or, for a single record, records it as applied without its events).
+const APPLY_ATTEMPTS_MAX: u32 = 3;
+/// The longest pause between attempts.
+const APPLY_RETRY_DELAY_MAX: Duration = Duration::from_secs(5);
+
+/// Stores `batch` in one transaction. A database that cannot be reached or written is retried
+/// until it can: nothing answered `202` is given up for it. A batch refused for what it holds is
+/// split into its records, and a record refused on its own is logged and skipped, so that one bad
+/// record does not stop ingest for good.
+async fn apply(store: &Store, batch: Vec<Journaled>) -> Applied {
+    let Some(last) = batch.last() else { return Applied::default() };
+    let (seq, at) = (last.seq, last.at);
+    let items: Vec<IngestItem> = batch.iter().flat_map(|record| record.items.iter().cloned()).collect();
+    let mut delay = Duration::from_millis(10);
+    let mut refused = 0;
+    loop {
+        let err = match store.ingest_journaled(&items, at, seq).await {
+            Ok(summary) => return applied(seq, &summary),
+            Err(err) => err,
+        };
+        if !err.is_transient() {
+            refused += 1;
+        }
+        if refused >= APPLY_ATTEMPTS_MAX {
+            if batch.len() > 1 {
+                tracing::warn!(error = %err, records = batch.len(), "ingest_apply_splitting");
+                let mut result = Applied::default();
+                for record in batch {
+                    let one = Box::pin(apply(store, vec![record])).await;
+                    result.seq = one.seq.or(result.seq);
+                    result.opened |= one.opened;
+                    result.events_dropped += one.events_dropped;
+                }
+                return result;
+            }
+            tracing::error!(error = %err, seq, events = items.len(), "ingest_journal_record_skipped");
+            return match store.ingest_journaled(&[], at, seq).await {
+                Ok(summary) => Applied { events_dropped: items.len(), ..applied(seq, &summary) },
+                Err(_) => Applied { seq: None, opened: false, events_dropped: 0 },
+            };
+        }
+        tracing::warn!(error = %err, seq, "ingest_apply_retrying");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(APPLY_RETRY_DELAY_MAX);
+    }
+}
+
+fn applied(seq: u64, summary: &IngestSummary) -> Applied {
+    Applied {
+        seq: Some(seq),
+        opened: !summary.incidents_opened.is_empty(),
+        events_dropped: summary.events_dropped,
+    }
+}
+
+/// The writer without a journal: one transaction per group of waiting requests, each answered
+/// once it is committed.
+async fn write_batches(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    mut receiver: mpsc::Receiver<Job>,
+    counters: Arc<Counters>,
+    opened: Opened,
+) {
+    let mut items: Vec<IngestItem> = Vec::new();
+    let mut payload: Vec<u8> = Vec::new();
+    while let Some(first) = receiver.recv().await {
+        let waiting = gather(first, &mut receiver, &mut items, &mut payload);
+        let mut any_opened = false;
         match store_with_retry(&store, &items, clock.now()).await {
             Ok(summary) => {
                 counters.batches_committed.fetch_add(1, Ordering::Relaxed);
-                batch.done.extend(waiting.drain(..).map(|(_, done)| done));
-                batch.opened = !summary.incidents_opened.is_empty();
+                any_opened = !summary.incidents_opened.is_empty();
+                for (_, done) in waiting {
+                    let _ = done.send(Ok(()));
+                }
             }
             Err(err) if waiting.len() > 1 => {
                 // One request may be at fault (its service was just removed, say): store the
                 // others on their own so they are not refused with it.
                 tracing::warn!(error = %err, requests = waiting.len(), "ingest_batch_failed");
-                for (range, done) in waiting.drain(..) {
-                    match store_with_retry(&store, &items[range], clock.now()).await {
-                        Ok(summary) => {
-                            counters.batches_committed.fetch_add(1, Ordering::Relaxed);
-                            batch.done.push(done);
-                            batch.opened |= !summary.incidents_opened.is_empty();
-                        }
-                        Err(err) => {
-                            let _ = done.send(Err(err));
-                        }
+                for (range, done) in waiting {
+                    let result = store_with_retry(&store, &items[range], clock.now()).await;
+                    if let Ok(summary) = &result {
+                        counters.batches_committed.fetch_add(1, Ordering::Relaxed);
+                        any_opened |= !summary.incidents_opened.is_empty();
                     }
+                    let _ = done.send(result.map(|_| ()));
                 }
             }
             Err(err) => {
                 tracing::warn!(error = %err, "ingest_batch_failed");
-                if let Some((_, done)) = waiting.pop() {
+                if let Some((_, done)) = waiting.into_iter().next() {
                     let _ = done.send(Err(err));
                 }
             }
         }
         items.clear();
-        if !batch.done.is_empty() && committed.send(batch).await.is_err() {
-            return;
-        }
-    }
-    // Answer what was committed before stopping.
-    drop(committed);
-    let _ = syncer.await;
-}
-
-/// The syncer: syncs the log once for all the batches committed meanwhile, then answers their
-/// requests.
-async fn sync_batches(
-    wal: Option<WalSync>,
-    mut committed: mpsc::Receiver<Committed>,
-    opened: Arc<dyn Fn() + Send + Sync>,
-) {
-    let mut batches = Vec::with_capacity(SYNC_QUEUE_BATCHES_MAX);
-    while committed.recv_many(&mut batches, SYNC_QUEUE_BATCHES_MAX).await > 0 {
-        let synced = match wal.clone() {
-            Some(wal) => match tokio::task::spawn_blocking(move || wal.sync()).await {
-                Ok(synced) => synced,
-                Err(join) => Err(std::io::Error::other(join)),
-            },
-            None => Ok(()),
-        };
-        if let Err(err) = &synced {
-            tracing::error!(error = %err, "ingest_sync_failed");
-        }
-        if synced.is_ok() && batches.iter().any(|batch| batch.opened) {
+        if any_opened {
             opened();
-        }
-        for batch in batches.drain(..) {
-            for done in batch.done {
-                let _ = done.send(synced.as_ref().map_err(StoreError::sync_failed).copied());
-            }
         }
     }
 }
@@ -263,11 +481,11 @@ async fn sync_batches(
 async fn store_with_retry(
     store: &Store,
     items: &[IngestItem],
-    now: jiff::Timestamp,
+    now: Timestamp,
 ) -> Result<IngestSummary, StoreError> {
     let mut delay = Duration::from_millis(10);
     for _ in 0..5 {
-        match store.ingest_unsynced(items, now).await {
+        match store.ingest(items, now).await {
             Err(StoreError::Unavailable(err)) => {
                 tracing::warn!(error = %err, "ingest_retrying");
                 tokio::time::sleep(delay).await;
@@ -276,7 +494,7 @@ async fn store_with_retry(
             other => return other,
         }
     }
-    store.ingest_unsynced(items, now).await
+    store.ingest(items, now).await
 }
 
 pub(crate) fn routes() -> Router<App> {

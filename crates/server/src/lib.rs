@@ -148,7 +148,7 @@ impl AppState {
         tokio::spawn(pager.clone().run());
         let waker = pager.clone();
         let opened: Arc<dyn Fn() + Send + Sync> = Arc::new(move || waker.wake());
-        let ingestor = ingest::Ingestor::start(store.clone(), clock.clone(), opened.clone());
+        let ingestor = ingest::Ingestor::start(store.clone(), clock.clone(), opened.clone()).await?;
         let monitor =
             Arc::new(monitor::Monitor::new(store.clone(), clock.clone(), options.prometheus_url, opened)?);
         tokio::spawn(monitor.clone().run());
@@ -177,11 +177,16 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .nest("/api/v1", v1::routes(app.clone()))
+        .merge(
+            // Whatever reads or changes stored state sees every event answered before it.
+            Router::new()
+                .nest("/api/v1", v1::routes(app.clone()))
+                .merge(feeds::public_routes())
+                .merge(links::routes())
+                .merge(ui::routes())
+                .layer(middleware::from_fn_with_state(app.clone(), settled)),
+        )
         .merge(ingest::routes())
-        .merge(feeds::public_routes())
-        .merge(links::routes())
-        .merge(ui::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(app.clone(), observe))
@@ -416,6 +421,11 @@ async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
             "Transactions that stored alert events.",
             &ingestor.batches_committed,
         ),
+        (
+            "firebreak_ingest_events_dropped_total",
+            "Accepted alert events left out when applied, because their service had been removed.",
+            &ingestor.events_dropped,
+        ),
     ];
     for (name, help, counter) in counters {
         body.push_str(&format!(
@@ -423,6 +433,11 @@ async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
             counter.load(Ordering::Relaxed)
         ));
     }
+    body.push_str(&format!(
+        "# HELP firebreak_ingest_backlog_events Alert events accepted and journaled, not yet in the database.\n\
+         # TYPE firebreak_ingest_backlog_events gauge\nfirebreak_ingest_backlog_events {}\n",
+        app.ingestor.backlog()
+    ));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response())
 }
 
@@ -436,6 +451,12 @@ async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) ->
         "method-not-allowed",
         format!("{method} is not allowed on {}", uri.path()),
     )
+}
+
+/// Lets a request through once the events answered before it arrived are applied.
+async fn settled(State(app): State<App>, request: Request, next: Next) -> Response {
+    app.ingestor.settle().await;
+    next.run(request).await
 }
 
 /// Records metrics and a log line for every request, and gives each one an id.

@@ -24,7 +24,7 @@ pub const SYSTEM_ACTOR: &str = "firebreak";
 pub const TIMELINE_ALERTS_PER_BATCH_MAX: usize = 20;
 /// Keys per query when reading existing alerts, and rows per multi-row insert.
 const KEYS_PER_QUERY: usize = 200;
-const ROWS_PER_INSERT: usize = 50;
+const ROWS_PER_INSERT: usize = 100;
 
 /// One event to ingest for a service. Its dedup key must be set.
 #[derive(Clone, Debug)]
@@ -39,6 +39,8 @@ pub struct IngestSummary {
     pub alerts_created: usize,
     pub incidents_opened: Vec<Id>,
     pub alerts_silenced: usize,
+    /// Events left out because their service no longer exists (journaled ingest only).
+    pub events_dropped: usize,
 }
 
 /// How a service turns alerts into incidents.
@@ -186,23 +188,38 @@ impl Store {
     /// alerts out of incidents, and resolves incidents whose alerts have all resolved.
     ///
     /// Either the whole batch is stored or none of it, and it is on disk when this returns.
+    /// An event for a service that does not exist fails the batch with [`StoreError::NotFound`].
     pub async fn ingest(&self, items: &[IngestItem], now: Timestamp) -> Result<IngestSummary> {
-        self.ingest_with(items, now, false).await
+        self.ingest_with(items, now, None).await
     }
 
-    /// Like [`Store::ingest`], but on SQLite the commit does not wait for the disk: the batch is
-    /// visible at once and durable after the next [`WalSync::sync`] that starts after this
-    /// returns. This lets one batch be written while the previous one is being synced. On
-    /// PostgreSQL the commit is synchronous, as for [`Store::ingest`].
-    pub async fn ingest_unsynced(&self, items: &[IngestItem], now: Timestamp) -> Result<IngestSummary> {
-        self.ingest_with(items, now, true).await
+    /// Applies the events of ingest journal records up to `seq` (see [`crate::journal`]), like
+    /// [`Store::ingest`], and records `seq` as applied in the same transaction. Events of services
+    /// removed since they were accepted are left out and counted in
+    /// [`IngestSummary::events_dropped`]: they were accepted, so they must not stop the records
+    /// after them.
+    pub async fn ingest_journaled(
+        &self,
+        items: &[IngestItem],
+        now: Timestamp,
+        seq: u64,
+    ) -> Result<IngestSummary> {
+        self.ingest_with(items, now, Some(seq)).await
+    }
+
+    /// The last ingest journal record applied.
+    pub async fn journal_applied(&self) -> Result<u64> {
+        let seq: i64 = with_pool!(self, pool, _for_update => {
+            sqlx::query_scalar("SELECT applied_seq FROM ingest_journal WHERE id = 1").fetch_one(pool).await?
+        });
+        Ok(seq.max(0) as u64)
     }
 
     async fn ingest_with(
         &self,
         items: &[IngestItem],
         now: Timestamp,
-        defer_sync: bool,
+        journal_seq: Option<u64>,
     ) -> Result<IngestSummary> {
         let now = rows::truncate(now);
         // Fold the batch per alert, keeping first-seen order.
@@ -222,19 +239,11 @@ impl Store {
         }
 
         let sqlite = matches!(self.backend, Backend::Sqlite { .. });
-        let defer_sync = defer_sync && self.wal_sync().is_some();
         // Every statement is a round trip to the database, which costs far more than the
         // statement itself. So on SQLite, which runs several statements in one call, the
         // transaction begins with the first query and commits with the last write.
-        let begin = match (sqlite, defer_sync) {
-            // The write connection syncs every commit (synchronous = FULL); this one commit leaves
-            // the sync to the caller.
-            (true, true) => "PRAGMA synchronous = NORMAL; BEGIN; ",
-            (true, false) => "BEGIN; ",
-            (false, _) => "",
-        };
-        let commit = if defer_sync { "COMMIT; PRAGMA synchronous = FULL" } else { "COMMIT" };
-        if order.is_empty() {
+        let begin = if sqlite { "BEGIN; " } else { "" };
+        if order.is_empty() && journal_seq.is_none() {
             return Ok(IngestSummary::default());
         }
         with_pool!(self, pool, for_update => {
@@ -298,8 +307,13 @@ impl Store {
             }
 
             let mut folded: Vec<Folded> = Vec::with_capacity(order.len());
+            let mut dropped = 0;
             for key in &order {
                 if !settings.contains_key(&key.0) {
+                    if journal_seq.is_some() {
+                        dropped += events[key].len();
+                        continue;
+                    }
                     return Err(StoreError::NotFound(format!("there is no service {}", key.0)));
                 }
                 if let Some(alert) = fold(existing.get(key), key, &events[key], now)? {
@@ -308,7 +322,7 @@ impl Store {
             }
 
             // Silences and incidents for alerts that (re)opened.
-            let mut summary = IngestSummary::default();
+            let mut summary = IngestSummary { events_dropped: dropped, ..IngestSummary::default() };
             let mut joined: BTreeMap<Id, Vec<usize>> = BTreeMap::new();
             for (index, alert) in folded.iter_mut().enumerate() {
                 if !alert.opened {
@@ -512,8 +526,13 @@ impl Store {
                     apply_in_tx!(tx, incident, &Command::Resolve, SYSTEM_ACTOR, now);
                 }
             }
+            if let Some(seq) = journal_seq {
+                write_statement!(tx, writes, sqlite, |query| {
+                    query.push("UPDATE ingest_journal SET applied_seq = ").push_bind(seq as i64).push(" WHERE id = 1");
+                });
+            }
             write_statement!(tx, writes, sqlite, |query| {
-                query.push(commit);
+                query.push("COMMIT");
             });
             if !writes.sql().is_empty() {
                 writes.build().persistent(false).execute(&mut *tx).await?;
@@ -664,8 +683,7 @@ impl Store {
 
 /// The write connection during an ingest transaction, begun and committed by hand so that both
 /// can share a call with other statements. Unless the transaction finished, the connection is
-/// closed rather than handed back to the pool: closing rolls back, and on SQLite a connection that
-/// left `synchronous = FULL` must not be used again.
+/// closed rather than handed back to the pool: closing rolls back what it began.
 struct WriteConnection<DB: sqlx::Database> {
     conn: sqlx::pool::PoolConnection<DB>,
     finished: bool,
@@ -715,7 +733,7 @@ macro_rules! write_statement {
 }
 use write_statement;
 
-/// Folds the events of one alert/// Folds the events of one alert in a batch over its stored state. `None` when nothing applies
+/// Folds the events of one alert in a batch over its stored state. `None` when nothing applies
 /// (acknowledging or resolving an alert that does not exist or is already resolved).
 fn fold(
     existing: Option<&ExistingAlert>,

@@ -9,6 +9,7 @@
 //! an incident, asks [`firebreak_domain::Incident::apply`], and records what it returns, all in one
 //! transaction.
 
+pub mod journal;
 mod migrations;
 mod rows;
 pub mod secret;
@@ -57,6 +58,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The database could not be reached, read or written: the same request may succeed later.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_) | StoreError::Other(sqlx::Error::Io(_)))
+    }
+
     /// Syncing to disk failed: what was written may not survive a crash.
     pub fn sync_failed(err: &std::io::Error) -> StoreError {
         StoreError::Other(sqlx::Error::Io(std::io::Error::new(err.kind(), err.to_string())))
@@ -166,30 +172,6 @@ pub struct IncidentFilter {
     pub limit: u32,
 }
 
-/// Syncs an SQLite database's write-ahead log, for commits made without waiting for the disk.
-#[derive(Clone, Debug)]
-pub struct WalSync {
-    database: PathBuf,
-    wal: PathBuf,
-}
-
-impl WalSync {
-    /// Blocks until every commit that returned before this call is on disk.
-    ///
-    /// The log is opened anew each time: SQLite deletes and recreates it when the last connection
-    /// closes, and a kept descriptor would then sync a file nobody reads. When there is no log,
-    /// its commits were checkpointed into the database file, which is synced instead.
-    pub fn sync(&self) -> std::io::Result<()> {
-        match std::fs::File::open(&self.wal) {
-            Ok(file) => file.sync_data(),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::File::open(&self.database)?.sync_data()
-            }
-            Err(err) => Err(err),
-        }
-    }
-}
-
 /// The one storage interface. Cheap to clone: it holds connection pools.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -203,8 +185,8 @@ enum Backend {
     Sqlite {
         write: SqlitePool,
         read: SqlitePool,
-        /// `None` for an in-memory database.
-        wal: Option<WalSync>,
+        /// The database file; `None` for an in-memory database.
+        file: Option<PathBuf>,
     },
     Postgres(PgPool),
 }
@@ -394,18 +376,19 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(true))
             .await?;
-        let wal = database.is_file().then(|| WalSync {
-            database: database.clone(),
-            wal: PathBuf::from(format!("{}-wal", database.display())),
-        });
-        Ok(Store { backend: Backend::Sqlite { write, read, wal } })
+        let file = database.is_file().then_some(database);
+        Ok(Store { backend: Backend::Sqlite { write, read, file } })
     }
 
-    /// On SQLite with a database file, what makes [`Store::ingest_unsynced`]'s commits durable.
-    pub fn wal_sync(&self) -> Option<&WalSync> {
+    /// Where the ingest journal of an SQLite database file lives: the directory `{file}.ingest`
+    /// beside it. `None` for an in-memory database and for PostgreSQL, whose commits are what
+    /// makes ingest durable there.
+    pub fn journal_dir(&self) -> Option<PathBuf> {
         match &self.backend {
-            Backend::Sqlite { wal, .. } => wal.as_ref(),
-            Backend::Postgres(_) => None,
+            Backend::Sqlite { file: Some(file), .. } => {
+                Some(PathBuf::from(format!("{}.ingest", file.display())))
+            }
+            _ => None,
         }
     }
 

@@ -34,6 +34,11 @@ const SQLITE: &[Migration] = &[
         name: "0006_team_members",
         sql: include_str!("../migrations/sqlite/0006_team_members.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_ingest_journal",
+        sql: include_str!("../migrations/sqlite/0007_ingest_journal.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -66,6 +71,11 @@ const POSTGRES: &[Migration] = &[
         version: 6,
         name: "0006_team_members",
         sql: include_str!("../migrations/postgres/0006_team_members.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "0007_ingest_journal",
+        sql: include_str!("../migrations/postgres/0007_ingest_journal.sql"),
     },
 ];
 

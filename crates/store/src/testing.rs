@@ -55,13 +55,3 @@ pub async fn fresh_postgres(test: &str) -> Result<Option<Store>> {
     store.migrate().await?;
     Ok(Some(store))
 }
-
-/// SQLite's `synchronous` setting on the write connection (2 is FULL), or `None` on PostgreSQL.
-pub async fn write_synchronous(store: &Store) -> Result<Option<i64>> {
-    match &store.backend {
-        crate::Backend::Sqlite { write, .. } => {
-            Ok(Some(sqlx::query_scalar("PRAGMA synchronous").fetch_one(write).await?))
-        }
-        crate::Backend::Postgres(_) => Ok(None),
-    }
-}

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use firebreak_domain::{
     AlertAction, AlertEvent, AlertStatus, GroupBy, GroupingRule, Kind, Matcher, Severity, Status,
 };
-use firebreak_store::{AlertSettings, IngestItem, NewSilence, Store, testing};
+use firebreak_store::{AlertSettings, IngestItem, NewSilence, Store};
 use jiff::SignedDuration;
 
 use crate::{at, on_both, team_and_service};
@@ -203,25 +203,30 @@ async fn large_batches_write_once_and_cap_the_timeline() {
 }
 
 #[tokio::test]
-async fn unsynced_batches_leave_every_other_commit_synced() {
-    on_both("unsynced_batches_leave_every_other_commit_synced", |store| async move {
+async fn journaled_batches_record_their_sequence_number_with_their_events() {
+    on_both("journaled_batches_record_their_sequence_number_with_their_events", |store| async move {
         let (_, service) = team_and_service(&store).await;
-        let synced = if store.backend_name() == "sqlite" { Some(2) } else { None };
+        assert_eq!(store.journal_applied().await.unwrap(), 0);
         let items = vec![IngestItem { service_id: service, event: event(AlertAction::Trigger, "disk", &[]) }];
-        store.ingest_unsynced(&items, at(0)).await.unwrap();
-        if let Some(wal) = store.wal_sync() {
-            wal.sync().unwrap();
-        }
-        assert_eq!(store.alert(service, "disk").await.unwrap().unwrap().event_count, 1);
-        assert_eq!(testing::write_synchronous(&store).await.unwrap(), synced);
+        let summary = store.ingest_journaled(&items, at(0), 7).await.unwrap();
+        assert_eq!((summary.alerts_created, summary.events_dropped), (1, 0));
+        assert_eq!(store.journal_applied().await.unwrap(), 7);
 
-        // A batch that fails half way (its second service does not exist) stores nothing, and
-        // the connection it used does not come back unsynced.
+        // An event of a service removed since it was accepted is left out; the rest is stored.
         let mut items = items;
         items.push(IngestItem { service_id: service + 1000, event: event(AlertAction::Trigger, "x", &[]) });
-        assert!(store.ingest_unsynced(&items, at(1)).await.is_err());
-        assert_eq!(store.alert(service, "disk").await.unwrap().unwrap().event_count, 1);
-        assert_eq!(testing::write_synchronous(&store).await.unwrap(), synced);
+        let summary = store.ingest_journaled(&items, at(1), 8).await.unwrap();
+        assert_eq!((summary.alerts_created, summary.events_dropped), (0, 1));
+        assert_eq!(store.alert(service, "disk").await.unwrap().unwrap().event_count, 2);
+        assert_eq!(store.journal_applied().await.unwrap(), 8);
+
+        // A record with nothing left to store still counts as applied.
+        store.ingest_journaled(&items[1..], at(2), 9).await.unwrap();
+        assert_eq!(store.journal_applied().await.unwrap(), 9);
+
+        // Outside the journal, the same batch is refused whole.
+        assert!(store.ingest(&items, at(3)).await.is_err());
+        assert_eq!(store.alert(service, "disk").await.unwrap().unwrap().event_count, 2);
     })
     .await;
 }

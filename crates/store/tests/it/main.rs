@@ -4,6 +4,7 @@
 mod feeds;
 mod golden;
 mod ingest;
+mod journal;
 mod oncall;
 mod paging;
 
