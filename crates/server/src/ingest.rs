@@ -122,6 +122,13 @@ pub(crate) enum Refusal {
     Store(StoreError),
 }
 
+/// Where a journal record's events are in a batch being applied.
+struct Span {
+    seq: u64,
+    at: Timestamp,
+    events: std::ops::Range<usize>,
+}
+
 /// A journal record's events, on their way to the applier.
 struct Journaled {
     seq: u64,
@@ -339,17 +346,23 @@ async fn apply_batches(
         }
         waiting.extend(arrived.drain(..));
         let Some(first_at) = waiting.front().map(|record| record.at) else { continue };
-        let mut batch: Vec<Journaled> = Vec::new();
-        let mut events = 0;
+        // The batch's events in one list, and where each record's are in it.
+        let mut items: Vec<IngestItem> = Vec::new();
+        let mut records: Vec<Span> = Vec::new();
         while let Some(next) = waiting.front() {
             let span = next.at.duration_since(first_at).unsigned_abs();
-            if !batch.is_empty() && (events + next.items.len() > APPLY_EVENTS_MAX || span > APPLY_SPAN_MAX) {
+            if !items.is_empty()
+                && (items.len() + next.items.len() > APPLY_EVENTS_MAX || span > APPLY_SPAN_MAX)
+            {
                 break;
             }
-            events += next.items.len();
-            batch.extend(waiting.pop_front());
+            let Some(record) = waiting.pop_front() else { break };
+            let start = items.len();
+            items.extend(record.items);
+            records.push(Span { seq: record.seq, at: record.at, events: start..items.len() });
         }
-        let summary = apply(&store, batch).await;
+        let events = items.len();
+        let summary = apply(&store, &items, &records).await;
         progress.backlog.fetch_sub(events, Ordering::Relaxed);
         counters.batches_committed.fetch_add(1, Ordering::Relaxed);
         if summary.events_dropped > 0 {
@@ -379,18 +392,18 @@ const APPLY_ATTEMPTS_MAX: u32 = 3;
 /// The longest pause between attempts.
 const APPLY_RETRY_DELAY_MAX: Duration = Duration::from_secs(5);
 
-/// Stores `batch` in one transaction. A database that cannot be reached or written is retried
-/// until it can: nothing answered `202` is given up for it. A batch refused for what it holds is
-/// split into its records, and a record refused on its own is logged and skipped, so that one bad
-/// record does not stop ingest for good.
-async fn apply(store: &Store, batch: Vec<Journaled>) -> Applied {
-    let Some(last) = batch.last() else { return Applied::default() };
+/// Stores the events of `records` (ranges of `all`) in one transaction. A database that cannot be
+/// reached or written is retried until it can: nothing answered `202` is given up for it. A batch
+/// refused for what it holds is split into its records, and a record refused on its own is logged
+/// and skipped, so that one bad record does not stop ingest for good.
+async fn apply(store: &Store, all: &[IngestItem], records: &[Span]) -> Applied {
+    let (Some(first), Some(last)) = (records.first(), records.last()) else { return Applied::default() };
     let (seq, at) = (last.seq, last.at);
-    let items: Vec<IngestItem> = batch.iter().flat_map(|record| record.items.iter().cloned()).collect();
+    let items = &all[first.events.start..last.events.end];
     let mut delay = Duration::from_millis(10);
     let mut refused = 0;
     loop {
-        let err = match store.ingest_journaled(&items, at, seq).await {
+        let err = match store.ingest_journaled(items, at, seq).await {
             Ok(summary) => return applied(seq, &summary),
             Err(err) => err,
         };
@@ -398,11 +411,11 @@ async fn apply(store: &Store, batch: Vec<Journaled>) -> Applied {
             refused += 1;
         }
         if refused >= APPLY_ATTEMPTS_MAX {
-            if batch.len() > 1 {
-                tracing::warn!(error = %err, records = batch.len(), "ingest_apply_splitting");
+            if records.len() > 1 {
+                tracing::warn!(error = %err, records = records.len(), "ingest_apply_splitting");
                 let mut result = Applied::default();
-                for record in batch {
-                    let one = Box::pin(apply(store, vec![record])).await;
+                for record in records {
+                    let one = Box::pin(apply(store, all, std::slice::from_ref(record))).await;
                     result.seq = one.seq.or(result.seq);
                     result.opened |= one.opened;
                     result.events_dropped += one.events_dropped;
@@ -412,7 +425,7 @@ async fn apply(store: &Store, batch: Vec<Journaled>) -> Applied {
             tracing::error!(error = %err, seq, events = items.len(), "ingest_journal_record_skipped");
             return match store.ingest_journaled(&[], at, seq).await {
                 Ok(summary) => Applied { events_dropped: items.len(), ..applied(seq, &summary) },
-                Err(_) => Applied { seq: None, opened: false, events_dropped: 0 },
+                Err(_) => Applied::default(),
             };
         }
         tracing::warn!(error = %err, seq, "ingest_apply_retrying");

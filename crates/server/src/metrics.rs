@@ -21,8 +21,8 @@ pub struct Metrics {
 
 #[derive(Debug, Default)]
 struct Inner {
-    /// By (method, route, status).
-    requests: BTreeMap<(String, String, u16), u64>,
+    /// By route, method and status.
+    requests: BTreeMap<String, BTreeMap<String, BTreeMap<u16, u64>>>,
     /// By route: bucket counts, sum of seconds, count.
     latency: BTreeMap<String, Histogram>,
 }
@@ -37,8 +37,9 @@ struct Histogram {
 impl Metrics {
     pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
         let mut inner = self.inner.lock().expect("metrics lock is never poisoned");
-        *inner.requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
-        let histogram = inner.latency.entry(route.to_owned()).or_default();
+        // Looked up by reference: a request allocates nothing here once its route was seen.
+        *entry(entry(&mut inner.requests, route), method).entry(status).or_default() += 1;
+        let histogram = entry(&mut inner.latency, route);
         let secs = elapsed.as_secs_f64();
         for (bucket, bound) in histogram.buckets.iter_mut().zip(LATENCY_BUCKETS_SECS) {
             if secs <= bound {
@@ -57,12 +58,16 @@ impl Metrics {
             "# HELP firebreak_http_requests_total HTTP requests answered, by method, route and status.\n",
         );
         out.push_str("# TYPE firebreak_http_requests_total counter\n");
-        for ((method, route, status), count) in &inner.requests {
-            let _ = writeln!(
-                out,
-                "firebreak_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
-                escape(route)
-            );
+        for (route, methods) in &inner.requests {
+            let route = escape(route);
+            for (method, statuses) in methods {
+                for (status, count) in statuses {
+                    let _ = writeln!(
+                        out,
+                        "firebreak_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}",
+                    );
+                }
+            }
         }
         out.push_str(
             "# HELP firebreak_http_request_duration_seconds Time to answer HTTP requests, by route.\n",
@@ -99,6 +104,14 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The value of `key` in `map`, inserted as the default if missing; allocates only then.
+fn entry<'a, V: Default>(map: &'a mut BTreeMap<String, V>, key: &str) -> &'a mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_owned(), V::default());
+    }
+    map.get_mut(key).expect("the key was inserted above")
 }
 
 fn escape(label: &str) -> String {

@@ -274,3 +274,63 @@ async fn answered_events_survive_kill_9_exactly_once() {
     );
     server.stop();
 }
+
+/// A journal record whose events never reached the database (the server died between the sync
+/// and the apply) is applied when the server starts, before the first read is answered, and only
+/// once however often the server restarts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journaled_events_are_applied_at_start_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("journal.db");
+    let database = format!("sqlite:{}", file.display());
+    let token = create_token(dir.path(), &database, "ana");
+    let http = client();
+    let server = Server::start(dir.path(), &database).await;
+    let url = server.url.clone();
+    api(&http, &token, format!("{url}/api/v1/teams"), Some(json!({"name": "db"}))).await;
+    let service = api(
+        &http,
+        &token,
+        format!("{url}/api/v1/services"),
+        Some(json!({"name": "postgres", "team": "db", "description": "the database"})),
+    )
+    .await;
+    let service_id = service["id"].as_i64().unwrap();
+    server.stop();
+
+    // Write a record as the journal thread would, and leave it unapplied.
+    let store = firebreak_store::Store::connect(&database).await.unwrap();
+    let applied = store.journal_applied().await.unwrap();
+    store.close().await;
+    let journal_dir = std::path::PathBuf::from(format!("{}.ingest", file.display()));
+    let (mut journal, pending) = firebreak_store::journal::Journal::open(&journal_dir, applied).unwrap();
+    assert!(pending.is_empty(), "a clean stop leaves nothing to apply");
+    let event = firebreak_domain::AlertEvent {
+        action: firebreak_domain::AlertAction::Trigger,
+        dedup_key: Some("replayed".to_owned()),
+        summary: "disk full on db-1".to_owned(),
+        source: "db-1".to_owned(),
+        severity: firebreak_domain::Severity::Sev2,
+        kind: firebreak_domain::Kind::Signal,
+        occurred_at: None,
+        labels: BTreeMap::new(),
+        details: String::new(),
+        links: Vec::new(),
+    };
+    let mut payload = Vec::new();
+    firebreak_store::journal::encode_events(service_id, &[event], &mut payload);
+    journal.append(jiff::Timestamp::now(), &payload).unwrap();
+    drop(journal);
+
+    for _ in 0..2 {
+        let server = Server::start(dir.path(), &database).await;
+        let url = server.url.clone();
+        let alerts = api(&http, &token, format!("{url}/api/v1/services/{service_id}/alerts"), None).await;
+        let alerts = alerts.as_array().unwrap();
+        assert_eq!(alerts.len(), 1, "{alerts:?}");
+        assert_eq!(alerts[0]["dedup_key"], "replayed");
+        assert_eq!(alerts[0]["event_count"], 1);
+        assert!(alerts[0]["incident_id"].is_i64(), "the alert opened an incident: {}", alerts[0]);
+        server.kill9();
+    }
+}
