@@ -48,9 +48,11 @@ pub const QUEUE_REQUESTS_MAX: usize = 8192;
 pub const BATCH_EVENTS_MAX: usize = 4096;
 /// Most bytes of encoded events in one journal record (a record may exceed it by one request).
 const BATCH_BYTES_MAX: usize = 4 * 1024 * 1024;
-/// Events journaled but not yet applied to the database; beyond this, senders get `429` until
-/// the applier catches up.
-pub const BACKLOG_EVENTS_MAX: usize = 100_000;
+/// Events journaled but not yet applied to the database; beyond this, the journal takes no more
+/// until the applier catches up, and requests wait in the queue.
+pub const BACKLOG_EVENTS_MAX: usize = 25_000;
+/// How often the journal looks whether the applier has caught up, while it waits for that.
+const BACKLOG_POLL: Duration = Duration::from_millis(1);
 /// Most events the applier stores in one transaction.
 const APPLY_EVENTS_MAX: usize = 8192;
 /// Journal records are applied together only if they were written within this span: a batch is
@@ -234,11 +236,7 @@ impl Ingestor {
         }
         let count = events.len() as u64;
         let mut encoded = Vec::new();
-        if let Some(progress) = &self.progress {
-            if progress.backlog.load(Ordering::Relaxed) >= BACKLOG_EVENTS_MAX {
-                self.counters.requests_throttled.fetch_add(1, Ordering::Relaxed);
-                return Err(Refusal::Busy);
-            }
+        if self.progress.is_some() {
             journal::encode_events(service_id, &events, &mut encoded);
         }
         let items = events.into_iter().map(|event| IngestItem { service_id, event }).collect();
@@ -296,6 +294,11 @@ fn journal_batches(
     let mut items: Vec<IngestItem> = Vec::new();
     let mut payload: Vec<u8> = Vec::new();
     while let Some(first) = receiver.blocking_recv() {
+        // While the database is behind by the most events memory may hold, accept nothing more:
+        // requests wait in the queue, and once it is full, senders get `429`.
+        while progress.backlog.load(Ordering::Relaxed) >= BACKLOG_EVENTS_MAX {
+            std::thread::sleep(BACKLOG_POLL);
+        }
         let waiting = gather(first, &mut receiver, &mut items, &mut payload);
         let at = clock.now();
         match journal.append(at, &payload) {
