@@ -98,6 +98,7 @@ pub(crate) struct Counters {
     pub(crate) requests_throttled: AtomicU64,
     pub(crate) batches_committed: AtomicU64,
     pub(crate) events_dropped: AtomicU64,
+    pub(crate) journal_records: AtomicU64,
 }
 
 /// How far the journal and the applier have come.
@@ -175,7 +176,7 @@ impl Ingestor {
         let writer = (progress.clone(), clock, counters.clone());
         std::thread::Builder::new()
             .name("firebreak-journal".to_owned())
-            .spawn(move || journal_batches(journal, receiver, to_apply, writer.0, writer.1))
+            .spawn(move || journal_batches(journal, receiver, to_apply, writer.0, writer.1, writer.2))
             .context("starting the ingest journal thread")?;
         tokio::spawn(apply_batches(store, applying, progress.clone(), counters.clone(), opened));
         Ok(Ingestor { queue, keys: Mutex::default(), counters, progress: Some(progress) })
@@ -290,6 +291,7 @@ fn journal_batches(
     to_apply: mpsc::UnboundedSender<Journaled>,
     progress: Arc<Progress>,
     clock: Arc<dyn Clock>,
+    counters: Arc<Counters>,
 ) {
     let mut items: Vec<IngestItem> = Vec::new();
     let mut payload: Vec<u8> = Vec::new();
@@ -303,6 +305,7 @@ fn journal_batches(
         let at = clock.now();
         match journal.append(at, &payload) {
             Ok(seq) => {
+                counters.journal_records.fetch_add(1, Ordering::Relaxed);
                 progress.backlog.fetch_add(items.len(), Ordering::Relaxed);
                 progress.journaled.store(seq, Ordering::Release);
                 let _ = to_apply.send(Journaled { seq, at, items: std::mem::take(&mut items) });

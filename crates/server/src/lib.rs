@@ -422,6 +422,11 @@ async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
             &ingestor.batches_committed,
         ),
         (
+            "firebreak_ingest_journal_records_total",
+            "Records synced to the ingest journal (each answers every request waiting for it).",
+            &ingestor.journal_records,
+        ),
+        (
             "firebreak_ingest_events_dropped_total",
             "Accepted alert events left out when applied, because their service had been removed.",
             &ingestor.events_dropped,
