@@ -173,10 +173,12 @@ impl Ingestor {
             progress.backlog.fetch_add(items.len(), Ordering::Relaxed);
             let _ = to_apply.send(Journaled { seq: record.seq, at: record.at, items });
         }
-        let writer = (progress.clone(), clock, counters.clone());
+        let (journal_progress, journal_counters) = (progress.clone(), counters.clone());
         std::thread::Builder::new()
             .name("firebreak-journal".to_owned())
-            .spawn(move || journal_batches(journal, receiver, to_apply, writer.0, writer.1, writer.2))
+            .spawn(move || {
+                journal_batches(journal, receiver, to_apply, journal_progress, clock, journal_counters)
+            })
             .context("starting the ingest journal thread")?;
         tokio::spawn(apply_batches(store, applying, progress.clone(), counters.clone(), opened));
         Ok(Ingestor { queue, keys: Mutex::default(), counters, progress: Some(progress) })
