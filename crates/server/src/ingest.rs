@@ -111,6 +111,14 @@ struct Progress {
     backlog: AtomicUsize,
 }
 
+impl Progress {
+    /// Waits, at most `timeout`, until record `target` is applied; whether it is.
+    async fn applied_by(&self, target: u64, timeout: Duration) -> bool {
+        let mut applied = self.applied.subscribe();
+        matches!(tokio::time::timeout(timeout, applied.wait_for(|seq| *seq >= target)).await, Ok(Ok(_)))
+    }
+}
+
 #[derive(Default)]
 struct KeyCache {
     known: HashMap<String, Id>,
@@ -189,11 +197,19 @@ impl Ingestor {
     pub(crate) async fn settle(&self) {
         let Some(progress) = &self.progress else { return };
         let target = progress.journaled.load(Ordering::Acquire);
-        if *progress.applied.borrow() >= target {
-            return;
+        if *progress.applied.borrow() < target {
+            progress.applied_by(target, SETTLE_WAIT_MAX).await;
         }
-        let mut applied = progress.applied.subscribe();
-        let _ = tokio::time::timeout(SETTLE_WAIT_MAX, applied.wait_for(|seq| *seq >= target)).await;
+    }
+
+    /// Waits, at most `timeout`, until every journaled event is in the database; says in the log
+    /// if some are not (they are applied at the next start).
+    pub(crate) async fn drain(&self, timeout: Duration) {
+        let Some(progress) = &self.progress else { return };
+        let target = progress.journaled.load(Ordering::Acquire);
+        if !progress.applied_by(target, timeout).await {
+            tracing::warn!(events = self.backlog(), "ingest_journal_left_unapplied");
+        }
     }
 
     /// Events journaled and not yet in the database.

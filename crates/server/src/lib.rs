@@ -358,7 +358,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         None => Arc::new(SystemClock),
     };
     let app = AppState::new(store.clone(), clock, options).await?;
-    serve(listener, app, shutdown_signal()).await.context("serving HTTP")?;
+    serve(listener, app.clone(), shutdown_signal()).await.context("serving HTTP")?;
+    // What was accepted should be in the database when the server has stopped (for a backup, say);
+    // what is not yet is applied at the next start.
+    app.ingestor.drain(SHUTDOWN_DRAIN_TIMEOUT).await;
     store.close().await;
     tracing::info!("server_stopped");
     Ok(())
