@@ -82,7 +82,6 @@ struct Folded {
     stored_summary: String,
 }
 
-#[derive(sqlx::FromRow)]
 struct ExistingAlert {
     id: i64,
     service_id: i64,
@@ -238,14 +237,15 @@ impl Store {
             entry.push(&item.event);
         }
 
+        // A journal record with nothing left to store still records its sequence number.
+        if order.is_empty() && journal_seq.is_none() {
+            return Ok(IngestSummary::default());
+        }
         let sqlite = matches!(self.backend, Backend::Sqlite { .. });
         // Every statement is a round trip to the database, which costs far more than the
         // statement itself. So on SQLite, which runs several statements in one call, the
         // transaction begins with the first query and commits with the last write.
         let begin = if sqlite { "BEGIN; " } else { "" };
-        if order.is_empty() && journal_seq.is_none() {
-            return Ok(IngestSummary::default());
-        }
         with_pool!(self, pool, for_update => {
             let mut tx = WriteConnection { conn: pool.acquire().await?, finished: false };
             if !sqlite {

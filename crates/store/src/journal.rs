@@ -122,21 +122,20 @@ impl Journal {
             }
         }
         let next_seq = last_seq + 1;
-        let mut journal = Journal {
+        release_applied(dir, &mut sealed, applied)?;
+        let (file, size, current) = new_segment(dir, next_seq, segment_bytes)?;
+        let journal = Journal {
             dir: dir.to_owned(),
             _lock: lock,
-            // Replaced at once by `start_segment`.
-            file: File::open(dir)?,
-            current: Segment { first_seq: next_seq, last_seq: next_seq - 1, path: PathBuf::new() },
-            size: 0,
+            file,
+            current,
+            size,
             offset: 0,
             sealed,
             next_seq,
             segment_bytes,
             buffer: Vec::new(),
         };
-        journal.release(applied)?;
-        journal.start_segment(segment_bytes)?;
         Ok((journal, records))
     }
 
@@ -180,12 +179,7 @@ impl Journal {
     /// Lets go of the sealed segments whose records are all applied (`applied` is the last
     /// sequence number applied durably): the first becomes the spare, the others are removed.
     pub fn release(&mut self, applied: u64) -> io::Result<()> {
-        while self.sealed.front().is_some_and(|segment| segment.last_seq <= applied) {
-            if let Some(segment) = self.sealed.pop_front() {
-                reuse_or_remove(&self.dir, &segment.path)?;
-            }
-        }
-        Ok(())
+        release_applied(&self.dir, &mut self.sealed, applied)
     }
 
     /// Segments on disk, the spare not counted: for tests and metrics.
@@ -197,50 +191,65 @@ impl Journal {
         if self.current.last_seq >= self.current.first_seq {
             let path = std::mem::take(&mut self.current.path);
             self.sealed.push_back(Segment { path, ..self.current });
-        } else if !self.current.path.as_os_str().is_empty() {
-            // Nothing was written to it (a failed append): it holds nothing to keep.
-            reuse_or_remove(&self.dir, &self.current.path.clone())?;
+        } else {
+            // Nothing was written to it (its first append failed): it holds nothing to keep.
+            reuse_or_remove(&self.dir, &self.current.path)?;
         }
         Ok(())
     }
 
-    /// Makes the next segment, of at least `size` bytes, current: the spare when it is large
-    /// enough, else a new file of zeros.
+    /// Makes a new segment of at least `size` bytes current.
     fn start_segment(&mut self, size: u64) -> io::Result<()> {
-        let path = self.dir.join(format!("{:020}.seg", self.next_seq));
-        let spare = self.dir.join(SPARE);
-        let reused = match fs::metadata(&spare) {
-            Ok(meta) if meta.len() >= size => {
-                fs::rename(&spare, &path)?;
-                true
-            }
-            Ok(_) => {
-                fs::remove_file(&spare)?;
-                false
-            }
-            Err(err) if err.kind() == io::ErrorKind::NotFound => false,
-            Err(err) => return Err(err),
-        };
-        if !reused {
-            let temporary = self.dir.join("new.tmp");
-            let mut file = File::create(&temporary)?;
-            let zeros = vec![0u8; 1024 * 1024];
-            let mut left = size;
-            while left > 0 {
-                let chunk = left.min(zeros.len() as u64) as usize;
-                file.write_all(&zeros[..chunk])?;
-                left -= chunk as u64;
-            }
-            file.sync_all()?;
-            fs::rename(&temporary, &path)?;
-        }
-        sync_dir(&self.dir)?;
-        self.file = OpenOptions::new().read(true).write(true).open(&path)?;
-        self.size = self.file.metadata()?.len();
+        (self.file, self.size, self.current) = new_segment(&self.dir, self.next_seq, size)?;
         self.offset = 0;
-        self.current = Segment { first_seq: self.next_seq, last_seq: self.next_seq - 1, path };
         Ok(())
     }
+}
+
+/// Lets go of the segments at the front of `sealed` whose records are all applied.
+fn release_applied(dir: &Path, sealed: &mut VecDeque<Segment>, applied: u64) -> io::Result<()> {
+    while sealed.front().is_some_and(|segment| segment.last_seq <= applied) {
+        if let Some(segment) = sealed.pop_front() {
+            reuse_or_remove(dir, &segment.path)?;
+        }
+    }
+    Ok(())
+}
+
+/// The segment for records from `first_seq` on, of at least `size` bytes, open for writing: the
+/// spare when it is large enough, else a new file of zeros.
+fn new_segment(dir: &Path, first_seq: u64, size: u64) -> io::Result<(File, u64, Segment)> {
+    let path = dir.join(format!("{first_seq:020}.seg"));
+    let spare = dir.join(SPARE);
+    let reused = match fs::metadata(&spare) {
+        Ok(meta) if meta.len() >= size => {
+            fs::rename(&spare, &path)?;
+            true
+        }
+        Ok(_) => {
+            fs::remove_file(&spare)?;
+            false
+        }
+        Err(err) if err.kind() == io::ErrorKind::NotFound => false,
+        Err(err) => return Err(err),
+    };
+    if !reused {
+        let temporary = dir.join("new.tmp");
+        let mut file = File::create(&temporary)?;
+        let zeros = vec![0u8; 1024 * 1024];
+        let mut left = size;
+        while left > 0 {
+            let chunk = left.min(zeros.len() as u64) as usize;
+            file.write_all(&zeros[..chunk])?;
+            left -= chunk as u64;
+        }
+        file.sync_all()?;
+        fs::rename(&temporary, &path)?;
+    }
+    sync_dir(dir)?;
+    let file = OpenOptions::new().read(true).write(true).open(&path)?;
+    let size = file.metadata()?.len();
+    Ok((file, size, Segment { first_seq, last_seq: first_seq - 1, path }))
 }
 
 fn checksum(header: &[u8], payload: &[u8]) -> u32 {
@@ -288,27 +297,37 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Appends `items` of `service_id` to `out`, one JSON object per line: a record's payload.
+/// Appends `value` as JSON to `out` (a `Vec<u8>`, to which writing cannot fail).
+macro_rules! json_into {
+    ($out:expr, $value:expr) => {
+        let _ = serde_json::to_writer(&mut *$out, $value);
+    };
+}
+
+/// Appends the events of `service_id` to `out`, one JSON object per line: a record's payload.
 pub fn encode_events(service_id: Id, events: &[AlertEvent], out: &mut Vec<u8>) {
+    // Written field by field: this runs once per accepted event, on the request's path.
     for event in events {
+        let _ = write!(out, "{{\"service_id\":{service_id},\"action\":\"{}\"", event.action.as_str());
+        out.extend_from_slice(b",\"dedup_key\":");
+        json_into!(out, &event.dedup_key);
+        out.extend_from_slice(b",\"summary\":");
+        json_into!(out, &event.summary);
+        out.extend_from_slice(b",\"source\":");
+        json_into!(out, &event.source);
+        let _ =
+            write!(out, ",\"severity\":\"{}\",\"kind\":\"{}\"", event.severity.as_str(), event.kind.as_str());
+        out.extend_from_slice(b",\"occurred_at\":");
+        json_into!(out, &event.occurred_at.map(|at| at.as_millisecond()));
+        out.extend_from_slice(b",\"labels\":");
+        json_into!(out, &event.labels);
+        out.extend_from_slice(b",\"details\":");
+        json_into!(out, &event.details);
+        out.extend_from_slice(b",\"links\":");
         let links: Vec<[&str; 2]> =
             event.links.iter().map(|link| [link.title.as_str(), link.url.as_str()]).collect();
-        let line = serde_json::json!({
-            "service_id": service_id,
-            "action": event.action.as_str(),
-            "dedup_key": event.dedup_key,
-            "summary": event.summary,
-            "source": event.source,
-            "severity": event.severity.as_str(),
-            "kind": event.kind.as_str(),
-            "occurred_at": event.occurred_at.map(|at| at.as_millisecond()),
-            "labels": event.labels,
-            "details": event.details,
-            "links": links,
-        });
-        // Writing a `Value` into a `Vec` cannot fail.
-        let _ = serde_json::to_writer(&mut *out, &line);
-        out.push(b'\n');
+        json_into!(out, &links);
+        out.extend_from_slice(b"}\n");
     }
 }
 
