@@ -379,40 +379,65 @@ impl Store {
                 joined.entry(incident_id).or_default().push(index);
             }
 
-            // Write alerts: new ones in multi-row inserts, changed ones one by one.
+            // Write alerts: new ones in multi-row inserts, changed ones one by one. Only the new
+            // alerts that go on a timeline need their ids back (a row returned per alert costs
+            // more than the insert), so inserts return ids only for those, in runs that keep the
+            // alerts' first-seen order.
             let new: Vec<usize> = (0..folded.len()).filter(|i| folded[*i].existing_id.is_none()).collect();
             summary.alerts_created = new.len();
-            for chunk in new.chunks(ROWS_PER_INSERT) {
-                let mut query = sqlx::QueryBuilder::new(
-                    "INSERT INTO alerts (service_id, dedup_key, status, summary, source, severity, kind, labels, \
-                     details, event_count, first_seen_at, last_seen_at, resolved_at, incident_id, silence_id) ",
-                );
-                query.push_values(chunk, |mut row, index| {
-                    let alert = &folded[*index];
-                    row.push_bind(alert.service_id)
-                        .push_bind(alert.dedup_key.clone())
-                        .push_bind(alert.status.as_str())
-                        .push_bind(alert.last.summary.clone())
-                        .push_bind(alert.last.source.clone())
-                        .push_bind(alert.last.severity.as_str())
-                        .push_bind(alert.last.kind.as_str())
-                        .push_bind(labels_to_json(&alert.last.labels))
-                        .push_bind(alert.last.details.clone())
-                        .push_bind(alert.count_delta)
-                        .push_bind(millis(alert.first_seen_at))
-                        .push_bind(millis(now))
-                        .push_bind(alert.resolved_at.map(millis))
-                        .push_bind(alert.incident_id)
-                        .push_bind(alert.silence_id);
-                });
-                query.push(" RETURNING id, dedup_key, service_id");
-                let ids: Vec<(i64, String, i64)> = query.build_query_as().fetch_all(&mut *tx).await?;
-                for (id, dedup_key, service_id) in ids {
-                    let index = chunk
+            let mut on_timeline = vec![false; folded.len()];
+            for indices in joined.values() {
+                for index in indices.iter().take(TIMELINE_ALERTS_PER_BATCH_MAX) {
+                    on_timeline[*index] = true;
+                }
+            }
+            for (index, alert) in folded.iter().enumerate() {
+                if alert.incident_id.is_some() && alert.actions.iter().any(|action| *action != AlertAction::Trigger) {
+                    on_timeline[index] = true;
+                }
+            }
+            for run in new.chunk_by(|a, b| on_timeline[*a] == on_timeline[*b]) {
+                let returning = on_timeline[run[0]];
+                for chunk in run.chunks(ROWS_PER_INSERT) {
+                    let mut query = sqlx::QueryBuilder::new(
+                        "INSERT INTO alerts (service_id, dedup_key, status, summary, source, severity, kind, labels, \
+                         details, event_count, first_seen_at, last_seen_at, resolved_at, incident_id, silence_id) ",
+                    );
+                    query.push_values(chunk, |mut row, index| {
+                        let alert = &folded[*index];
+                        row.push_bind(alert.service_id)
+                            .push_bind(alert.dedup_key.clone())
+                            .push_bind(alert.status.as_str())
+                            .push_bind(alert.last.summary.clone())
+                            .push_bind(alert.last.source.clone())
+                            .push_bind(alert.last.severity.as_str())
+                            .push_bind(alert.last.kind.as_str())
+                            .push_bind(labels_to_json(&alert.last.labels))
+                            .push_bind(alert.last.details.clone())
+                            .push_bind(alert.count_delta)
+                            .push_bind(millis(alert.first_seen_at))
+                            .push_bind(millis(now))
+                            .push_bind(alert.resolved_at.map(millis))
+                            .push_bind(alert.incident_id)
+                            .push_bind(alert.silence_id);
+                    });
+                    if !returning {
+                        query.build().execute(&mut *tx).await?;
+                        continue;
+                    }
+                    query.push(" RETURNING id, dedup_key, service_id");
+                    let ids: Vec<(i64, String, i64)> = query.build_query_as().fetch_all(&mut *tx).await?;
+                    let positions: HashMap<(Id, &str), usize> = chunk
                         .iter()
-                        .copied()
-                        .find(|i| folded[*i].dedup_key == dedup_key && folded[*i].service_id == service_id);
-                    if let Some(index) = index {
+                        .map(|index| ((folded[*index].service_id, folded[*index].dedup_key.as_str()), *index))
+                        .collect();
+                    let found: Vec<(usize, Id)> = ids
+                        .iter()
+                        .filter_map(|(id, dedup_key, service_id)| {
+                            positions.get(&(*service_id, dedup_key.as_str())).map(|index| (*index, *id))
+                        })
+                        .collect();
+                    for (index, id) in found {
                         folded[index].existing_id = Some(id);
                     }
                 }

@@ -203,6 +203,33 @@ async fn large_batches_write_once_and_cap_the_timeline() {
 }
 
 #[tokio::test]
+async fn timeline_entries_name_the_stored_alerts() {
+    on_both("timeline_entries_name_the_stored_alerts", |store| async move {
+        let (_, service) = team_and_service(&store).await;
+        use AlertAction::*;
+        // Thirty new alerts in one batch (the timeline lists the first 20), the 25th of them
+        // acknowledged and resolved in the same batch.
+        let mut events: Vec<AlertEvent> = (0..30).map(|i| event(Trigger, &format!("k{i}"), &[])).collect();
+        events.push(event(Acknowledge, "k24", &[]));
+        events.push(event(Resolve, "k24", &[]));
+        send(&store, service, events, 0).await;
+        let incident = store.list_incidents(&Default::default()).await.unwrap()[0].clone();
+        let mut named = Vec::new();
+        for entry in store.timeline(incident.id).await.unwrap() {
+            if let firebreak_domain::TimelineEvent::Alert { action, alert_id, dedup_key, .. } = entry.event {
+                let stored = store.alert(service, &dedup_key).await.unwrap().expect("the alert is stored");
+                assert_eq!(alert_id, stored.id, "the timeline names alert {dedup_key} by its id");
+                named.push(format!("{action:?} {dedup_key}"));
+            }
+        }
+        let mut expected: Vec<String> = (0..20).map(|i| format!("Trigger k{i}")).collect();
+        expected.extend(["Acknowledge k24".to_owned(), "Resolve k24".to_owned()]);
+        assert_eq!(named, expected);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn journaled_batches_record_their_sequence_number_with_their_events() {
     on_both("journaled_batches_record_their_sequence_number_with_their_events", |store| async move {
         let (_, service) = team_and_service(&store).await;
