@@ -471,15 +471,14 @@ async fn settled(State(app): State<App>, request: Request, next: Next) -> Respon
 async fn observe(State(app): State<App>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    // The matched path is shared, not copied: this runs for every request.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let request_id = format!("{:x}", app.request_ids.fetch_add(1, Ordering::Relaxed));
     let mut response = next.run(request).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    app.metrics.record_request(method.as_str(), &route, status, elapsed);
+    app.metrics.record_request(method.as_str(), route, status, elapsed);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
