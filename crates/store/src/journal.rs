@@ -38,7 +38,8 @@ pub const RECORD_HEADER_BYTES: usize = 28;
 const MAGIC: u32 = 0x4642_4a31;
 const SPARE: &str = "spare.seg";
 const LOCK: &str = "lock";
-const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI);
+/// Slice-by-16 tables: several times faster than a byte at a time, for 16 KB of tables.
+static CRC: crc::Crc<u32, crc::Table<16>> = crc::Crc::<u32, crc::Table<16>>::new(&crc::CRC_32_ISCSI);
 
 /// A record read back from the journal.
 #[derive(Clone, Debug, PartialEq)]
