@@ -6,6 +6,7 @@
 //! database, existing alerts are read with one query per few hundred keys, and new alerts are
 //! written with multi-row inserts.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use firebreak_domain::{
@@ -62,12 +63,13 @@ pub struct NewSilence {
 }
 
 /// An alert being folded over the events of a batch.
-struct Folded {
+struct Folded<'a> {
     existing_id: Option<Id>,
     service_id: Id,
     dedup_key: String,
     status: AlertStatus,
-    last: AlertEvent,
+    /// The last trigger (or the first event), borrowed from the batch.
+    last: Cow<'a, AlertEvent>,
     count_delta: i64,
     first_seen_at: Timestamp,
     resolved_at: Option<Timestamp>,
@@ -760,19 +762,19 @@ use write_statement;
 
 /// Folds the events of one alert in a batch over its stored state. `None` when nothing applies
 /// (acknowledging or resolving an alert that does not exist or is already resolved).
-fn fold(
+fn fold<'a>(
     existing: Option<&ExistingAlert>,
     key: &(Id, String),
-    events: &[&AlertEvent],
+    events: &[&'a AlertEvent],
     now: Timestamp,
-) -> Result<Option<Folded>> {
+) -> Result<Option<Folded<'a>>> {
     let mut alert = match existing {
         Some(row) => Folded {
             existing_id: Some(row.id),
             service_id: row.service_id,
             dedup_key: row.dedup_key.clone(),
             status: AlertStatus::parse(&row.status).map_err(|err| rows::corrupt("alert", err))?,
-            last: events[0].clone(),
+            last: Cow::Borrowed(events[0]),
             count_delta: 0,
             first_seen_at: rows::from_millis(row.first_seen_at),
             resolved_at: row.resolved_at.map(rows::from_millis),
@@ -788,7 +790,7 @@ fn fold(
             service_id: key.0,
             dedup_key: key.1.clone(),
             status: AlertStatus::Resolved,
-            last: events[0].clone(),
+            last: Cow::Borrowed(events[0]),
             count_delta: 0,
             first_seen_at: now,
             resolved_at: None,
@@ -817,7 +819,7 @@ fn fold(
                 }
                 exists = true;
                 alert.count_delta += 1;
-                alert.last = (*event).clone();
+                alert.last = Cow::Borrowed(*event);
                 alert.changed = true;
             }
             AlertAction::Acknowledge if exists && alert.status == AlertStatus::Triggered => {
@@ -839,12 +841,12 @@ fn fold(
     }
     if alert.last.summary.is_empty() && is_new {
         // Cannot happen: a new alert is created only by a trigger, which has a summary.
-        alert.last.summary = alert.dedup_key.clone();
+        alert.last.to_mut().summary = alert.dedup_key.clone();
     }
     Ok(Some(alert))
 }
 
-fn alert_event(alert: &Folded, action: AlertAction) -> TimelineEvent {
+fn alert_event(alert: &Folded<'_>, action: AlertAction) -> TimelineEvent {
     TimelineEvent::Alert {
         action,
         alert_id: alert.existing_id.unwrap_or_default(),
