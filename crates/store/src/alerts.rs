@@ -381,21 +381,44 @@ impl Store {
                 joined.entry(incident_id).or_default().push(index);
             }
 
+            // What the incidents' timelines will say: the alerts that joined (the first few of
+            // each incident, then how many more), then acknowledgements and resolutions.
+            let mut mentions: Vec<(Id, Mention)> = Vec::new();
+            for (incident_id, indices) in &joined {
+                for index in indices.iter().take(TIMELINE_ALERTS_PER_BATCH_MAX) {
+                    mentions.push((*incident_id, Mention::Alert(*index, AlertAction::Trigger)));
+                }
+                if indices.len() > TIMELINE_ALERTS_PER_BATCH_MAX {
+                    let count = (indices.len() - TIMELINE_ALERTS_PER_BATCH_MAX) as i64;
+                    mentions.push((*incident_id, Mention::Joined(count)));
+                }
+            }
+            let mut acknowledged: Vec<Id> = Vec::new();
+            let mut resolved: Vec<Id> = Vec::new();
+            for (index, alert) in folded.iter().enumerate() {
+                let Some(incident_id) = alert.incident_id else { continue };
+                for action in &alert.actions {
+                    if *action == AlertAction::Trigger {
+                        continue;
+                    }
+                    mentions.push((incident_id, Mention::Alert(index, *action)));
+                    let list = if *action == AlertAction::Acknowledge { &mut acknowledged } else { &mut resolved };
+                    if !list.contains(&incident_id) {
+                        list.push(incident_id);
+                    }
+                }
+            }
+
             // Write alerts: new ones in multi-row inserts, changed ones one by one. Only the new
-            // alerts that go on a timeline need their ids back (a row returned per alert costs
-            // more than the insert), so inserts return ids only for those, in runs that keep the
+            // alerts a timeline names need their ids back (a row returned per alert costs more
+            // than the insert), so inserts return ids only for those, in runs that keep the
             // alerts' first-seen order.
             let new: Vec<usize> = (0..folded.len()).filter(|i| folded[*i].existing_id.is_none()).collect();
             summary.alerts_created = new.len();
             let mut on_timeline = vec![false; folded.len()];
-            for indices in joined.values() {
-                for index in indices.iter().take(TIMELINE_ALERTS_PER_BATCH_MAX) {
+            for (_, mention) in &mentions {
+                if let Mention::Alert(index, _) = mention {
                     on_timeline[*index] = true;
-                }
-            }
-            for (index, alert) in folded.iter().enumerate() {
-                if alert.incident_id.is_some() && alert.actions.iter().any(|action| *action != AlertAction::Trigger) {
-                    on_timeline[index] = true;
                 }
             }
             for run in new.chunk_by(|a, b| on_timeline[*a] == on_timeline[*b]) {
@@ -486,33 +509,17 @@ impl Store {
                 });
             }
 
-            // Timelines: alerts that joined, then acknowledgements and resolutions, written with
-            // multi-row inserts (in order, so their ids keep it).
-            let mut entries: Vec<(Id, TimelineEvent)> = Vec::new();
-            for (incident_id, indices) in &joined {
-                for index in indices.iter().take(TIMELINE_ALERTS_PER_BATCH_MAX) {
-                    entries.push((*incident_id, alert_event(&folded[*index], AlertAction::Trigger)));
-                }
-                if indices.len() > TIMELINE_ALERTS_PER_BATCH_MAX {
-                    let count = (indices.len() - TIMELINE_ALERTS_PER_BATCH_MAX) as i64;
-                    entries.push((*incident_id, TimelineEvent::AlertsJoined { count }));
-                }
-            }
-            let mut acknowledged: Vec<Id> = Vec::new();
-            let mut resolved: Vec<Id> = Vec::new();
-            for alert in &folded {
-                let Some(incident_id) = alert.incident_id else { continue };
-                for action in &alert.actions {
-                    if *action == AlertAction::Trigger {
-                        continue;
-                    }
-                    entries.push((incident_id, alert_event(alert, *action)));
-                    let list = if *action == AlertAction::Acknowledge { &mut acknowledged } else { &mut resolved };
-                    if !list.contains(&incident_id) {
-                        list.push(incident_id);
-                    }
-                }
-            }
+            // Timelines, written with multi-row inserts (in order, so their ids keep it).
+            let entries: Vec<(Id, TimelineEvent)> = mentions
+                .iter()
+                .map(|(incident_id, mention)| {
+                    let event = match mention {
+                        Mention::Alert(index, action) => alert_event(&folded[*index], *action),
+                        Mention::Joined(count) => TimelineEvent::AlertsJoined { count: *count },
+                    };
+                    (*incident_id, event)
+                })
+                .collect();
             for chunk in entries.chunks(ROWS_PER_INSERT) {
                 write_statement!(tx, writes, sqlite, |query| {
                     query.push("INSERT INTO timeline (incident_id, at, actor, event, data) ");
@@ -844,6 +851,14 @@ fn fold<'a>(
         alert.last.to_mut().summary = alert.dedup_key.clone();
     }
     Ok(Some(alert))
+}
+
+/// An entry an ingest batch adds to an incident's timeline.
+enum Mention {
+    /// The alert at this index of the batch's folded alerts did this.
+    Alert(usize, AlertAction),
+    /// This many more alerts joined than the timeline lists one by one.
+    Joined(i64),
 }
 
 fn alert_event(alert: &Folded<'_>, action: AlertAction) -> TimelineEvent {
