@@ -59,9 +59,10 @@ const APPLY_EVENTS_MAX: usize = 8192;
 /// stored with the time of its last record.
 const APPLY_SPAN_MAX: Duration = Duration::from_secs(1);
 /// Under sustained load (records arrived while the last batch was being applied), the applier
-/// waits up to this long for a batch of at least [`APPLY_GATHER_EVENTS`] events: a transaction
-/// costs the same whether it stores a hundred events or a thousand, so fewer, larger ones leave
-/// more of the machine to the requests. When records come one at a time, nothing waits.
+/// waits up to this long for a batch of at least [`APPLY_GATHER_EVENTS`] events: much of a
+/// transaction's cost (its statements' round trips, the commit's sync) does not grow with its
+/// size, so fewer, larger ones leave more of the machine to the requests. When records come one
+/// at a time, nothing waits.
 const APPLY_GATHER_MAX: Duration = Duration::from_millis(5);
 /// The batch size the applier waits for under sustained load.
 const APPLY_GATHER_EVENTS: usize = 1024;

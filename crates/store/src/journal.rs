@@ -183,7 +183,7 @@ impl Journal {
         release_applied(&self.dir, &mut self.sealed, applied)
     }
 
-    /// Segments on disk, the spare not counted: for tests and metrics.
+    /// Segments on disk, the spare not counted (for tests).
     pub fn segments(&self) -> usize {
         self.sealed.len() + 1
     }

@@ -335,8 +335,9 @@ const INCIDENT_COLUMNS: &str = "id, title, service_id, severity, kind, status, a
 const SERVICE_COLUMNS: &str = "id, name, team_id, description, documentation, runbook, links, created_at";
 
 /// Rows an SQLite connection's thread hands back to the caller without waiting for it to take
-/// them. Each wait is a thread wake-up on both sides; a batch of inserted alerts returns a row
-/// each, so a buffer as large as a batch lets the thread send them all in one go.
+/// them. Each wait is a thread wake-up on both sides; reading a batch's stored alerts returns a
+/// row per alert (a few hundred per query), so a buffer larger than that lets the thread send
+/// them all in one go.
 const ROW_BUFFER: usize = 1024;
 
 impl Store {
