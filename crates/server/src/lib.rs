@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod monitor;
 mod oncall;
 pub mod paging;
+mod request_log;
 mod ui;
 mod v1;
 
@@ -43,6 +44,7 @@ use crate::auth::Tokens;
 use crate::config::{Config, LogFormat};
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::request_log::{Line, RequestLog};
 
 pub use v1::ApiDoc;
 
@@ -110,6 +112,7 @@ pub struct AppState {
     pub public_url: String,
     tokens: Tokens,
     metrics: Metrics,
+    request_log: RequestLog,
     request_ids: AtomicU64,
     ingestor: ingest::Ingestor,
     monitor: Arc<monitor::Monitor>,
@@ -162,6 +165,7 @@ impl AppState {
             public_url: options.public_url,
             tokens: Tokens::default(),
             metrics: Metrics::default(),
+            request_log: RequestLog::default(),
             request_ids: AtomicU64::new(1),
         }))
     }
@@ -483,14 +487,21 @@ async fn observe(State(app): State<App>, request: Request, next: Next) -> Respon
         response.headers_mut().insert("x-request-id", value);
     }
     let duration_ms = elapsed.as_secs_f64() * 1000.0;
-    if status >= 500 {
-        tracing::error!(%method, %route, status, duration_ms, request_id, "request_finished");
-    } else if status == 202 && method == axum::http::Method::POST {
-        // Accepted ingest requests arrive by the thousand per second: one line each would cost
-        // more than storing them. The metrics count them.
-        tracing::debug!(%method, %route, status, duration_ms, request_id, "request_finished");
-    } else {
-        tracing::info!(%method, %route, status, duration_ms, request_id, "request_finished");
+    match app.request_log.line(method.as_str(), route, status, Instant::now()) {
+        (Line::Error, _) => {
+            tracing::error!(%method, %route, status, duration_ms, request_id, "request_finished");
+        }
+        (Line::Info, 0) => {
+            tracing::info!(%method, %route, status, duration_ms, request_id, "request_finished");
+        }
+        (Line::Info, unlogged) => tracing::info!(
+            %method, %route, status, duration_ms, request_id, client_errors_unlogged = unlogged,
+            "request_finished"
+        ),
+        (Line::Debug, _) => {
+            tracing::debug!(%method, %route, status, duration_ms, request_id, "request_finished");
+        }
+        (Line::Skipped, _) => {}
     }
     response
 }
