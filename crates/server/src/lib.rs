@@ -487,21 +487,21 @@ async fn observe(State(app): State<App>, request: Request, next: Next) -> Respon
         response.headers_mut().insert("x-request-id", value);
     }
     let duration_ms = elapsed.as_secs_f64() * 1000.0;
-    match app.request_log.line(method.as_str(), route, status, Instant::now()) {
-        (Line::Error, _) => {
+    match app.request_log.line(method.as_str(), route, status, started + elapsed) {
+        Line::Error => {
             tracing::error!(%method, %route, status, duration_ms, request_id, "request_finished");
         }
-        (Line::Info, 0) => {
+        Line::Info { unlogged: 0 } => {
             tracing::info!(%method, %route, status, duration_ms, request_id, "request_finished");
         }
-        (Line::Info, unlogged) => tracing::info!(
+        Line::Info { unlogged } => tracing::info!(
             %method, %route, status, duration_ms, request_id, client_errors_unlogged = unlogged,
             "request_finished"
         ),
-        (Line::Debug, _) => {
+        Line::Debug => {
             tracing::debug!(%method, %route, status, duration_ms, request_id, "request_finished");
         }
-        (Line::Skipped, _) => {}
+        Line::Skipped => {}
     }
     response
 }

@@ -19,7 +19,11 @@ const WINDOW: Duration = Duration::from_secs(1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Line {
     Error,
-    Info,
+    /// With how many client errors were left out of the log before this line (non-zero only on
+    /// the first client error written after some were skipped).
+    Info {
+        unlogged: u64,
+    },
     Debug,
     /// A client error over this second's ration: counted, not written.
     Skipped,
@@ -41,21 +45,19 @@ struct Ration {
 }
 
 impl RequestLog {
-    /// The line for a request to `route` answered `status` at `now`, and how many client errors
-    /// were left out of the log before it (non-zero only on the first client error written after
-    /// some were skipped).
-    pub(crate) fn line(&self, method: &str, route: &str, status: u16, now: Instant) -> (Line, u64) {
+    /// The line for a request to `route` answered `status` at `now`.
+    pub(crate) fn line(&self, method: &str, route: &str, status: u16, now: Instant) -> Line {
         if status >= 500 {
-            return (Line::Error, 0);
+            return Line::Error;
         }
         if is_probe(route) || (status == 202 && method == "POST") {
             // Accepted ingest requests arrive by the thousand per second: one line each would
             // cost more than storing them. Probes come every few seconds from every load
             // balancer and scraper. The metrics count both.
-            return (Line::Debug, 0);
+            return Line::Debug;
         }
         if status < 400 {
-            return (Line::Info, 0);
+            return Line::Info { unlogged: 0 };
         }
         let mut ration = self.client_errors.lock().expect("request log lock is never poisoned");
         if ration.started.is_none_or(|started| now.saturating_duration_since(started) >= WINDOW) {
@@ -64,10 +66,10 @@ impl RequestLog {
         }
         if ration.written >= CLIENT_ERROR_LINES_PER_SEC {
             ration.skipped += 1;
-            return (Line::Skipped, 0);
+            return Line::Skipped;
         }
         ration.written += 1;
-        (Line::Info, std::mem::take(&mut ration.skipped))
+        Line::Info { unlogged: std::mem::take(&mut ration.skipped) }
     }
 }
 
@@ -84,17 +86,17 @@ mod tests {
         let log = RequestLog::default();
         let start = Instant::now();
         for _ in 0..CLIENT_ERROR_LINES_PER_SEC {
-            assert_eq!(log.line("POST", "/v2/enqueue", 400, start), (Line::Info, 0));
+            assert_eq!(log.line("POST", "/v2/enqueue", 400, start), Line::Info { unlogged: 0 });
         }
         for status in [400, 429, 404] {
-            assert_eq!(log.line("POST", "/v2/enqueue", status, start), (Line::Skipped, 0));
+            assert_eq!(log.line("POST", "/v2/enqueue", status, start), Line::Skipped);
         }
         let later = start + Duration::from_millis(999);
-        assert_eq!(log.line("GET", "/api/v1/services", 401, later), (Line::Skipped, 0));
+        assert_eq!(log.line("GET", "/api/v1/services", 401, later), Line::Skipped);
         // A new second: written again, saying how many were left out.
         let next = start + WINDOW;
-        assert_eq!(log.line("GET", "/api/v1/services", 401, next), (Line::Info, 4));
-        assert_eq!(log.line("GET", "/api/v1/services", 401, next), (Line::Info, 0));
+        assert_eq!(log.line("GET", "/api/v1/services", 401, next), Line::Info { unlogged: 4 });
+        assert_eq!(log.line("GET", "/api/v1/services", 401, next), Line::Info { unlogged: 0 });
     }
 
     #[test]
@@ -104,22 +106,22 @@ mod tests {
         for _ in 0..=CLIENT_ERROR_LINES_PER_SEC {
             log.line("POST", "/v2/enqueue", 400, now);
         }
-        assert_eq!(log.line("POST", "/v2/enqueue", 400, now), (Line::Skipped, 0));
-        assert_eq!(log.line("POST", "/v2/enqueue", 500, now), (Line::Error, 0));
-        assert_eq!(log.line("GET", "/readyz", 503, now), (Line::Error, 0));
-        assert_eq!(log.line("GET", "/api/v1/incidents", 200, now), (Line::Info, 0));
+        assert_eq!(log.line("POST", "/v2/enqueue", 400, now), Line::Skipped);
+        assert_eq!(log.line("POST", "/v2/enqueue", 500, now), Line::Error);
+        assert_eq!(log.line("GET", "/readyz", 503, now), Line::Error);
+        assert_eq!(log.line("GET", "/api/v1/incidents", 200, now), Line::Info { unlogged: 0 });
     }
 
     #[test]
     fn accepted_ingest_and_probes_are_debug() {
         let log = RequestLog::default();
         let now = Instant::now();
-        assert_eq!(log.line("POST", "/v2/enqueue", 202, now), (Line::Debug, 0));
-        assert_eq!(log.line("POST", "/api/v1/ingest/alertmanager/{key}", 202, now), (Line::Debug, 0));
+        assert_eq!(log.line("POST", "/v2/enqueue", 202, now), Line::Debug);
+        assert_eq!(log.line("POST", "/api/v1/ingest/alertmanager/{key}", 202, now), Line::Debug);
         for route in ["/healthz", "/readyz", "/metrics"] {
-            assert_eq!(log.line("GET", route, 200, now), (Line::Debug, 0));
+            assert_eq!(log.line("GET", route, 200, now), Line::Debug);
         }
         // A client error on a probe's route is a probe, not a flood: still debug.
-        assert_eq!(log.line("POST", "/healthz", 405, now), (Line::Debug, 0));
+        assert_eq!(log.line("POST", "/healthz", 405, now), Line::Debug);
     }
 }
