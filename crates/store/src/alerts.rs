@@ -23,9 +23,10 @@ use crate::{Backend, INCIDENT_COLUMNS, Result, Store, StoreError, incident_not_f
 pub const SYSTEM_ACTOR: &str = "firebreak";
 /// Alerts listed one by one on an incident's timeline per batch; the rest are counted.
 pub const TIMELINE_ALERTS_PER_BATCH_MAX: usize = 20;
-/// Keys per query when reading existing alerts, and rows per multi-row insert.
-const KEYS_PER_QUERY: usize = 200;
-const ROWS_PER_INSERT: usize = 100;
+/// Keys per query when reading existing alerts, and rows per multi-row insert (both powers of
+/// two: see [`shaped_chunks`]).
+const KEYS_PER_QUERY: usize = 256;
+const ROWS_PER_INSERT: usize = 128;
 
 /// One event to ingest for a service. Its dedup key must be set.
 #[derive(Clone, Debug)]
@@ -268,7 +269,7 @@ impl Store {
             let mut settings: HashMap<Id, AlertSettings> = HashMap::new();
             let mut open_incidents: HashMap<(Id, String), Option<(Id, Timestamp)>> = HashMap::new();
             let mut existing: HashMap<(Id, String), ExistingAlert> = HashMap::new();
-            for chunk in order.chunks(KEYS_PER_QUERY) {
+            for chunk in shaped_chunks(&order, KEYS_PER_QUERY) {
                 // Each lookup is an index search: the open incident by (service, group key,
                 // status), the alerts by (service, dedup key). An alert of another service of the
                 // chunk with a key of this one comes along too and is not looked at.
@@ -423,7 +424,7 @@ impl Store {
             }
             for run in new.chunk_by(|a, b| on_timeline[*a] == on_timeline[*b]) {
                 let returning = on_timeline[run[0]];
-                for chunk in run.chunks(ROWS_PER_INSERT) {
+                for chunk in shaped_chunks(run, ROWS_PER_INSERT) {
                     let mut query = sqlx::QueryBuilder::new(
                         "INSERT INTO alerts (service_id, dedup_key, status, summary, source, severity, kind, labels, \
                          details, event_count, first_seen_at, last_seen_at, resolved_at, incident_id, silence_id) ",
@@ -874,6 +875,24 @@ fn alert_event(alert: &Folded<'_>, action: AlertAction) -> TimelineEvent {
     }
 }
 
+/// `items` in chunks of `max` (a power of two) and then of the powers of two that make up the rest,
+/// largest first. A statement for a chunk has one placeholder per value, so its text depends on
+/// the chunk's length: with a few lengths only, every such statement stays in the connection's
+/// cache of prepared statements instead of being parsed again for each batch.
+fn shaped_chunks<T>(items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    debug_assert!(max.is_power_of_two());
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let length = if rest.len() >= max { max } else { 1 << rest.len().ilog2() };
+        let (chunk, after) = rest.split_at(length);
+        rest = after;
+        Some(chunk)
+    })
+}
+
 fn labels_to_json(labels: &BTreeMap<String, String>) -> String {
     serde_json::to_string(labels).expect("a string map always serializes")
 }
@@ -957,4 +976,20 @@ fn alert_from_row(row: AlertRow) -> Result<Alert> {
         incident_id: row.incident_id,
         silence_id: row.silence_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shaped_chunks;
+
+    #[test]
+    fn shaped_chunks_are_the_maximum_then_falling_powers_of_two() {
+        let items: Vec<u32> = (0..300).collect();
+        let lengths: Vec<usize> = shaped_chunks(&items, 128).map(<[u32]>::len).collect();
+        assert_eq!(lengths, [128, 128, 32, 8, 4]);
+        let joined: Vec<u32> = shaped_chunks(&items, 128).flatten().copied().collect();
+        assert_eq!(joined, items);
+        assert_eq!(shaped_chunks(&items[..1], 128).count(), 1);
+        assert_eq!(shaped_chunks(&items[..0], 128).count(), 0);
+    }
 }

@@ -368,6 +368,9 @@ impl Store {
             // FULL syncs the WAL on every commit: an answered write survives power loss.
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // A multi-row insert inside a transaction keeps a statement journal (to undo that
+            // statement alone); in memory it is never written to a temporary file.
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(5))
             .row_buffer_size(ROW_BUFFER);
         // A local file does not drop connections: no test query before every use.
