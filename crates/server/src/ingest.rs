@@ -579,7 +579,7 @@ async fn enqueue(
 ) -> Response {
     let body = match body {
         Ok(body) => body,
-        Err(rejection) => return pagerduty_invalid(rejection.status(), vec![rejection.body_text()]),
+        Err(rejection) => return pagerduty_invalid(rejection.status(), vec![body_rejected(&rejection)]),
     };
     let enqueue = match pagerduty::parse(&body) {
         Ok(enqueue) => enqueue,
@@ -628,6 +628,15 @@ struct Processed<'a> {
     dedup_key: &'a str,
 }
 
+/// Why an ingest request's body could not be read.
+fn body_rejected(rejection: &axum::extract::rejection::BytesRejection) -> String {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        format!("the body is larger than the limit of {INGEST_BODY_BYTES_MAX} bytes")
+    } else {
+        rejection.body_text()
+    }
+}
+
 fn pagerduty_invalid(status: StatusCode, errors: Vec<String>) -> Response {
     pagerduty_response(
         status,
@@ -666,13 +675,8 @@ async fn webhook(
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
-            let status = rejection.status();
-            let detail = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                format!("the body is larger than the limit of {INGEST_BODY_BYTES_MAX} bytes")
-            } else {
-                rejection.body_text()
-            };
-            return ApiError::new(status, "bad-request", detail).into_response();
+            return ApiError::new(rejection.status(), "bad-request", body_rejected(&rejection))
+                .into_response();
         }
     };
     let service_id = match app.ingestor.service_for_key(&app.store, &key).await {

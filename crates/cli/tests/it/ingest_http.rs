@@ -68,6 +68,9 @@ async fn pagerduty_and_webhooks_answer_like_their_originals() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 413);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["status"], "invalid event");
+    assert_eq!(answer["errors"][0], "the body is larger than the limit of 524288 bytes");
 
     let webhook = json!({"version": "4", "status": "firing", "receiver": "firebreak", "groupKey": "{}:{}",
     "alerts": [
