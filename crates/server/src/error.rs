@@ -75,6 +75,11 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// What a `413` says: the limit the body went over, in bytes.
+pub(crate) fn body_too_large(limit: usize) -> String {
+    format!("the body is larger than the limit of {limit} bytes")
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> ApiError {
         let status = rejection.status();
@@ -88,7 +93,7 @@ impl From<JsonRejection> for ApiError {
                 "the body must be JSON, sent with the header Content-Type: application/json".to_owned()
             }
             JsonRejection::BytesRejection(_) if status == StatusCode::PAYLOAD_TOO_LARGE => {
-                format!("the body is larger than the limit of {} bytes", crate::BODY_BYTES_MAX)
+                body_too_large(crate::BODY_BYTES_MAX)
             }
             _ => rejection.body_text(),
         };

@@ -631,7 +631,7 @@ struct Processed<'a> {
 /// Why an ingest request's body could not be read.
 fn body_rejected(rejection: &axum::extract::rejection::BytesRejection) -> String {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        format!("the body is larger than the limit of {INGEST_BODY_BYTES_MAX} bytes")
+        crate::error::body_too_large(INGEST_BODY_BYTES_MAX)
     } else {
         rejection.body_text()
     }
