@@ -91,6 +91,7 @@ pub struct Team {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTeam {
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -99,6 +100,7 @@ pub struct CreateTeam {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTeam {
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
     pub name: Option<String>,
     pub description: Option<String>,
 }
@@ -117,6 +119,7 @@ pub struct User {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
     pub name: String,
     pub email: String,
     /// IANA time zone; `UTC` when left out.
@@ -198,6 +201,7 @@ pub struct Notification {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
     pub name: Option<String>,
     pub email: Option<String>,
     pub time_zone: Option<String>,
@@ -258,6 +262,7 @@ pub struct CreatedService {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateService {
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
     pub name: String,
     /// The owner team, by id or name.
     pub team: Ref,
@@ -277,6 +282,7 @@ pub struct CreateService {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateService {
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
     pub name: Option<String>,
     pub team: Option<Ref>,
     pub description: Option<String>,
@@ -352,6 +358,7 @@ pub struct CreateSilence {
     /// Only this service (id or name); every service when left out.
     pub service: Option<Ref>,
     /// All must match: `name=value`, `name!=value`, `name=~regex`, `name!~regex`.
+    #[schema(min_items = 1, max_items = 100)]
     pub matchers: Vec<String>,
     /// Now when left out.
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -424,6 +431,7 @@ pub struct TimelineEntry {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeclareIncident {
+    #[schema(min_length = 1, max_length = 500, pattern = r"\S")]
     pub title: String,
     /// The affected service, by id or name.
     pub service: Ref,
@@ -436,6 +444,7 @@ pub struct DeclareIncident {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddNote {
+    #[schema(min_length = 1, max_length = 20000, pattern = r"\S")]
     pub text: String,
 }
 
@@ -804,6 +813,7 @@ pub struct Schedule {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSchedule {
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
     pub name: String,
     /// IANA time zone, such as `Europe/Lisbon`.
     pub time_zone: String,
@@ -892,6 +902,7 @@ pub struct EscalationPolicy {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEscalationPolicy {
+    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
     pub name: String,
     #[serde(default)]
     pub repeat: u32,

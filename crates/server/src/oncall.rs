@@ -99,6 +99,7 @@ pub(crate) async fn add_override(
 #[into_params(parameter_in = Query)]
 pub(crate) struct AtQuery {
     /// RFC 3339; now when left out.
+    #[param(format = DateTime)]
     at: Option<String>,
 }
 
@@ -125,8 +126,10 @@ pub(crate) async fn schedule_on_call(
 #[into_params(parameter_in = Query)]
 pub(crate) struct RangeQuery {
     /// RFC 3339.
+    #[param(format = DateTime)]
     from: String,
     /// RFC 3339; at most 400 days after `from`.
+    #[param(format = DateTime)]
     to: String,
 }
 
@@ -211,6 +214,7 @@ pub(crate) struct OnCallQuery {
     /// Service id or name.
     service: String,
     /// RFC 3339; now when left out.
+    #[param(format = DateTime)]
     at: Option<String>,
 }
 

@@ -50,7 +50,7 @@ pub(crate) const LIST_ITEMS_MAX: usize = 100;
         crate::paging::incident_escalation,
         acknowledge, mitigate, resolve, add_note, change_severity, assign,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Problems),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
@@ -64,6 +64,75 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Documents the problems any operation may answer with besides its own responses (a missing token,
+/// a malformed parameter or body, an unknown id, an unavailable database), and gives every error
+/// response the content type it is sent with, `application/problem+json`.
+struct Problems;
+
+impl Problems {
+    /// Answers every operation may give.
+    const ALWAYS: [(u16, &str); 3] = [
+        (400, "A path or query parameter, or the JSON body, is malformed; `detail` says which."),
+        (401, "No bearer token, or one that is unknown or revoked."),
+        (503, "The database is unavailable; retry later."),
+    ];
+    /// Answers of operations with a path parameter.
+    const WITH_PATH: [(u16, &str); 1] = [(404, "Nothing has this id or name.")];
+    /// Answers of operations that take a body.
+    const WITH_BODY: [(u16, &str); 3] = [
+        (413, "The body is larger than the limit; `detail` gives it."),
+        (415, "The body is not sent with `Content-Type: application/json`."),
+        (422, "A field is invalid; `detail` names it and says what is allowed."),
+    ];
+}
+
+impl Modify for Problems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+        for item in openapi.paths.paths.values_mut() {
+            let operations =
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                let has_path = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|parameter| parameter.parameter_in == ParameterIn::Path);
+                let mut answers = Problems::ALWAYS.to_vec();
+                if has_path {
+                    answers.extend(Problems::WITH_PATH);
+                }
+                if operation.request_body.is_some() {
+                    answers.extend(Problems::WITH_BODY);
+                }
+                let responses = &mut operation.responses.responses;
+                for (status, description) in answers {
+                    responses.entry(status.to_string()).or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(description)
+                            .content(
+                                crate::error::PROBLEM_JSON,
+                                ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                            )
+                            .into()
+                    });
+                }
+                for (status, response) in responses.iter_mut() {
+                    let RefOr::T(response) = response else { continue };
+                    if !status.starts_with(['4', '5']) {
+                        continue;
+                    }
+                    if let Some(content) = response.content.shift_remove("application/json") {
+                        response.content.insert(crate::error::PROBLEM_JSON.to_owned(), content);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -155,7 +224,8 @@ async fn get_team(State(app): State<App>, Path(team): Path<String>) -> Result<ax
 
 /// Change a team.
 #[utoipa::path(patch, path = "/api/v1/teams/{team}", params(("team" = String, Path, description = "id or name")),
-    request_body = api::UpdateTeam, responses((status = 200, body = api::Team)))]
+    request_body = api::UpdateTeam,
+    responses((status = 200, body = api::Team), (status = 409, body = api::Problem, description = "name taken")))]
 async fn update_team(
     State(app): State<App>,
     Path(team): Path<String>,
@@ -246,7 +316,8 @@ async fn get_user(State(app): State<App>, Path(user): Path<String>) -> Result<ax
 
 /// Change a user.
 #[utoipa::path(patch, path = "/api/v1/users/{user}", params(("user" = String, Path, description = "id or name")),
-    request_body = api::UpdateUser, responses((status = 200, body = api::User)))]
+    request_body = api::UpdateUser,
+    responses((status = 200, body = api::User), (status = 409, body = api::Problem, description = "name or email taken")))]
 async fn update_user(
     State(app): State<App>,
     Path(user): Path<String>,
@@ -265,7 +336,8 @@ async fn update_user(
 
 /// Create a service. The response carries its integration key, shown only this once.
 #[utoipa::path(post, path = "/api/v1/services", request_body = api::CreateService,
-    responses((status = 201, body = api::CreatedService), (status = 404, body = api::Problem, description = "unknown team or dependency")))]
+    responses((status = 201, body = api::CreatedService), (status = 404, body = api::Problem, description = "unknown team or dependency"),
+        (status = 409, body = api::Problem, description = "name taken")))]
 async fn create_service(
     State(app): State<App>,
     Json(body): Json<api::CreateService>,
@@ -307,7 +379,9 @@ async fn get_service(
 
 /// Change a service.
 #[utoipa::path(patch, path = "/api/v1/services/{service}", params(("service" = String, Path, description = "id or name")),
-    request_body = api::UpdateService, responses((status = 200, body = api::Service)))]
+    request_body = api::UpdateService,
+    responses((status = 200, body = api::Service),
+        (status = 409, body = api::Problem, description = "name taken, or a dependency on the service itself")))]
 async fn update_service(
     State(app): State<App>,
     Path(service): Path<String>,
@@ -407,18 +481,22 @@ pub(crate) struct IncidentQuery {
     /// Kinds, such as `signal,exception`.
     pub(crate) kind: Option<String>,
     /// Declared at or after this instant (RFC 3339).
+    #[param(format = DateTime)]
     pub(crate) since: Option<String>,
     /// Declared before this instant (RFC 3339).
+    #[param(format = DateTime)]
     pub(crate) until: Option<String>,
     /// `next_cursor` of the previous page.
     pub(crate) cursor: Option<String>,
     /// Page size, at most 500; 50 when left out.
+    #[param(minimum = 1, maximum = 500)]
     pub(crate) limit: Option<u32>,
 }
 
 /// List incidents, newest first, one page at a time.
 #[utoipa::path(get, path = "/api/v1/incidents", params(IncidentQuery),
-    responses((status = 200, body = api::IncidentPage), (status = 400, body = api::Problem)))]
+    responses((status = 200, body = api::IncidentPage), (status = 400, body = api::Problem),
+        (status = 404, body = api::Problem, description = "unknown service or team")))]
 async fn list_incidents(
     State(app): State<App>,
     Query(query): Query<IncidentQuery>,
@@ -712,8 +790,10 @@ async fn list_anomalies(
 #[into_params(parameter_in = Query)]
 pub(crate) struct AnomalyQuery {
     /// RFC 3339; 24 hours ago when left out.
+    #[param(format = DateTime)]
     since: Option<String>,
     /// RFC 3339; now when left out.
+    #[param(format = DateTime)]
     until: Option<String>,
 }
 
@@ -925,4 +1005,48 @@ fn links(links: Vec<api::Link>) -> Result<Vec<domain::Link>> {
             Ok(domain::Link { title, url: link.url })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+    use utoipa::OpenApi;
+
+    use super::ApiDoc;
+
+    /// Every operation documents the problems it can answer with, as `application/problem+json`.
+    #[test]
+    fn every_operation_documents_its_problems() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                operations += 1;
+                let responses = operation["responses"].as_object().unwrap();
+                let mut expected = vec!["400", "401", "503"];
+                if path.contains('{') {
+                    expected.push("404");
+                }
+                if operation.get("requestBody").is_some() {
+                    expected.extend(["413", "415", "422"]);
+                }
+                for status in expected {
+                    assert!(responses.contains_key(status), "{method} {path} documents {status}");
+                }
+                for (status, response) in responses {
+                    let content = response["content"].as_object();
+                    if status.starts_with(['4', '5']) {
+                        let types: Vec<&String> = content.map(|c| c.keys().collect()).unwrap_or_default();
+                        assert_eq!(types, ["application/problem+json"], "{method} {path} {status}");
+                        assert_eq!(
+                            response["content"]["application/problem+json"]["schema"]["$ref"],
+                            Value::from("#/components/schemas/Problem"),
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(operations > 40, "{operations} operations");
+    }
 }
