@@ -1012,7 +1012,7 @@ mod tests {
     use serde_json::Value;
     use utoipa::OpenApi;
 
-    use super::ApiDoc;
+    use super::{ApiDoc, domain};
 
     /// Every operation documents the problems it can answer with, as `application/problem+json`.
     #[test]
@@ -1048,5 +1048,24 @@ mod tests {
             }
         }
         assert!(operations > 40, "{operations} operations");
+    }
+
+    /// The limits in the request schemas are written as literals (the schema attributes take no
+    /// constants): they must stay the limits the server checks.
+    #[test]
+    fn schema_limits_are_the_checked_limits() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let names =
+            ["CreateTeam", "UpdateTeam", "CreateUser", "UpdateUser", "CreateService", "UpdateService"];
+        for schema in names.into_iter().chain(["CreateSchedule", "CreateEscalationPolicy"]) {
+            let name = &schemas[schema]["properties"]["name"];
+            let name = if name["oneOf"].is_array() { &name["oneOf"][0] } else { name };
+            assert_eq!(name["maxLength"], domain::NAME_CHARS_MAX, "{schema}");
+        }
+        let title = &schemas["DeclareIncident"]["properties"]["title"];
+        assert_eq!(title["maxLength"], domain::TITLE_CHARS_MAX);
+        assert_eq!(schemas["AddNote"]["properties"]["text"]["maxLength"], domain::NOTE_CHARS_MAX);
+        assert_eq!(schemas["CreateSilence"]["properties"]["matchers"]["maxItems"], super::LIST_ITEMS_MAX);
     }
 }
