@@ -185,8 +185,11 @@ async fn require_token(State(app): State<App>, mut request: Request, next: Next)
 }
 
 async fn openapi() -> Response {
-    let json = ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document always serializes");
-    ([(header::CONTENT_TYPE, "application/json")], json).into_response()
+    // The document never changes while the server runs: built and serialized once.
+    static JSON: std::sync::LazyLock<axum::body::Bytes> = std::sync::LazyLock::new(|| {
+        ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document always serializes").into()
+    });
+    ([(header::CONTENT_TYPE, "application/json")], JSON.clone()).into_response()
 }
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -1056,9 +1059,17 @@ mod tests {
     fn schema_limits_are_the_checked_limits() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         let schemas = &doc["components"]["schemas"];
-        let names =
-            ["CreateTeam", "UpdateTeam", "CreateUser", "UpdateUser", "CreateService", "UpdateService"];
-        for schema in names.into_iter().chain(["CreateSchedule", "CreateEscalationPolicy"]) {
+        let named = [
+            "CreateTeam",
+            "UpdateTeam",
+            "CreateUser",
+            "UpdateUser",
+            "CreateService",
+            "UpdateService",
+            "CreateSchedule",
+            "CreateEscalationPolicy",
+        ];
+        for schema in named {
             let name = &schemas[schema]["properties"]["name"];
             let name = if name["oneOf"].is_array() { &name["oneOf"][0] } else { name };
             assert_eq!(name["maxLength"], domain::NAME_CHARS_MAX, "{schema}");
