@@ -11,11 +11,13 @@
 //! On disk: a directory of segment files named by the sequence number of their first record.
 //! A segment is created full of zeros (so that appending never grows the file and a sync writes
 //! only data), filled with records, sealed when the next record does not fit, and once every
-//! record in it has been applied it becomes the spare that the next segment reuses. A record is
-//! a header (magic, payload length, sequence number, time, CRC-32C of all of these and the
-//! payload) followed by the payload. Reading a segment stops at the first record that is torn,
-//! fails its checksum, or does not carry the next sequence number: what a crash cut off, or what
-//! a reused segment held before.
+//! record in it has been applied it becomes the spare that the next segment reuses. Opening the
+//! journal makes a spare if there is none, so that the first segment to fill is not followed by
+//! 16 MB of zeros written while requests wait for their record's sync; by the time the next one
+//! fills, the applier has released the one before it. A record is a header (magic, payload
+//! length, sequence number, time, CRC-32C of all of these and the payload) followed by the
+//! payload. Reading a segment stops at the first record that is torn, fails its checksum, or does
+//! not carry the next sequence number: what a crash cut off, or what a reused segment held before.
 //!
 //! [`Store::ingest_journaled`]: crate::Store::ingest_journaled
 
@@ -125,6 +127,7 @@ impl Journal {
         let next_seq = last_seq + 1;
         release_applied(dir, &mut sealed, applied)?;
         let (file, size, current) = new_segment(dir, next_seq, segment_bytes)?;
+        prepare_spare(dir, segment_bytes)?;
         let journal = Journal {
             dir: dir.to_owned(),
             _lock: lock,
@@ -235,17 +238,7 @@ fn new_segment(dir: &Path, first_seq: u64, size: u64) -> io::Result<(File, u64, 
         Err(err) => return Err(err),
     };
     if !reused {
-        let temporary = dir.join("new.tmp");
-        let mut file = File::create(&temporary)?;
-        let zeros = vec![0u8; 1024 * 1024];
-        let mut left = size;
-        while left > 0 {
-            let chunk = left.min(zeros.len() as u64) as usize;
-            file.write_all(&zeros[..chunk])?;
-            left -= chunk as u64;
-        }
-        file.sync_all()?;
-        fs::rename(&temporary, &path)?;
+        create_zeroed(dir, &path, size)?;
     }
     sync_dir(dir)?;
     let file = OpenOptions::new().read(true).write(true).open(&path)?;
@@ -286,6 +279,35 @@ fn read_segment(path: &Path, first_seq: u64) -> io::Result<Vec<Record>> {
         offset = end;
     }
     Ok(records)
+}
+
+/// Makes sure a spare of at least `size` bytes is ready, so that the next segment does not have
+/// to be written full of zeros while requests wait for their record's sync.
+fn prepare_spare(dir: &Path, size: u64) -> io::Result<()> {
+    let spare = dir.join(SPARE);
+    match fs::metadata(&spare) {
+        Ok(meta) if meta.len() >= size => Ok(()),
+        Ok(_) | Err(_) => {
+            create_zeroed(dir, &spare, size)?;
+            sync_dir(dir)
+        }
+    }
+}
+
+/// Writes `size` zeros to `path`, synced, by way of a temporary file, so that `path` is never
+/// short.
+fn create_zeroed(dir: &Path, path: &Path, size: u64) -> io::Result<()> {
+    let temporary = dir.join("new.tmp");
+    let mut file = File::create(&temporary)?;
+    let zeros = vec![0u8; 1024 * 1024];
+    let mut left = size;
+    while left > 0 {
+        let chunk = left.min(zeros.len() as u64) as usize;
+        file.write_all(&zeros[..chunk])?;
+        left -= chunk as u64;
+    }
+    file.sync_all()?;
+    fs::rename(&temporary, path)
 }
 
 /// Keeps the segment at `path` as the spare if there is none, else removes it.

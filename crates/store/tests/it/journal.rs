@@ -91,6 +91,7 @@ fn applied_segments_are_reused_and_their_old_records_never_come_back() {
     assert_eq!(journal.segments(), 3);
     journal.release(4).unwrap();
     assert_eq!(journal.segments(), 1);
+    // The spare made at open became the second segment; the first is the spare now.
     assert_eq!(segment_files(dir.path()), vec!["00000000000000000005.seg", "spare.seg"]);
     // The spare becomes the next segment, its old records still in it.
     for n in 7..=8 {
@@ -106,8 +107,31 @@ fn applied_segments_are_reused_and_their_old_records_never_come_back() {
     let (journal, records) = open(dir.path(), 8);
     assert!(records.is_empty());
     assert_eq!(journal.segments(), 1);
-    // The first became the spare and then the new current segment; the second was removed.
-    assert_eq!(segment_files(dir.path()), vec!["00000000000000000009.seg"]);
+    // The spare became the new current segment, the first of the old ones the spare, and the
+    // second was removed.
+    assert_eq!(segment_files(dir.path()), vec!["00000000000000000009.seg", "spare.seg"]);
+}
+
+#[test]
+fn a_spare_is_ready_from_the_start_so_that_no_segment_is_zeroed_while_appending() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut journal, _) = open(dir.path(), 0);
+    assert_eq!(segment_files(dir.path()), vec!["00000000000000000001.seg", "spare.seg"]);
+    let spare = dir.path().join("spare.seg");
+    assert_eq!(std::fs::metadata(&spare).unwrap().len(), SEGMENT);
+    // Write a mark into the spare: the segment that the third record opens is that very file.
+    let mut data = std::fs::read(&spare).unwrap();
+    data[SEGMENT as usize - 1] = 0xa5;
+    std::fs::write(&spare, &data).unwrap();
+    for n in 1..=3 {
+        journal.append(at(n as i64), &payload(n, 1500)).unwrap();
+    }
+    assert_eq!(segment_files(dir.path()), vec!["00000000000000000001.seg", "00000000000000000003.seg"]);
+    let second = std::fs::read(dir.path().join("00000000000000000003.seg")).unwrap();
+    assert_eq!(second[SEGMENT as usize - 1], 0xa5);
+    drop(journal);
+    let (_, records) = open(dir.path(), 0);
+    assert_eq!(records.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), vec![1, 2, 3]);
 }
 
 #[test]
