@@ -11,14 +11,16 @@
 #   3. the same with one repeated dedup key                             -> events/s, p99;
 #   4. the same load against Alertmanager (null receiver), one new alert per request
 #                                                                       -> alerts/s, p99, RSS/alert;
-#   5. firebreak RSS before/after $ALERTS open alerts, then an overload run with
+#   5. the load of 2. against http_floor, an HTTP responder that does no work (the example in
+#      crates/server/examples)          -> requests/s: the most that wrk and loopback TCP allow here;
+#   6. firebreak RSS before/after $ALERTS open alerts, then an overload run with
 #      $OVERLOAD_CONNS connections: counts 429s and watches RSS;
-#   6. prints the medians of $RUNS runs.
+#   7. prints the medians of $RUNS runs.
 #
 # Settings (environment): RUNS=3 DURATION=20s THREADS=2 CONNS=32 ALERTS=1000000
 #   OVERLOAD_CONNS=16000 (0: no overload run) OVERLOAD_DURATION=15s FB_PORT=18480 AM_PORT=18493
-#   FIREBREAK_BIN=path (skip the build)  CARGO_TARGET_DIR (for the build)
-#   SKIP_ALERTMANAGER=1  SKIP_MEMORY=1  KEEP=1 (keep the work directory)  WORK=dir
+#   FIREBREAK_BIN=path (skip the build)  FLOOR_BIN=path  CARGO_TARGET_DIR (for the build)
+#   SKIP_ALERTMANAGER=1  SKIP_FLOOR=1  SKIP_MEMORY=1  KEEP=1 (keep the work directory)  WORK=dir
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,6 +34,7 @@ OVERLOAD_CONNS=${OVERLOAD_CONNS:-16000}
 OVERLOAD_DURATION=${OVERLOAD_DURATION:-15s}
 FB_PORT=${FB_PORT:-18480}
 AM_PORT=${AM_PORT:-18493}
+FLOOR_PORT=${FLOOR_PORT:-18482}
 AM_BIN=${AM_BIN:-/usr/bin/prometheus-alertmanager}
 WORK=${WORK:-$(mktemp -d /tmp/firebreak-bench.XXXXXX)}
 mkdir -p "$WORK"
@@ -95,6 +98,16 @@ build_firebreak() {
         FB=$target/release/firebreak
     fi
     [[ -x $FB ]] || die "no firebreak binary at $FB"
+    [[ -z ${SKIP_FLOOR:-} ]] || return 0
+    if [[ -n ${FLOOR_BIN:-} ]]; then
+        FLOOR=$FLOOR_BIN
+    else
+        local target=${CARGO_TARGET_DIR:-$ROOT/target}
+        (cd "$ROOT" && CARGO_TARGET_DIR=$target cargo build --release -p firebreak-server --example http_floor) \
+            >>"$LOG" 2>&1 || die "cargo build of the http_floor example failed, see $LOG"
+        FLOOR=$target/release/examples/http_floor
+    fi
+    [[ -x $FLOOR ]] || die "no http_floor binary at $FLOOR"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -104,6 +117,15 @@ wait_http() { # URL: wait until it answers 2xx (30 s)
     local i
     for i in $(seq 300); do
         curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    die "$1 did not come up"
+}
+
+wait_http_post() { # URL: wait until a POST to it answers 2xx (30 s)
+    local i
+    for i in $(seq 300); do
+        curl -fsS -o /dev/null -d '{}' "$1" 2>/dev/null && return 0
         sleep 0.1
     done
     die "$1 did not come up"
@@ -280,6 +302,29 @@ alertmanager_throughput() { # RUN
 }
 
 # ---------------------------------------------------------------------------------------------
+# The floor: the same load against a responder that does no work
+
+floor_throughput() { # RUN
+    local run=$1
+    port_free "$FLOOR_PORT" || die "port $FLOOR_PORT is taken (set FLOOR_PORT)"
+    "$FLOOR" "127.0.0.1:$FLOOR_PORT" >"$WORK/floor-$run.log" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    wait_http_post "http://127.0.0.1:$FLOOR_PORT/v2/enqueue"
+    local cpu0 cpu1
+    cpu0=$(cpu_ticks "$pid")
+    FB_ROUTING_KEY=floor FB_MODE=distinct FB_PREFIX="r$run" \
+        run_wrk "floor-$run" "$HERE/enqueue.lua" "http://127.0.0.1:$FLOOR_PORT/v2/enqueue" "$CONNS" "$DURATION"
+    cpu1=$(cpu_ticks "$pid")
+    local floor_cpu
+    floor_cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t / hz}')
+    record "$run" floor "$(ok_rate)" "$(p99_ms)" "$(p50_ms)" "$(field non2xx "$BENCH")" \
+        "floor_cpu_s=$floor_cpu wrk_cpu_s=$WRK_CPU"
+    log "  http_floor: $(ok_rate) requests/s, p99 $(p99_ms) ms, CPU ${floor_cpu}s, wrk CPU ${WRK_CPU}s"
+    stop "$pid"
+}
+
+# ---------------------------------------------------------------------------------------------
 # firebreak memory per open alert, and overload
 
 firebreak_memory() {
@@ -351,7 +396,7 @@ col() { # SCENARIO COLUMN: that column of every run of a scenario
 }
 
 summary() {
-    local fbd fbd99 fbr fbr99 am am99 ratio fbmem ammem
+    local fbd fbd99 fbr fbr99 am am99 ratio fbmem ammem floor floor99
     fbd=$(col fb-distinct 3 | median)
     fbd99=$(col fb-distinct 4 | median)
     fbr=$(col fb-repeat 3 | median)
@@ -361,6 +406,8 @@ summary() {
     ammem=$( [[ -s $WORK/am-rss-per-alert ]] && median <"$WORK/am-rss-per-alert" || echo nan)
     fbmem=$( [[ -s $WORK/fb-rss-per-alert ]] && cat "$WORK/fb-rss-per-alert" || echo nan)
     ratio=$(awk -v a="$fbd" -v b="$am" 'BEGIN {if (b + 0 > 0) printf "%.2f", a / b; else print "nan"}')
+    floor=$(col floor 3 | median)
+    floor99=$(col floor 4 | median)
     {
         echo
         echo "firebreak ingest benchmark: median of $RUNS runs, wrk -t$THREADS -c$CONNS -d$DURATION, $(nproc) CPUs"
@@ -371,6 +418,7 @@ summary() {
         printf '%-60s %14s %10s\n' "firebreak /v2/enqueue, one repeated dedup key (events/s)" "$fbr" "$fbr99"
         printf '%-60s %14s %10s\n' "Alertmanager /api/v2/alerts, distinct alerts (alerts/s)" "$am" "$am99"
         printf '%-60s %14s\n' "ratio firebreak distinct / Alertmanager" "$ratio"
+        printf '%-60s %14s %10s\n' "http_floor (answers, does nothing), same load (requests/s)" "$floor" "$floor99"
         printf '%-60s %14s\n' "firebreak RSS per open alert (bytes, $ALERTS alerts)" "$fbmem"
         printf '%-60s %14s\n' "Alertmanager RSS growth per alert (bytes)" "$ammem"
         if [[ -s $WORK/fb-overload ]]; then
@@ -398,6 +446,7 @@ main() {
         log "run $run of $RUNS"
         firebreak_throughput "$run"
         [[ -n ${SKIP_ALERTMANAGER:-} ]] || alertmanager_throughput "$run"
+        [[ -n ${SKIP_FLOOR:-} ]] || floor_throughput "$run"
     done
     [[ -n ${SKIP_MEMORY:-} ]] || firebreak_memory
     summary
