@@ -2,10 +2,11 @@
 //! Grafana webhooks, and the pipeline that makes what they send durable.
 //!
 //! Handlers parse (with `firebreak-ingest`), resolve the integration key, and hand the events to
-//! a single writer through a bounded queue; when it is full, requests get `429` with
-//! `Retry-After` instead of growing memory without bound. The writer takes everything waiting (up
-//! to [`BATCH_EVENTS_MAX`] events) and makes it durable at once (group commit), and only then are
-//! the requests answered: a `202` means the events survive a crash.
+//! a single writer through a bounded queue; when it is full, or the database has fallen
+//! [`BACKLOG_EVENTS_MAX`] events behind the journal, requests get `429` with `Retry-After` at once
+//! instead of waiting without bound. The writer takes everything waiting (up to
+//! [`BATCH_EVENTS_MAX`] events) and makes it durable at once (group commit), and only then are the
+//! requests answered: a `202` means the events survive a crash.
 //!
 //! On an SQLite database file the writer is the journal thread: it appends each group to the
 //! ingest journal ([`firebreak_store::journal`]) and syncs it, which costs a fraction of a
@@ -42,14 +43,16 @@ use crate::extract::Path;
 
 /// Largest ingest request body, in bytes.
 pub const INGEST_BODY_BYTES_MAX: usize = 512 * 1024;
-/// Requests waiting for the writer; beyond this, senders get `429`.
-pub const QUEUE_REQUESTS_MAX: usize = 8192;
+/// Requests waiting for the writer; beyond this, senders get `429`. Smaller than the connections
+/// served at once ([`crate::CONNECTIONS_MAX`]), so that it can fill: when the disk stalls, the
+/// senders beyond it are told to come back rather than left waiting.
+pub const QUEUE_REQUESTS_MAX: usize = 512;
 /// Most events made durable in one group.
 pub const BATCH_EVENTS_MAX: usize = 4096;
 /// Most bytes of encoded events in one journal record (a record may exceed it by one request).
 const BATCH_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Events journaled but not yet applied to the database; beyond this, the journal takes no more
-/// until the applier catches up, and requests wait in the queue.
+/// until the applier catches up: the requests in the queue wait, and new ones get `429`.
 pub const BACKLOG_EVENTS_MAX: usize = 25_000;
 /// How often the journal looks whether the applier has caught up, while it waits for that.
 const BACKLOG_POLL: Duration = Duration::from_millis(1);
@@ -135,7 +138,7 @@ struct KeyCache {
 
 /// Why events were not accepted.
 pub(crate) enum Refusal {
-    /// The queue is full: retry later.
+    /// The queue is full, or the database is too far behind: retry later.
     Busy,
     /// Storing failed.
     Store(StoreError),
@@ -262,6 +265,12 @@ impl Ingestor {
             return Ok(());
         }
         let count = events.len() as u64;
+        // The database cannot keep up (or cannot be written): push back at once rather than
+        // queue requests that would wait for it.
+        if self.backlog() >= BACKLOG_EVENTS_MAX {
+            self.counters.requests_throttled.fetch_add(1, Ordering::Relaxed);
+            return Err(Refusal::Busy);
+        }
         let mut encoded = Vec::new();
         if self.progress.is_some() {
             journal::encode_events(service_id, &events, &mut encoded);
@@ -323,7 +332,7 @@ fn journal_batches(
     let mut payload: Vec<u8> = Vec::new();
     while let Some(first) = receiver.blocking_recv() {
         // While the database is behind by the most events memory may hold, accept nothing more:
-        // requests wait in the queue, and once it is full, senders get `429`.
+        // the requests in the queue wait, and new ones get `429` (see `Ingestor::submit`).
         while progress.backlog.load(Ordering::Relaxed) >= BACKLOG_EVENTS_MAX {
             std::thread::sleep(BACKLOG_POLL);
         }
@@ -712,5 +721,72 @@ async fn webhook(
             response
         }
         Err(Refusal::Store(err)) => ApiError::from(err).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use firebreak_domain::{AlertAction, Kind, Severity};
+
+    use super::*;
+
+    fn event(key: &str) -> AlertEvent {
+        AlertEvent {
+            action: AlertAction::Trigger,
+            dedup_key: Some(key.to_owned()),
+            summary: "disk almost full".to_owned(),
+            source: "db-1".to_owned(),
+            severity: Severity::Sev1,
+            kind: Kind::Signal,
+            occurred_at: None,
+            labels: Default::default(),
+            details: String::new(),
+            links: Vec::new(),
+        }
+    }
+
+    /// An ingestor whose queue holds `capacity` requests, with the writer's end returned.
+    fn ingestor(capacity: usize, backlog: usize) -> (Arc<Ingestor>, mpsc::Receiver<Job>) {
+        let (queue, receiver) = mpsc::channel(capacity);
+        let progress = Arc::new(Progress {
+            journaled: AtomicU64::new(0),
+            applied: watch::channel(0).0,
+            backlog: AtomicUsize::new(backlog),
+        });
+        let ingestor =
+            Ingestor { queue, keys: Mutex::default(), counters: Arc::default(), progress: Some(progress) };
+        (Arc::new(ingestor), receiver)
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_the_waiting_request_is_still_answered() {
+        let (ingestor, mut writer) = ingestor(1, 0);
+        let waiting = tokio::spawn({
+            let ingestor = ingestor.clone();
+            async move { ingestor.submit(7, vec![event("first")]).await }
+        });
+        while writer.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(ingestor.submit(7, vec![event("second")]).await, Err(Refusal::Busy)));
+        assert_eq!(ingestor.counters.requests_throttled.load(Ordering::Relaxed), 1);
+
+        let job = writer.recv().await.unwrap();
+        assert_eq!(job.items[0].event.dedup_key.as_deref(), Some("first"));
+        job.done.send(Ok(())).unwrap();
+        assert!(waiting.await.unwrap().is_ok());
+        assert_eq!(ingestor.counters.events_accepted.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_database_too_far_behind_refuses_without_queueing() {
+        let (ingestor, mut writer) = ingestor(QUEUE_REQUESTS_MAX, BACKLOG_EVENTS_MAX);
+        assert!(matches!(ingestor.submit(7, vec![event("late")]).await, Err(Refusal::Busy)));
+        assert_eq!(writer.len(), 0, "nothing waits for a writer that is not taking more");
+        ingestor.progress.as_ref().unwrap().backlog.store(BACKLOG_EVENTS_MAX - 1, Ordering::Relaxed);
+        let ingestor_next = ingestor.clone();
+        let submitted = tokio::spawn(async move { ingestor_next.submit(7, vec![event("in time")]).await });
+        writer.recv().await.unwrap().done.send(Ok(())).unwrap();
+        assert!(submitted.await.unwrap().is_ok());
     }
 }

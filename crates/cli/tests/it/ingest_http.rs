@@ -1,7 +1,11 @@
 //! The ingest endpoints over real HTTP: PagerDuty-compatible answers, webhook batches with a bad
-//! alert, wrong keys, oversized bodies.
+//! alert, wrong keys, oversized bodies, and push-back when the database cannot keep up.
 
+use std::time::{Duration, Instant};
+
+use firebreak_server::ingest::{BACKLOG_EVENTS_MAX, RETRY_AFTER_SECS};
 use serde_json::{Value, json};
+use sqlx::Connection;
 
 use crate::support::{Server, create_token};
 
@@ -144,4 +148,103 @@ async fn pagerduty_and_webhooks_answer_like_their_originals() {
         .unwrap();
     assert_eq!(detail["status"], "resolved", "{detail}");
     server.stop();
+}
+
+/// When the database cannot take writes (here another process holds its write lock, as a long
+/// backup might), accepted events pile up in the journal until `BACKLOG_EVENTS_MAX`; then ingest
+/// answers `429` with `Retry-After` at once, on both formats, instead of making senders wait. Once
+/// the database is writable, every event answered `202` is stored and ingest accepts again.
+#[tokio::test]
+async fn a_database_that_cannot_keep_up_gets_429s_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ingest.db");
+    let database = format!("sqlite:{}", file.display());
+    let token = create_token(dir.path(), &database, "ana");
+    let server = Server::start(dir.path(), &database).await;
+    // Without push-back a request would wait for the database: fail instead of hanging.
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let url = &server.url;
+    let api = |path: &str, body: Value| {
+        http.post(format!("{url}/api/v1/{path}")).bearer_auth(&token).json(&body).send()
+    };
+    api("teams", json!({"name": "db"})).await.unwrap();
+    let service: Value =
+        api("services", json!({"name": "ledger", "team": "db", "description": "the ledger"}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let key = service["integration_key"].as_str().unwrap();
+
+    let mut lock = sqlx::SqliteConnection::connect(&database).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
+
+    let webhook = |batch: usize| {
+        let alerts: Vec<Value> = (0..1000)
+            .map(|n| {
+                json!({"status": "firing", "labels": {"alertname": "Lag", "n": format!("{batch}-{n}")},
+                "startsAt": "2026-11-23T10:00:00Z", "fingerprint": format!("{batch}-{n}")})
+            })
+            .collect();
+        http.post(format!("{url}/api/v1/ingest/alertmanager/{key}"))
+            .json(&json!({"version": "4", "status": "firing", "alerts": alerts}))
+            .send()
+    };
+    let mut accepted = 0;
+    let refused = loop {
+        let response = webhook(accepted / 1000).await.unwrap();
+        match response.status().as_u16() {
+            202 => accepted += 1000,
+            429 => break response,
+            other => panic!("webhook answered {other}: {}", response.text().await.unwrap()),
+        }
+        assert!(accepted <= 2 * BACKLOG_EVENTS_MAX, "no push-back after {accepted} events");
+    };
+    assert_eq!(
+        accepted, BACKLOG_EVENTS_MAX,
+        "the journal takes events until the database is this far behind"
+    );
+    assert_eq!(refused.headers()["retry-after"], RETRY_AFTER_SECS.to_string().as_str());
+    assert_eq!(refused.headers()["content-type"], "application/problem+json");
+    let problem: Value = refused.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("retry"), "{problem}");
+
+    let enqueue = |dedup_key: &str| {
+        http.post(format!("{url}/v2/enqueue"))
+            .json(&json!({"routing_key": key, "event_action": "trigger", "dedup_key": dedup_key,
+                "payload": {"summary": "replication lag 40s", "source": "db-2", "severity": "error"}}))
+            .send()
+    };
+    let started = Instant::now();
+    let refused = enqueue("late").await.unwrap();
+    assert_eq!(refused.status().as_u16(), 429);
+    assert!(started.elapsed() < Duration::from_secs(2), "push-back is at once, not after a wait");
+    assert_eq!(refused.headers()["retry-after"], RETRY_AFTER_SECS.to_string().as_str());
+    let answer: Value = refused.json().await.unwrap();
+    assert_eq!(answer["status"], "throttle event");
+
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    lock.close().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let metrics = http.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
+        if metrics.lines().any(|line| line == "firebreak_ingest_backlog_events 0") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the database did not catch up:\n{metrics}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(enqueue("in time").await.unwrap().status().as_u16(), 202);
+    server.stop();
+
+    let mut check = sqlx::SqliteConnection::connect(&database).await.unwrap();
+    let (stored,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM alerts").fetch_one(&mut check).await.unwrap();
+    assert_eq!(stored as usize, BACKLOG_EVENTS_MAX + 1, "every event answered 202 is stored, once");
+    let (late,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM alerts WHERE dedup_key = 'late'")
+        .fetch_one(&mut check)
+        .await
+        .unwrap();
+    assert_eq!(late, 0, "an event answered 429 is not stored");
 }
