@@ -360,8 +360,8 @@ firebreak_memory() {
         stop "$FB_PID"
         return
     fi
-    # Overload: more connections than firebreak serves at once (CONNECTIONS_MAX = 1024), and more
-    # than its ingest queue holds (QUEUE_REQUESTS_MAX = 512): 429s when the journal falls behind.
+    # Overload: more connections than firebreak serves at once (CONNECTIONS_MAX = 1024); 429s only
+    # if the database falls BACKLOG_EVENTS_MAX events behind the journal.
     local limit
     limit=$(ulimit -n)
     if ((OVERLOAD_CONNS + 200 > limit)); then

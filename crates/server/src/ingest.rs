@@ -2,9 +2,9 @@
 //! Grafana webhooks, and the pipeline that makes what they send durable.
 //!
 //! Handlers parse (with `firebreak-ingest`), resolve the integration key, and hand the events to
-//! a single writer through a bounded queue; when it is full, or the database has fallen
-//! [`BACKLOG_EVENTS_MAX`] events behind the journal, requests get `429` with `Retry-After` at once
-//! instead of waiting without bound. The writer takes everything waiting (up to
+//! a single writer through a bounded queue. When the database has fallen [`BACKLOG_EVENTS_MAX`]
+//! events behind the journal and does not catch up within [`BACKLOG_WAIT_MAX`] (or the queue is
+//! full), requests get `429` with `Retry-After` instead of waiting without bound. The writer takes everything waiting (up to
 //! [`BATCH_EVENTS_MAX`] events) and makes it durable at once (group commit), and only then are the
 //! requests answered: a `202` means the events survive a crash.
 //!
@@ -43,17 +43,22 @@ use crate::extract::Path;
 
 /// Largest ingest request body, in bytes.
 pub const INGEST_BODY_BYTES_MAX: usize = 512 * 1024;
-/// Requests waiting for the writer; beyond this, senders get `429`. Smaller than the connections
-/// served at once ([`crate::CONNECTIONS_MAX`]), so that it can fill: when the disk stalls, the
-/// senders beyond it are told to come back rather than left waiting.
-pub const QUEUE_REQUESTS_MAX: usize = 512;
+/// Requests waiting for the writer; beyond this, senders get `429`. One per connection served at
+/// once ([`crate::CONNECTIONS_MAX`]), each of which has at most one request in flight: a flood of
+/// connections waits its turn while the journal keeps up rather than being refused. What refuses
+/// when the pipeline cannot keep up is [`BACKLOG_EVENTS_MAX`] (after [`BACKLOG_WAIT_MAX`]).
+pub const QUEUE_REQUESTS_MAX: usize = crate::CONNECTIONS_MAX;
 /// Most events made durable in one group.
 pub const BATCH_EVENTS_MAX: usize = 4096;
 /// Most bytes of encoded events in one journal record (a record may exceed it by one request).
 const BATCH_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Events journaled but not yet applied to the database; beyond this, the journal takes no more
-/// until the applier catches up: the requests in the queue wait, and new ones get `429`.
+/// until the applier catches up: the requests in the queue wait, and new ones get `429` unless it
+/// catches up within [`BACKLOG_WAIT_MAX`].
 pub const BACKLOG_EVENTS_MAX: usize = 25_000;
+/// How long a request waits for the database to catch up when it is [`BACKLOG_EVENTS_MAX`] events
+/// behind, before it gets `429`.
+const BACKLOG_WAIT_MAX: Duration = Duration::from_secs(1);
 /// How often the journal looks whether the applier has caught up, while it waits for that.
 const BACKLOG_POLL: Duration = Duration::from_millis(1);
 /// Most events the applier stores in one transaction.
@@ -259,15 +264,34 @@ impl Ingestor {
         Ok(found)
     }
 
+    /// Whether the database is less than [`BACKLOG_EVENTS_MAX`] events behind the journal, waiting
+    /// up to [`BACKLOG_WAIT_MAX`] for it to catch up when it is not. The wait paces senders that
+    /// retry at once, whatever `Retry-After` says, to the rate the database takes; a database that
+    /// cannot be written at all gets its senders told to retry later instead of left waiting.
+    async fn room_in_backlog(&self) -> bool {
+        let Some(progress) = &self.progress else { return true };
+        let has_room = || progress.backlog.load(Ordering::Relaxed) < BACKLOG_EVENTS_MAX;
+        if has_room() {
+            return true;
+        }
+        let mut applied = progress.applied.subscribe();
+        let caught_up = async {
+            while !has_room() {
+                if applied.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::time::timeout(BACKLOG_WAIT_MAX, caught_up).await.is_ok() && has_room()
+    }
+
     /// Stores `events` for `service_id`, returning once they are durable.
     pub(crate) async fn submit(&self, service_id: Id, events: Vec<AlertEvent>) -> Result<(), Refusal> {
         if events.is_empty() {
             return Ok(());
         }
         let count = events.len() as u64;
-        // The database cannot keep up (or cannot be written): push back at once rather than
-        // queue requests that would wait for it.
-        if self.backlog() >= BACKLOG_EVENTS_MAX {
+        if !self.room_in_backlog().await {
             self.counters.requests_throttled.fetch_add(1, Ordering::Relaxed);
             return Err(Refusal::Busy);
         }
@@ -332,7 +356,7 @@ fn journal_batches(
     let mut payload: Vec<u8> = Vec::new();
     while let Some(first) = receiver.blocking_recv() {
         // While the database is behind by the most events memory may hold, accept nothing more:
-        // the requests in the queue wait, and new ones get `429` (see `Ingestor::submit`).
+        // the requests in the queue wait, and new ones get `429` (see `Ingestor::room_in_backlog`).
         while progress.backlog.load(Ordering::Relaxed) >= BACKLOG_EVENTS_MAX {
             std::thread::sleep(BACKLOG_POLL);
         }
@@ -778,15 +802,29 @@ mod tests {
         assert_eq!(ingestor.counters.events_accepted.load(Ordering::Relaxed), 1);
     }
 
-    #[tokio::test]
-    async fn a_database_too_far_behind_refuses_without_queueing() {
+    #[tokio::test(start_paused = true)]
+    async fn a_database_too_far_behind_refuses_after_a_bounded_wait_unless_it_catches_up() {
         let (ingestor, mut writer) = ingestor(QUEUE_REQUESTS_MAX, BACKLOG_EVENTS_MAX);
+        let started = tokio::time::Instant::now();
         assert!(matches!(ingestor.submit(7, vec![event("late")]).await, Err(Refusal::Busy)));
-        assert_eq!(writer.len(), 0, "nothing waits for a writer that is not taking more");
-        ingestor.progress.as_ref().unwrap().backlog.store(BACKLOG_EVENTS_MAX - 1, Ordering::Relaxed);
-        let ingestor_next = ingestor.clone();
-        let submitted = tokio::spawn(async move { ingestor_next.submit(7, vec![event("in time")]).await });
-        writer.recv().await.unwrap().done.send(Ok(())).unwrap();
+        assert_eq!(started.elapsed(), BACKLOG_WAIT_MAX);
+        assert!(writer.is_empty(), "nothing waits for a writer that is not taking more");
+        assert_eq!(ingestor.counters.requests_throttled.load(Ordering::Relaxed), 1);
+
+        let submitted = tokio::spawn({
+            let ingestor = ingestor.clone();
+            async move { ingestor.submit(7, vec![event("in time")]).await }
+        });
+        tokio::time::sleep(BACKLOG_WAIT_MAX / 2).await;
+        assert!(writer.is_empty());
+        // The applier stores a batch: the waiting request goes on to the writer.
+        let progress = ingestor.progress.as_ref().unwrap();
+        progress.backlog.store(BACKLOG_EVENTS_MAX - 1000, Ordering::Relaxed);
+        progress.applied.send_replace(1);
+        let job = writer.recv().await.unwrap();
+        assert_eq!(job.items[0].event.dedup_key.as_deref(), Some("in time"));
+        job.done.send(Ok(())).unwrap();
         assert!(submitted.await.unwrap().is_ok());
+        assert_eq!(ingestor.counters.requests_throttled.load(Ordering::Relaxed), 1);
     }
 }

@@ -152,8 +152,9 @@ async fn pagerduty_and_webhooks_answer_like_their_originals() {
 
 /// When the database cannot take writes (here another process holds its write lock, as a long
 /// backup might), accepted events pile up in the journal until `BACKLOG_EVENTS_MAX`; then ingest
-/// answers `429` with `Retry-After` at once, on both formats, instead of making senders wait. Once
-/// the database is writable, every event answered `202` is stored and ingest accepts again.
+/// answers `429` with `Retry-After` after a bounded wait, on both formats, instead of making
+/// senders wait for good. Once the database is writable, every event answered `202` is stored and
+/// ingest accepts again.
 #[tokio::test]
 async fn a_database_that_cannot_keep_up_gets_429s_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -219,7 +220,7 @@ async fn a_database_that_cannot_keep_up_gets_429s_and_loses_nothing() {
     let started = Instant::now();
     let refused = enqueue("late").await.unwrap();
     assert_eq!(refused.status().as_u16(), 429);
-    assert!(started.elapsed() < Duration::from_secs(2), "push-back is at once, not after a wait");
+    assert!(started.elapsed() < Duration::from_secs(5), "push-back comes after a bounded wait");
     assert_eq!(refused.headers()["retry-after"], RETRY_AFTER_SECS.to_string().as_str());
     let answer: Value = refused.json().await.unwrap();
     assert_eq!(answer["status"], "throttle event");
