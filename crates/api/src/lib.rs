@@ -91,7 +91,11 @@ pub struct Team {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTeam {
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^0-9\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -100,7 +104,11 @@ pub struct CreateTeam {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTeam {
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^0-9\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     pub description: Option<String>,
 }
@@ -119,10 +127,19 @@ pub struct User {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^0-9\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+\.[^@\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub email: String,
     /// IANA time zone; `UTC` when left out.
+    #[schema(min_length = 1)]
     pub time_zone: Option<String>,
 }
 
@@ -201,9 +218,19 @@ pub struct Notification {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^0-9\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+\.[^@\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub email: Option<String>,
+    /// IANA time zone.
+    #[schema(min_length = 1)]
     pub time_zone: Option<String>,
 }
 
@@ -262,7 +289,11 @@ pub struct CreatedService {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateService {
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^0-9\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// The owner team, by id or name.
     pub team: Ref,
@@ -282,7 +313,11 @@ pub struct CreateService {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateService {
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^0-9\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: Option<String>,
     pub team: Option<Ref>,
     pub description: Option<String>,
@@ -813,9 +848,14 @@ pub struct Schedule {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSchedule {
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^0-9\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
     /// IANA time zone, such as `Europe/Lisbon`.
+    #[schema(min_length = 1)]
     pub time_zone: String,
     /// Lowest first; a higher layer overrides lower ones wherever it has someone on call.
     pub layers: Vec<Layer>,
@@ -902,10 +942,17 @@ pub struct EscalationPolicy {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEscalationPolicy {
-    #[schema(min_length = 1, max_length = 100, pattern = r"[^0-9\s]")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^0-9\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub name: String,
+    /// Extra passes through the levels after the first.
     #[serde(default)]
+    #[schema(maximum = 9)]
     pub repeat: u32,
+    #[schema(min_items = 1, max_items = 20)]
     pub levels: Vec<EscalationLevel>,
 }
 

@@ -38,7 +38,9 @@ pub(crate) fn routes() -> Router<App> {
 
 /// Create an on-call schedule.
 #[utoipa::path(post, path = "/api/v1/schedules", request_body = api::CreateSchedule,
-    responses((status = 201, body = api::Schedule), (status = 422, body = api::Problem)))]
+    responses((status = 201, body = api::Schedule), (status = 422, body = api::Problem),
+        (status = 404, body = api::Problem, description = "a user named in a layer or override does not exist"),
+        (status = 409, body = api::Problem, description = "name taken")))]
 pub(crate) async fn create_schedule(
     State(app): State<App>,
     Json(body): Json<api::CreateSchedule>,

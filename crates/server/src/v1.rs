@@ -567,7 +567,8 @@ async fn add_note(
 
 /// Change an incident's severity.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/severity", params(("id" = i64, Path)), request_body = api::ChangeSeverity,
-    responses((status = 200, body = api::IncidentDetail)))]
+    responses((status = 200, body = api::IncidentDetail),
+        (status = 409, body = api::Problem, description = "already at that severity")))]
 async fn change_severity(
     app: State<App>,
     actor: Extension<Actor>,
@@ -579,7 +580,8 @@ async fn change_severity(
 
 /// Assign an incident, or its command, to a user (or to no one).
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/assign", params(("id" = i64, Path)), request_body = api::Assign,
-    responses((status = 200, body = api::IncidentDetail)))]
+    responses((status = 200, body = api::IncidentDetail),
+        (status = 409, body = api::Problem, description = "no change: already assigned so, or no one to unassign")))]
 async fn assign(
     State(app): State<App>,
     actor: Extension<Actor>,
@@ -1078,5 +1080,8 @@ mod tests {
         assert_eq!(title["maxLength"], domain::TITLE_CHARS_MAX);
         assert_eq!(schemas["AddNote"]["properties"]["text"]["maxLength"], domain::NOTE_CHARS_MAX);
         assert_eq!(schemas["CreateSilence"]["properties"]["matchers"]["maxItems"], super::LIST_ITEMS_MAX);
+        let policy = &schemas["CreateEscalationPolicy"]["properties"];
+        assert_eq!(policy["levels"]["maxItems"], firebreak_engine::LEVELS_MAX);
+        assert_eq!(policy["repeat"]["maximum"], firebreak_engine::REPEAT_COUNT_MAX);
     }
 }
