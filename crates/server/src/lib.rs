@@ -481,6 +481,11 @@ async fn observe(State(app): State<App>, request: Request, next: Next) -> Respon
     let request_id = format!("{:x}", app.request_ids.fetch_add(1, Ordering::Relaxed));
     let mut response = next.run(request).await;
     let elapsed = started.elapsed();
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body was never read, so the connection cannot carry another request:
+        // say so, or a client that reuses it fails writing its next request.
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let status = response.status().as_u16();
     app.metrics.record_request(method.as_str(), route, status, elapsed);
     if let Ok(value) = HeaderValue::from_str(&request_id) {

@@ -72,6 +72,7 @@ async fn pagerduty_and_webhooks_answer_like_their_originals() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 413);
+    assert_eq!(response.headers()["connection"], "close", "the unread body leaves the connection unusable");
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["status"], "invalid event");
     assert_eq!(answer["errors"][0], "the body is larger than the limit of 524288 bytes");
