@@ -113,22 +113,14 @@ build_firebreak() {
 # ---------------------------------------------------------------------------------------------
 # Helpers
 
-wait_http() { # URL: wait until it answers 2xx (30 s)
-    local i
+wait_http() { # URL [curl arguments...]: wait until it answers 2xx (30 s)
+    local url=$1 i
+    shift
     for i in $(seq 300); do
-        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        curl -fsS -o /dev/null "$@" "$url" 2>/dev/null && return 0
         sleep 0.1
     done
-    die "$1 did not come up"
-}
-
-wait_http_post() { # URL: wait until a POST to it answers 2xx (30 s)
-    local i
-    for i in $(seq 300); do
-        curl -fsS -o /dev/null -d '{}' "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    die "$1 did not come up"
+    die "$url did not come up"
 }
 
 port_free() { ! curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" 2>/dev/null; }
@@ -310,7 +302,7 @@ floor_throughput() { # RUN
     "$FLOOR" "127.0.0.1:$FLOOR_PORT" >"$WORK/floor-$run.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
-    wait_http_post "http://127.0.0.1:$FLOOR_PORT/v2/enqueue"
+    wait_http "http://127.0.0.1:$FLOOR_PORT/v2/enqueue" -d '{}'
     local cpu0 cpu1
     cpu0=$(cpu_ticks "$pid")
     FB_ROUTING_KEY=floor FB_MODE=distinct FB_PREFIX="r$run" \

@@ -9,6 +9,24 @@ use sqlx::Connection;
 
 use crate::support::{Server, create_token};
 
+/// Creates the team `db` and its service `ledger`, and returns the service's integration key.
+async fn ledger_integration_key(http: &reqwest::Client, url: &str, token: &str) -> String {
+    let team =
+        http.post(format!("{url}/api/v1/teams")).bearer_auth(token).json(&json!({"name": "db"})).send();
+    assert_eq!(team.await.unwrap().status().as_u16(), 201);
+    let service: Value = http
+        .post(format!("{url}/api/v1/services"))
+        .bearer_auth(token)
+        .json(&json!({"name": "ledger", "team": "db", "description": "the ledger"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    service["integration_key"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn pagerduty_and_webhooks_answer_like_their_originals() {
     let dir = tempfile::tempdir().unwrap();
@@ -17,23 +35,7 @@ async fn pagerduty_and_webhooks_answer_like_their_originals() {
     let server = Server::start(dir.path(), &database).await;
     let http = reqwest::Client::new();
     let url = &server.url;
-    http.post(format!("{url}/api/v1/teams"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "db"}))
-        .send()
-        .await
-        .unwrap();
-    let service: Value = http
-        .post(format!("{url}/api/v1/services"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "ledger", "team": "db", "description": "the ledger"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = service["integration_key"].as_str().unwrap();
+    let key = &ledger_integration_key(&http, url, &token).await;
 
     let enqueue = |body: Value| http.post(format!("{url}/v2/enqueue")).json(&body).send();
     let trigger = json!({"routing_key": key, "event_action": "trigger",
@@ -166,18 +168,7 @@ async fn a_database_that_cannot_keep_up_gets_429s_and_loses_nothing() {
     // Without push-back a request would wait for the database: fail instead of hanging.
     let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
     let url = &server.url;
-    let api = |path: &str, body: Value| {
-        http.post(format!("{url}/api/v1/{path}")).bearer_auth(&token).json(&body).send()
-    };
-    api("teams", json!({"name": "db"})).await.unwrap();
-    let service: Value =
-        api("services", json!({"name": "ledger", "team": "db", "description": "the ledger"}))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-    let key = service["integration_key"].as_str().unwrap();
+    let key = &ledger_integration_key(&http, url, &token).await;
 
     let mut lock = sqlx::SqliteConnection::connect(&database).await.unwrap();
     sqlx::query("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
