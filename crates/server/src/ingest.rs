@@ -4,9 +4,9 @@
 //! Handlers parse (with `firebreak-ingest`), resolve the integration key, and hand the events to
 //! a single writer through a bounded queue. When the database has fallen [`BACKLOG_EVENTS_MAX`]
 //! events behind the journal and does not catch up within [`BACKLOG_WAIT_MAX`] (or the queue is
-//! full), requests get `429` with `Retry-After` instead of waiting without bound. The writer takes everything waiting (up to
-//! [`BATCH_EVENTS_MAX`] events) and makes it durable at once (group commit), and only then are the
-//! requests answered: a `202` means the events survive a crash.
+//! full), requests get `429` with `Retry-After` instead of waiting without bound. The writer takes
+//! everything waiting (up to [`BATCH_EVENTS_MAX`] events) and makes it durable at once (group
+//! commit), and only then are the requests answered: a `202` means the events survive a crash.
 //!
 //! On an SQLite database file the writer is the journal thread: it appends each group to the
 //! ingest journal ([`firebreak_store::journal`]) and syncs it, which costs a fraction of a
