@@ -285,13 +285,11 @@ fn read_segment(path: &Path, first_seq: u64) -> io::Result<Vec<Record>> {
 /// to be written full of zeros while requests wait for their record's sync.
 fn prepare_spare(dir: &Path, size: u64) -> io::Result<()> {
     let spare = dir.join(SPARE);
-    match fs::metadata(&spare) {
-        Ok(meta) if meta.len() >= size => Ok(()),
-        Ok(_) | Err(_) => {
-            create_zeroed(dir, &spare, size)?;
-            sync_dir(dir)
-        }
+    if fs::metadata(&spare).is_ok_and(|meta| meta.len() >= size) {
+        return Ok(());
     }
+    create_zeroed(dir, &spare, size)?;
+    sync_dir(dir)
 }
 
 /// Writes `size` zeros to `path`, synced, by way of a temporary file, so that `path` is never
