@@ -106,7 +106,17 @@ pub(crate) fn fingerprint(labels: &BTreeMap<String, String>) -> String {
 /// Renders details as JSON text. Keys come out sorted at every level (whatever serde_json's
 /// `preserve_order` feature says), so equal details give equal text.
 pub(crate) fn details_text(details: Map<String, Value>) -> String {
-    sorted(Value::Object(details)).to_string()
+    let details = Value::Object(details);
+    // Without `preserve_order` the keys are sorted already, and nothing need be rebuilt.
+    if keys_sorted(&details) { details.to_string() } else { sorted(details).to_string() }
+}
+
+fn keys_sorted(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.keys().is_sorted() && map.values().all(keys_sorted),
+        Value::Array(items) => items.iter().all(keys_sorted),
+        _ => true,
+    }
 }
 
 fn sorted(value: Value) -> Value {
@@ -124,4 +134,19 @@ fn sorted(value: Value) -> Value {
 /// A JSON string's contents, or `None` for anything else.
 pub(crate) fn as_str(value: Option<&Value>) -> Option<&str> {
     value.and_then(Value::as_str)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn details_come_out_with_keys_sorted_at_every_level() {
+        let Value::Object(details) = json!({"z": {"b": 1, "a": [{"d": 2, "c": 3}]}, "m": null}) else {
+            unreachable!("an object literal")
+        };
+        assert_eq!(details_text(details), r#"{"m":null,"z":{"a":[{"c":3,"d":2}],"b":1}}"#);
+    }
 }

@@ -226,19 +226,18 @@ struct Payload<'a> {
 
 impl<'a> Payload<'a> {
     fn read(payload: &'a Map<String, Value>, errors: &mut Vec<String>) -> Payload<'a> {
-        let mut required = |key: &str| {
-            let path = format!("payload.{key}");
+        let mut required = |key: &str, path: &str| {
             let errors_before = errors.len();
-            let value = string_field(payload, key, &path, errors).filter(|value| !value.trim().is_empty());
+            let value = string_field(payload, key, path, errors).filter(|value| !value.trim().is_empty());
             // A value of the wrong type already has its error.
             if value.is_none() && errors.len() == errors_before {
                 errors.push(format!("'{path}' is missing or blank"));
             }
             value
         };
-        let summary = required("summary");
-        let source = required("source");
-        let severity_word = required("severity");
+        let summary = required("summary", "payload.summary");
+        let source = required("source", "payload.source");
+        let severity_word = required("severity", "payload.severity");
 
         let summary = summary.filter(|summary| {
             let fits = summary.trim().chars().count() <= SUMMARY_CHARS_MAX;

@@ -135,10 +135,11 @@ impl Progress {
     }
 }
 
+/// Integration keys looked up before, by their SHA-256: the keys themselves are not kept.
 #[derive(Default)]
 struct KeyCache {
-    known: HashMap<String, Id>,
-    unknown: std::collections::HashSet<String>,
+    known: HashMap<[u8; 32], Id>,
+    unknown: std::collections::HashSet<[u8; 32]>,
 }
 
 /// Why events were not accepted.
@@ -238,7 +239,7 @@ impl Ingestor {
         if key.is_empty() || key.len() > secret::SECRET_CHARS_MAX {
             return Ok(None);
         }
-        let hash = secret::hash(key);
+        let hash = secret::digest(key);
         {
             let keys = self.keys.lock().expect("key cache lock is never poisoned");
             if let Some(id) = keys.known.get(&hash) {

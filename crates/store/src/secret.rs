@@ -25,7 +25,12 @@ pub fn generate(prefix: &str) -> String {
 
 /// The stored form of `secret`: its SHA-256, hex-encoded.
 pub fn hash(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    hex(&digest(secret))
+}
+
+/// The SHA-256 of `secret`, for keeping in memory in place of the secret itself.
+pub fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 /// Compares two strings in time that depends only on their lengths.
