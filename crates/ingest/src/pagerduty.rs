@@ -17,6 +17,7 @@
 //! `details` is a JSON object with whichever of `custom_details`, `client`, `client_url` and `images`
 //! the event has.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -70,174 +71,352 @@ impl std::error::Error for Invalid {}
 ///
 /// Returns [`Invalid`] listing every invalid field when the body is not a valid event. Never panics.
 pub fn parse(body: &[u8]) -> Result<Enqueue, Invalid> {
+    // Most bodies are well-formed events: read straight into their members, borrowing the strings.
+    // A body that this cannot read (a member of the wrong type, a member twice, not an object,
+    // not JSON) is read again as a whole JSON value, which finds every problem and names it.
+    match serde_json::from_slice::<Wire>(body) {
+        Ok(wire) => Members::from(wire).event(Vec::new()),
+        Err(_) => parse_value(body),
+    }
+}
+
+/// Parses `body` as a JSON value, then reads the event's members from it.
+fn parse_value(body: &[u8]) -> Result<Enqueue, Invalid> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|error| Invalid::new(vec![format!("body is not valid JSON: {error}")]))?;
     let Value::Object(object) = value else {
         return Err(Invalid::new(vec!["body is not a JSON object".to_owned()]));
     };
-    let mut errors = Vec::new();
+    Members::from_object(&object).event(Vec::new())
+}
 
-    let routing_key = string_field(&object, "routing_key", "routing_key", &mut errors);
-    let routing_key = match routing_key.filter(|key| !key.trim().is_empty()) {
-        None => {
-            errors.push("'routing_key' is missing or blank".to_owned());
-            None
-        }
-        Some(key) if key.chars().count() > ROUTING_KEY_CHARS_MAX => {
-            errors.push(format!("'routing_key' is too long (maximum is {ROUTING_KEY_CHARS_MAX} characters)"));
-            None
-        }
-        Some(key) => Some(key),
-    };
+/// The members of an event that is JSON of the right shape, as serde reads it.
+#[derive(serde::Deserialize)]
+struct Wire<'a> {
+    #[serde(borrow)]
+    routing_key: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    event_action: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    dedup_key: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    payload: Option<WirePayload<'a>>,
+    links: Option<Value>,
+    images: Option<Value>,
+    client: Option<Value>,
+    client_url: Option<Value>,
+}
 
-    let errors_before = errors.len();
-    let action = match string_field(&object, "event_action", "event_action", &mut errors) {
-        Some("trigger") => Some(AlertAction::Trigger),
-        Some("acknowledge") => Some(AlertAction::Acknowledge),
-        Some("resolve") => Some(AlertAction::Resolve),
-        Some(word) if !word.trim().is_empty() => {
-            errors
-                .push("'event_action' is invalid (must be one of: trigger, acknowledge, resolve)".to_owned());
-            None
+#[derive(serde::Deserialize)]
+struct WirePayload<'a> {
+    #[serde(borrow)]
+    summary: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    severity: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    component: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    group: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    class: Option<Cow<'a, str>>,
+    custom_details: Option<Value>,
+}
+
+/// A member that should be a string. Absent and `null` are the same.
+enum Text<'a> {
+    Absent,
+    Given(Cow<'a, str>),
+    NotAString,
+}
+
+impl<'a> Text<'a> {
+    fn from_wire(text: Option<Cow<'a, str>>) -> Text<'a> {
+        text.map_or(Text::Absent, Text::Given)
+    }
+
+    fn from_value(value: Option<&'a Value>) -> Text<'a> {
+        match value {
+            None | Some(Value::Null) => Text::Absent,
+            Some(Value::String(text)) => Text::Given(Cow::Borrowed(text)),
+            Some(_) => Text::NotAString,
         }
-        _ => {
-            if errors.len() == errors_before {
-                errors.push("'event_action' is missing or blank".to_owned());
+    }
+
+    /// The string, if given; one that is not a string is an error naming `path`.
+    fn read(self, path: &str, errors: &mut Vec<String>) -> Option<Cow<'a, str>> {
+        match self {
+            Text::Absent => None,
+            Text::Given(text) => Some(text),
+            Text::NotAString => {
+                errors.push(format!("'{path}' must be a string"));
+                None
             }
-            None
         }
-    };
-
-    let dedup_key = string_field(&object, "dedup_key", "dedup_key", &mut errors)
-        .filter(|key| !key.trim().is_empty())
-        .map(str::to_owned);
-    if dedup_key.is_none() && matches!(action, Some(AlertAction::Acknowledge | AlertAction::Resolve)) {
-        errors.push("'dedup_key' is missing or blank".to_owned());
     }
-    if dedup_key.as_ref().is_some_and(|key| key.chars().count() > DEDUP_KEY_CHARS_MAX) {
-        errors.push(format!("'dedup_key' is too long (maximum is {DEDUP_KEY_CHARS_MAX} characters)"));
-    }
+}
 
-    // A trigger needs a valid payload; for acknowledge and resolve PagerDuty ignores it, so its
-    // errors are dropped and only its valid fields are used.
-    let is_trigger = action == Some(AlertAction::Trigger);
-    let mut payload_errors = Vec::new();
-    let payload = match object.get("payload") {
-        Some(Value::Object(payload)) => Payload::read(payload, &mut payload_errors),
-        None | Some(Value::Null) => {
-            payload_errors.push("'payload' is missing".to_owned());
-            Payload::default()
+/// An event's members, from either reading, in the order their errors are reported.
+struct Members<'a> {
+    routing_key: Text<'a>,
+    event_action: Text<'a>,
+    dedup_key: Text<'a>,
+    /// `None` when absent or `null`; `Err` when not an object.
+    payload: Option<Result<PayloadMembers<'a>, ()>>,
+    /// The rest, absent when `null`.
+    links: Option<Cow<'a, Value>>,
+    images: Option<Cow<'a, Value>>,
+    client: Option<Cow<'a, Value>>,
+    client_url: Option<Cow<'a, Value>>,
+}
+
+struct PayloadMembers<'a> {
+    summary: Text<'a>,
+    source: Text<'a>,
+    severity: Text<'a>,
+    timestamp: Text<'a>,
+    component: Text<'a>,
+    group: Text<'a>,
+    class: Text<'a>,
+    custom_details: Option<Cow<'a, Value>>,
+}
+
+impl<'a> From<Wire<'a>> for Members<'a> {
+    fn from(wire: Wire<'a>) -> Members<'a> {
+        Members {
+            routing_key: Text::from_wire(wire.routing_key),
+            event_action: Text::from_wire(wire.event_action),
+            dedup_key: Text::from_wire(wire.dedup_key),
+            payload: wire.payload.map(|payload| {
+                Ok(PayloadMembers {
+                    summary: Text::from_wire(payload.summary),
+                    source: Text::from_wire(payload.source),
+                    severity: Text::from_wire(payload.severity),
+                    timestamp: Text::from_wire(payload.timestamp),
+                    component: Text::from_wire(payload.component),
+                    group: Text::from_wire(payload.group),
+                    class: Text::from_wire(payload.class),
+                    custom_details: payload.custom_details.map(Cow::Owned),
+                })
+            }),
+            links: wire.links.map(Cow::Owned),
+            images: wire.images.map(Cow::Owned),
+            client: wire.client.map(Cow::Owned),
+            client_url: wire.client_url.map(Cow::Owned),
         }
-        Some(_) => {
-            payload_errors.push("'payload' must be an object".to_owned());
-            Payload::default()
+    }
+}
+
+impl<'a> Members<'a> {
+    fn from_object(object: &'a Map<String, Value>) -> Members<'a> {
+        let text = |key: &str| Text::from_value(object.get(key));
+        let value = |key: &str| object.get(key).filter(|value| !value.is_null()).map(Cow::Borrowed);
+        Members {
+            routing_key: text("routing_key"),
+            event_action: text("event_action"),
+            dedup_key: text("dedup_key"),
+            payload: match object.get("payload") {
+                None | Some(Value::Null) => None,
+                Some(Value::Object(payload)) => {
+                    let text = |key: &str| Text::from_value(payload.get(key));
+                    Some(Ok(PayloadMembers {
+                        summary: text("summary"),
+                        source: text("source"),
+                        severity: text("severity"),
+                        timestamp: text("timestamp"),
+                        component: text("component"),
+                        group: text("group"),
+                        class: text("class"),
+                        custom_details: payload
+                            .get("custom_details")
+                            .filter(|value| !value.is_null())
+                            .map(Cow::Borrowed),
+                    }))
+                }
+                Some(_) => Some(Err(())),
+            },
+            links: value("links"),
+            images: value("images"),
+            client: value("client"),
+            client_url: value("client_url"),
         }
-    };
-    if is_trigger {
-        errors.append(&mut payload_errors);
     }
 
-    let mut links = Vec::new();
-    match object.get("links") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
-            for (index, item) in items.iter().enumerate() {
-                match item.get("href").and_then(Value::as_str).filter(|href| !href.trim().is_empty()) {
-                    Some(href) => {
-                        let text = item.get("text").and_then(Value::as_str).unwrap_or("");
-                        push_link(&mut links, text, href);
-                    }
-                    None => {
-                        // One error is enough to fix the sender; a list of a thousand is not.
-                        errors.push(format!("'links[{index}].href' is missing or blank"));
-                        break;
+    /// The event these members make, or every problem with them (after those in `errors`).
+    fn event(self, mut errors: Vec<String>) -> Result<Enqueue, Invalid> {
+        let routing_key = self.routing_key.read("routing_key", &mut errors);
+        let routing_key = match routing_key.filter(|key| !key.trim().is_empty()) {
+            None => {
+                errors.push("'routing_key' is missing or blank".to_owned());
+                None
+            }
+            Some(key) if key.chars().count() > ROUTING_KEY_CHARS_MAX => {
+                errors.push(format!(
+                    "'routing_key' is too long (maximum is {ROUTING_KEY_CHARS_MAX} characters)"
+                ));
+                None
+            }
+            Some(key) => Some(key),
+        };
+
+        let errors_before = errors.len();
+        let action = match self.event_action.read("event_action", &mut errors).as_deref() {
+            Some("trigger") => Some(AlertAction::Trigger),
+            Some("acknowledge") => Some(AlertAction::Acknowledge),
+            Some("resolve") => Some(AlertAction::Resolve),
+            Some(word) if !word.trim().is_empty() => {
+                errors.push(
+                    "'event_action' is invalid (must be one of: trigger, acknowledge, resolve)".to_owned(),
+                );
+                None
+            }
+            _ => {
+                if errors.len() == errors_before {
+                    errors.push("'event_action' is missing or blank".to_owned());
+                }
+                None
+            }
+        };
+
+        let dedup_key = self
+            .dedup_key
+            .read("dedup_key", &mut errors)
+            .filter(|key| !key.trim().is_empty())
+            .map(Cow::into_owned);
+        if dedup_key.is_none() && matches!(action, Some(AlertAction::Acknowledge | AlertAction::Resolve)) {
+            errors.push("'dedup_key' is missing or blank".to_owned());
+        }
+        if dedup_key.as_ref().is_some_and(|key| key.chars().count() > DEDUP_KEY_CHARS_MAX) {
+            errors.push(format!("'dedup_key' is too long (maximum is {DEDUP_KEY_CHARS_MAX} characters)"));
+        }
+
+        // A trigger needs a valid payload; for acknowledge and resolve PagerDuty ignores it, so its
+        // errors are dropped and only its valid fields are used.
+        let is_trigger = action == Some(AlertAction::Trigger);
+        let mut payload_errors = Vec::new();
+        let payload = match self.payload {
+            Some(Ok(payload)) => Payload::read(payload, &mut payload_errors),
+            None => {
+                payload_errors.push("'payload' is missing".to_owned());
+                Payload::default()
+            }
+            Some(Err(())) => {
+                payload_errors.push("'payload' must be an object".to_owned());
+                Payload::default()
+            }
+        };
+        if is_trigger {
+            errors.append(&mut payload_errors);
+        }
+
+        let mut links = Vec::new();
+        match self.links.as_deref() {
+            None => {}
+            Some(Value::Array(items)) => {
+                for (index, item) in items.iter().enumerate() {
+                    match item.get("href").and_then(Value::as_str).filter(|href| !href.trim().is_empty()) {
+                        Some(href) => {
+                            let text = item.get("text").and_then(Value::as_str).unwrap_or("");
+                            push_link(&mut links, text, href);
+                        }
+                        None => {
+                            // One error is enough to fix the sender; a list of a thousand is not.
+                            errors.push(format!("'links[{index}].href' is missing or blank"));
+                            break;
+                        }
                     }
                 }
             }
+            Some(_) => errors.push("'links' must be an array".to_owned()),
         }
-        Some(_) => errors.push("'links' must be an array".to_owned()),
-    }
-    if object.get("images").is_some_and(|images| !images.is_null() && !images.is_array()) {
-        errors.push("'images' must be an array".to_owned());
-    }
-
-    let (Some(routing_key), Some(action), true) = (routing_key, action, errors.is_empty()) else {
-        return Err(Invalid::new(errors));
-    };
-
-    let mut details = Map::new();
-    if let Some(custom_details) = payload.custom_details.filter(|value| !value.is_null()) {
-        details.insert("custom_details".to_owned(), custom_details.clone());
-    }
-    for key in ["client", "client_url", "images"] {
-        if let Some(value) = object.get(key).filter(|value| !value.is_null()) {
-            details.insert(key.to_owned(), value.clone());
+        if self.images.as_deref().is_some_and(|images| !images.is_array()) {
+            errors.push("'images' must be an array".to_owned());
         }
-    }
 
-    let mut labels = BTreeMap::new();
-    let severity = payload.severity.map(|(severity, word)| {
-        labels.insert("severity".to_owned(), word.to_owned());
-        severity
-    });
-    for (name, value) in [
-        ("source", payload.source),
-        ("component", payload.component),
-        ("group", payload.group),
-        ("class", payload.class),
-    ] {
-        if let Some(value) = value.filter(|value| !value.trim().is_empty()) {
-            labels.insert(name.to_owned(), value.to_owned());
+        let (Some(routing_key), Some(action), true) = (routing_key, action, errors.is_empty()) else {
+            return Err(Invalid::new(errors));
+        };
+
+        let mut details = Map::new();
+        for (key, value) in [
+            ("custom_details", payload.custom_details),
+            ("client", self.client),
+            ("client_url", self.client_url),
+            ("images", self.images),
+        ] {
+            if let Some(value) = value {
+                details.insert(key.to_owned(), value.into_owned());
+            }
         }
-    }
-    let labels = BoundedLabels::new(labels);
-    labels.add_to(&mut details);
 
-    let event = AlertEvent {
-        action,
-        dedup_key,
-        summary: payload.summary.map(summary_line).unwrap_or_default(),
-        source: payload
-            .source
-            .map(|source| truncate(source.trim(), firebreak_domain::LABEL_CHARS_MAX))
-            .unwrap_or_default(),
-        severity: severity.unwrap_or(Severity::Sev3),
-        kind: Kind::Signal,
-        occurred_at: payload.timestamp,
-        labels: labels.labels,
-        details: details_text(details),
-        links,
-    };
-    Ok(Enqueue { routing_key: routing_key.to_owned(), event })
+        let mut labels = BTreeMap::new();
+        let severity = payload.severity.map(|(severity, word)| {
+            labels.insert("severity".to_owned(), word.to_owned());
+            severity
+        });
+        for (name, value) in [
+            ("source", &payload.source),
+            ("component", &payload.component),
+            ("group", &payload.group),
+            ("class", &payload.class),
+        ] {
+            if let Some(value) = value.as_deref().filter(|value| !value.trim().is_empty()) {
+                labels.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let labels = BoundedLabels::new(labels);
+        labels.add_to(&mut details);
+
+        let event = AlertEvent {
+            action,
+            dedup_key,
+            summary: payload.summary.as_deref().map(summary_line).unwrap_or_default(),
+            source: payload
+                .source
+                .as_deref()
+                .map(|source| truncate(source.trim(), firebreak_domain::LABEL_CHARS_MAX))
+                .unwrap_or_default(),
+            severity: severity.unwrap_or(Severity::Sev3),
+            kind: Kind::Signal,
+            occurred_at: payload.timestamp,
+            labels: labels.labels,
+            details: details_text(details),
+            links,
+        };
+        Ok(Enqueue { routing_key: routing_key.into_owned(), event })
+    }
 }
 
 /// The fields of a `payload` that are valid; the invalid ones are `None` and have an error.
 #[derive(Debug, Default)]
 struct Payload<'a> {
-    summary: Option<&'a str>,
-    source: Option<&'a str>,
+    summary: Option<Cow<'a, str>>,
+    source: Option<Cow<'a, str>>,
     severity: Option<(Severity, &'static str)>,
     timestamp: Option<Timestamp>,
-    component: Option<&'a str>,
-    group: Option<&'a str>,
-    class: Option<&'a str>,
-    custom_details: Option<&'a Value>,
+    component: Option<Cow<'a, str>>,
+    group: Option<Cow<'a, str>>,
+    class: Option<Cow<'a, str>>,
+    custom_details: Option<Cow<'a, Value>>,
 }
 
 impl<'a> Payload<'a> {
-    fn read(payload: &'a Map<String, Value>, errors: &mut Vec<String>) -> Payload<'a> {
-        let mut required = |key: &str, path: &str| {
+    fn read(payload: PayloadMembers<'a>, errors: &mut Vec<String>) -> Payload<'a> {
+        let mut required = |text: Text<'a>, path: &str| {
             let errors_before = errors.len();
-            let value = string_field(payload, key, path, errors).filter(|value| !value.trim().is_empty());
+            let value = text.read(path, errors).filter(|value| !value.trim().is_empty());
             // A value of the wrong type already has its error.
             if value.is_none() && errors.len() == errors_before {
                 errors.push(format!("'{path}' is missing or blank"));
             }
             value
         };
-        let summary = required("summary", "payload.summary");
-        let source = required("source", "payload.source");
-        let severity_word = required("severity", "payload.severity");
+        let summary = required(payload.summary, "payload.summary");
+        let source = required(payload.source, "payload.source");
+        let severity_word = required(payload.severity, "payload.severity");
 
         let summary = summary.filter(|summary| {
             let fits = summary.trim().chars().count() <= SUMMARY_CHARS_MAX;
@@ -249,7 +428,7 @@ impl<'a> Payload<'a> {
             fits
         });
         let severity = severity_word.and_then(|word| {
-            let severity = match word {
+            let severity = match &*word {
                 "critical" => Some((Severity::Sev1, "critical")),
                 "error" => Some((Severity::Sev2, "error")),
                 "warning" => Some((Severity::Sev3, "warning")),
@@ -264,8 +443,8 @@ impl<'a> Payload<'a> {
             }
             severity
         });
-        let timestamp = string_field(payload, "timestamp", "payload.timestamp", errors).and_then(|text| {
-            let timestamp = parse_timestamp(text);
+        let timestamp = payload.timestamp.read("payload.timestamp", errors).and_then(|text| {
+            let timestamp = parse_timestamp(&text);
             if timestamp.is_none() {
                 errors.push("'payload.timestamp' is invalid (must be an ISO 8601 timestamp)".to_owned());
             }
@@ -276,27 +455,10 @@ impl<'a> Payload<'a> {
             source,
             severity,
             timestamp,
-            component: string_field(payload, "component", "payload.component", errors),
-            group: string_field(payload, "group", "payload.group", errors),
-            class: string_field(payload, "class", "payload.class", errors),
-            custom_details: payload.get("custom_details"),
-        }
-    }
-}
-
-/// The string at `key`, or `None` when it is absent or null. Any other value is an error naming `path`.
-fn string_field<'a>(
-    object: &'a Map<String, Value>,
-    key: &str,
-    path: &str,
-    errors: &mut Vec<String>,
-) -> Option<&'a str> {
-    match object.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(text),
-        Some(_) => {
-            errors.push(format!("'{path}' must be a string"));
-            None
+            component: payload.component.read("payload.component", errors),
+            group: payload.group.read("payload.group", errors),
+            class: payload.class.read("payload.class", errors),
+            custom_details: payload.custom_details,
         }
     }
 }
@@ -305,4 +467,127 @@ fn string_field<'a>(
 /// PagerDuty's own example `2015-07-17T08:42:58.315+0000`.
 fn parse_timestamp(text: &str) -> Option<Timestamp> {
     text.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A member's value: mostly strings that make a valid event, some with escapes, and now and
+    /// then null, a number, an object or an array.
+    fn member(valid: &'static [&'static str]) -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => prop::sample::select(valid).prop_map(|text| format!("{text:?}")),
+            1 => prop::sample::select(valid).prop_map(|text| format!("\"\\u{:04x}{}\"", 'x' as u32, &text[..text.len().min(8)])),
+            1 => "[a-z\"\\\\\n ]{0,6}".prop_map(|text| serde_json::to_string(&text).unwrap()),
+            1 => prop::sample::select(&["null", "7", "{\"a\": 1}", "[1, {\"b\": null}]", "\"\""][..]).prop_map(str::to_owned),
+        ]
+    }
+
+    fn object(members: Vec<(&'static str, Option<String>)>, repeat: Option<usize>) -> String {
+        let mut members: Vec<String> = members
+            .into_iter()
+            .filter_map(|(key, value)| value.map(|value| format!("{key:?}: {value}")))
+            .collect();
+        if let Some(index) = repeat.filter(|_| !members.is_empty()) {
+            let again = members[index % members.len()].clone();
+            members.push(again);
+        }
+        format!("{{{}}}", members.join(", "))
+    }
+
+    fn body() -> impl Strategy<Value = String> {
+        let payload = (
+            prop::option::weighted(0.9, member(&["Disk full on web-1", "CPU\nhigh", " "])),
+            prop::option::weighted(0.9, member(&["web-1", "db"])),
+            prop::option::weighted(0.9, member(&["critical", "error", "warning", "info", "bogus"])),
+            prop::option::weighted(0.3, member(&["2015-07-17T08:42:58.315+00:00", "yesterday"])),
+            prop::option::weighted(0.3, member(&["mysql", "web"])),
+            prop::option::weighted(
+                0.3,
+                prop::sample::select(&["{\"z\": 1, \"a\": [2]}", "null", "3"][..]).prop_map(str::to_owned),
+            ),
+            prop::option::weighted(0.05, any::<usize>()),
+        )
+            .prop_map(|(summary, source, severity, timestamp, class, custom_details, repeat)| {
+                object(
+                    vec![
+                        ("summary", summary),
+                        ("source", source),
+                        ("severity", severity),
+                        ("timestamp", timestamp),
+                        ("class", class),
+                        ("custom_details", custom_details),
+                    ],
+                    repeat,
+                )
+            });
+        (
+            prop::option::weighted(0.95, member(&["fbk_0123", "k"])),
+            prop::option::weighted(0.95, member(&["trigger", "acknowledge", "resolve", "bogus"])),
+            prop::option::weighted(0.7, member(&["disk-web-1", "a"])),
+            prop::option::weighted(
+                0.9,
+                prop_oneof![8 => payload, 1 => Just("[]".to_owned()), 1 => Just("null".to_owned())],
+            ),
+            prop::option::weighted(
+                0.2,
+                prop::sample::select(
+                    &["[{\"href\": \"https://x.example\", \"text\": \"x\"}]", "[{}]", "{}", "null"][..],
+                )
+                .prop_map(str::to_owned),
+            ),
+            prop::option::weighted(
+                0.2,
+                prop::sample::select(&["[]", "{}", "null"][..]).prop_map(str::to_owned),
+            ),
+            prop::option::weighted(0.2, member(&["Zabbix", "https://zabbix.example"])),
+            prop::option::weighted(0.05, any::<usize>()),
+        )
+            .prop_map(
+                |(routing_key, event_action, dedup_key, payload, links, images, client, repeat)| {
+                    object(
+                        vec![
+                            ("routing_key", routing_key),
+                            ("event_action", event_action),
+                            ("dedup_key", dedup_key),
+                            ("payload", payload),
+                            ("links", links),
+                            ("images", images),
+                            ("client", client),
+                            ("unknown", Some("{\"deep\": [[[1]]]}".to_owned())),
+                        ],
+                        repeat,
+                    )
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Reading straight into the members gives what reading a JSON value first gives.
+        #[test]
+        fn both_readings_agree(body in body()) {
+            prop_assert_eq!(parse(body.as_bytes()), parse_value(body.as_bytes()), "{}", body);
+        }
+    }
+
+    #[test]
+    fn members_that_are_ignored_are_skipped_however_deep() {
+        // serde_json refuses to build a value nested over 128 deep; a member nobody reads is
+        // skipped without being built, so its depth costs nothing and is not held against it.
+        let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+        let body = format!(
+            r#"{{"routing_key": "k", "event_action": "trigger", "unknown": {deep},
+                "payload": {{"summary": "s", "source": "h", "severity": "info"}}}}"#
+        );
+        assert!(parse(body.as_bytes()).is_ok());
+        // Where it is read, the limit holds and is named.
+        let body = body
+            .replace(r#""severity": "info""#, &format!(r#""severity": "info", "custom_details": {deep}"#));
+        let invalid = parse(body.as_bytes()).unwrap_err();
+        assert!(invalid.errors[0].contains("recursion limit exceeded"), "{invalid}");
+    }
 }
