@@ -75,7 +75,7 @@ pub fn parse(body: &[u8]) -> Result<Enqueue, Invalid> {
     // A body that this cannot read (a member of the wrong type, a member twice, not an object,
     // not JSON) is read again as a whole JSON value, which finds every problem and names it.
     match serde_json::from_slice::<Wire>(body) {
-        Ok(wire) => Members::from(wire).event(Vec::new()),
+        Ok(wire) => Members::from(wire).event(),
         Err(_) => parse_value(body),
     }
 }
@@ -87,7 +87,7 @@ fn parse_value(body: &[u8]) -> Result<Enqueue, Invalid> {
     let Value::Object(object) = value else {
         return Err(Invalid::new(vec!["body is not a JSON object".to_owned()]));
     };
-    Members::from_object(&object).event(Vec::new())
+    Members::from_object(&object).event()
 }
 
 /// The members of an event that is JSON of the right shape, as serde reads it.
@@ -107,6 +107,7 @@ struct Wire<'a> {
     client_url: Option<Value>,
 }
 
+/// The `payload` of a [`Wire`] event.
 #[derive(serde::Deserialize)]
 struct WirePayload<'a> {
     #[serde(borrow)]
@@ -173,6 +174,7 @@ struct Members<'a> {
     client_url: Option<Cow<'a, Value>>,
 }
 
+/// The members of a `payload` object.
 struct PayloadMembers<'a> {
     summary: Text<'a>,
     source: Text<'a>,
@@ -245,8 +247,9 @@ impl<'a> Members<'a> {
         }
     }
 
-    /// The event these members make, or every problem with them (after those in `errors`).
-    fn event(self, mut errors: Vec<String>) -> Result<Enqueue, Invalid> {
+    /// The event these members make, or every problem with them.
+    fn event(self) -> Result<Enqueue, Invalid> {
+        let mut errors = Vec::new();
         let routing_key = self.routing_key.read("routing_key", &mut errors);
         let routing_key = match routing_key.filter(|key| !key.trim().is_empty()) {
             None => {
