@@ -275,15 +275,9 @@ impl Ingestor {
         if has_room() {
             return true;
         }
+        // Each applied batch shrinks the backlog: look again then.
         let mut applied = progress.applied.subscribe();
-        let caught_up = async {
-            while !has_room() {
-                if applied.changed().await.is_err() {
-                    return;
-                }
-            }
-        };
-        tokio::time::timeout(BACKLOG_WAIT_MAX, caught_up).await.is_ok() && has_room()
+        matches!(tokio::time::timeout(BACKLOG_WAIT_MAX, applied.wait_for(|_| has_room())).await, Ok(Ok(_)))
     }
 
     /// Stores `events` for `service_id`, returning once they are durable.
