@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, create_token, free_port, skipped};
+use crate::support::{Fresh, free_port, skipped};
 
 const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
 /// Longest wait for Alertmanager to start, or for what it sends to arrive.
@@ -177,10 +177,7 @@ async fn alertmanager_pages_and_resolves_through_both_receivers() {
         return;
     }
 
-    let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite:{}", dir.path().join("alertmanager.db").display());
-    let token = create_token(dir.path(), &database, "ana");
-    let server = Server::start(dir.path(), &database).await;
+    let Fresh { dir, token, server } = Fresh::start("alertmanager.db", "ana").await;
     let http = reqwest::Client::new();
     let api = Api { http: http.clone(), url: server.url.clone(), token };
     api.post("/api/v1/teams", json!({"name": "payments"})).await;

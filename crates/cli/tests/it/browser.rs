@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Server, create_token, free_port, skipped};
+use crate::support::{Fresh, free_port, skipped};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -214,10 +214,7 @@ async fn acknowledge_in_a_real_browser() {
         return;
     };
 
-    let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite:{}", dir.path().join("ui.db").display());
-    let token = create_token(dir.path(), &database, "ana");
-    let server = Server::start(dir.path(), &database).await;
+    let Fresh { dir: _dir, token, server } = Fresh::start("ui.db", "ana").await;
     let http = reqwest::Client::new();
     let post = |path: &str, body: Value| {
         http.post(format!("{}{path}", server.url)).bearer_auth(&token).json(&body).send()

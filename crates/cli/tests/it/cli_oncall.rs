@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::support::{Api, Server, binary, create_token, run};
+use crate::support::{Api, Fresh, binary, run};
 
 /// Runs `firebreak ARGS`, expects success and returns its stdout.
 fn ok(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> String {
@@ -40,10 +40,7 @@ fn run_with_stdin(dir: &Path, args: &[&str], envs: &[(&str, &str)], stdin: &str)
 
 #[tokio::test]
 async fn on_call_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite:{}", dir.path().join("cli-oncall.db").display());
-    let token = create_token(dir.path(), &database, "ana");
-    let server = Server::start(dir.path(), &database).await;
+    let Fresh { dir, token, server } = Fresh::start("cli-oncall.db", "ana").await;
     let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
     let (status, _) = api.post("/api/v1/teams", json!({"name": "payments"})).await;
     assert_eq!(status, 201);

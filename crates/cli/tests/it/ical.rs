@@ -16,7 +16,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp};
 use serde_json::{Value, json};
 
-use crate::support::{Api, Server, create_token, note, skipped};
+use crate::support::{Api, Fresh, note, skipped};
 
 const PYTHON: &str = "/usr/bin/python3";
 const CHECK_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/ical_check.py");
@@ -44,10 +44,7 @@ async fn calendar_feeds_match_the_api() {
     if !icalendar_available() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite:{}", dir.path().join("ical.db").display());
-    let token = create_token(dir.path(), &database, "ana");
-    let server = Server::start(dir.path(), &database).await;
+    let Fresh { dir, token, server } = Fresh::start("ical.db", "ana").await;
     let http = reqwest::Client::new();
     let api = Api { http: http.clone(), url: server.url.clone(), token };
     let mut user_ids = std::collections::HashMap::new();

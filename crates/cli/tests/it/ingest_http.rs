@@ -7,7 +7,7 @@ use firebreak_server::ingest::{BACKLOG_EVENTS_MAX, RETRY_AFTER_SECS};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::support::{Server, create_token};
+use crate::support::{Fresh, Server, create_token};
 
 /// Creates the team `db` and its service `ledger`, and returns the service's integration key.
 async fn ledger_integration_key(http: &reqwest::Client, url: &str, token: &str) -> String {
@@ -29,10 +29,7 @@ async fn ledger_integration_key(http: &reqwest::Client, url: &str, token: &str) 
 
 #[tokio::test]
 async fn pagerduty_and_webhooks_answer_like_their_originals() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
-    let token = create_token(dir.path(), &database, "ana");
-    let server = Server::start(dir.path(), &database).await;
+    let Fresh { dir: _dir, token, server } = Fresh::start("ingest.db", "ana").await;
     let http = reqwest::Client::new();
     let url = &server.url;
     let key = &ledger_integration_key(&http, url, &token).await;

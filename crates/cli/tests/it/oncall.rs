@@ -2,14 +2,11 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Api, Server, create_token};
+use crate::support::{Api, Fresh};
 
 #[tokio::test]
 async fn schedules_policies_and_on_call() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite:{}", dir.path().join("oncall.db").display());
-    let token = create_token(dir.path(), &database, "ana");
-    let server = Server::start(dir.path(), &database).await;
+    let Fresh { dir: _dir, token, server } = Fresh::start("oncall.db", "ana").await;
     let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
     use reqwest::Method;
     for (name, email) in [("Ana", "ana@example.com"), ("Bo", "bo@example.com"), ("Cy", "cy@example.com")] {

@@ -35,6 +35,29 @@ pub(crate) fn create_token(dir: &Path, database: &str, name: &str) -> String {
     lines[0].to_owned()
 }
 
+/// A server on a new SQLite database in a temporary directory of its own, with an API token.
+///
+/// A struct drops its fields in order, so the server stops before its directory is removed; a
+/// test that takes the fields apart binds `server` last, for the same reason (locals drop in
+/// reverse).
+pub(crate) struct Fresh {
+    pub(crate) server: Server,
+    pub(crate) token: String,
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Fresh {
+    /// Creates the database file `file` in a new temporary directory, a token for `name` on it
+    /// with the CLI, and starts `firebreak serve` on it.
+    pub(crate) async fn start(file: &str, name: &str) -> Fresh {
+        let dir = tempfile::tempdir().unwrap();
+        let database = format!("sqlite:{}", dir.path().join(file).display());
+        let token = create_token(dir.path(), &database, name);
+        let server = Server::start(dir.path(), &database).await;
+        Fresh { server, token, dir }
+    }
+}
+
 /// A running `firebreak serve`.
 pub(crate) struct Server {
     child: Child,

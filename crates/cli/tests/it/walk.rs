@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Api, Server, create_token, run};
+use crate::support::{Api, Fresh, Server, create_token, run};
 
 fn timeline(detail: &Value) -> Vec<String> {
     detail["timeline"]
@@ -123,10 +123,7 @@ async fn contract_walk_on_postgres() {
 
 #[tokio::test]
 async fn bad_input_gets_a_problem_not_a_500() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite:{}", dir.path().join("bad.db").display());
-    let token = create_token(dir.path(), &database, "ana");
-    let server = Server::start(dir.path(), &database).await;
+    let Fresh { dir: _dir, token, server } = Fresh::start("bad.db", "ana").await;
     let http = reqwest::Client::new();
     let url = &server.url;
     let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
