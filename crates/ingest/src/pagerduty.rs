@@ -74,8 +74,8 @@ pub fn parse(body: &[u8]) -> Result<Enqueue, Invalid> {
     // Most bodies are well-formed events: read straight into their members, borrowing the strings.
     // A body that this cannot read (a member of the wrong type, a member twice, not an object,
     // not JSON) is read again as a whole JSON value, which finds every problem and names it.
-    match serde_json::from_slice::<Wire>(body) {
-        Ok(wire) => Members::from(wire).event(),
+    match serde_json::from_slice::<Object<Members>>(body) {
+        Ok(Object(members)) => members.event(),
         Err(_) => parse_value(body),
     }
 }
@@ -90,55 +90,48 @@ fn parse_value(body: &[u8]) -> Result<Enqueue, Invalid> {
     Members::from_object(&object).event()
 }
 
-/// The members of an event that is JSON of the right shape, as serde reads it.
-#[derive(serde::Deserialize)]
-struct Wire<'a> {
-    #[serde(borrow)]
-    routing_key: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    event_action: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    dedup_key: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    payload: Option<WirePayload<'a>>,
-    links: Option<Value>,
-    images: Option<Value>,
-    client: Option<Value>,
-    client_url: Option<Value>,
-}
-
-/// The `payload` of a [`Wire`] event.
-#[derive(serde::Deserialize)]
-struct WirePayload<'a> {
-    #[serde(borrow)]
-    summary: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    source: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    severity: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    timestamp: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    component: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    group: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    class: Option<Cow<'a, str>>,
-    custom_details: Option<Value>,
-}
-
 /// A member that should be a string. Absent and `null` are the same.
+#[derive(Default)]
 enum Text<'a> {
+    #[default]
     Absent,
     Given(Cow<'a, str>),
     NotAString,
 }
 
-impl<'a> Text<'a> {
-    fn from_wire(text: Option<Cow<'a, str>>) -> Text<'a> {
-        text.map_or(Text::Absent, Text::Given)
-    }
+/// Serde's reading: a string, borrowed from the body unless it has escapes, or `null`. Anything
+/// else fails the reading, and the reading as a value names it.
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Text<'a>, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Text<'de>;
 
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or null")
+            }
+
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text::Given(Cow::Borrowed(text)))
+            }
+
+            fn visit_str<E>(self, text: &str) -> Result<Text<'de>, E> {
+                Ok(Text::Given(Cow::Owned(text.to_owned())))
+            }
+
+            fn visit_string<E>(self, text: String) -> Result<Text<'de>, E> {
+                Ok(Text::Given(Cow::Owned(text)))
+            }
+
+            fn visit_unit<E>(self) -> Result<Text<'de>, E> {
+                Ok(Text::Absent)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl<'a> Text<'a> {
     fn from_value(value: Option<&'a Value>) -> Text<'a> {
         match value {
             None | Some(Value::Null) => Text::Absent,
@@ -160,12 +153,18 @@ impl<'a> Text<'a> {
     }
 }
 
-/// An event's members, from either reading, in the order their errors are reported.
+/// An event's members, in the order their errors are reported: read by serde straight from the
+/// body, or from a JSON value ([`Members::from_object`]).
+#[derive(serde::Deserialize)]
 struct Members<'a> {
+    #[serde(borrow, default)]
     routing_key: Text<'a>,
+    #[serde(borrow, default)]
     event_action: Text<'a>,
+    #[serde(borrow, default)]
     dedup_key: Text<'a>,
-    /// `None` when absent or `null`; `Err` when not an object.
+    /// `None` when absent or `null`; `Err` when not an object (only in the reading as a value).
+    #[serde(borrow, default, deserialize_with = "payload_object")]
     payload: Option<Result<PayloadMembers<'a>, ()>>,
     /// The rest, absent when `null`.
     links: Option<Cow<'a, Value>>,
@@ -175,40 +174,65 @@ struct Members<'a> {
 }
 
 /// The members of a `payload` object.
+#[derive(serde::Deserialize)]
 struct PayloadMembers<'a> {
+    #[serde(borrow, default)]
     summary: Text<'a>,
+    #[serde(borrow, default)]
     source: Text<'a>,
+    #[serde(borrow, default)]
     severity: Text<'a>,
+    #[serde(borrow, default)]
     timestamp: Text<'a>,
+    #[serde(borrow, default)]
     component: Text<'a>,
+    #[serde(borrow, default)]
     group: Text<'a>,
+    #[serde(borrow, default)]
     class: Text<'a>,
     custom_details: Option<Cow<'a, Value>>,
 }
 
-impl<'a> From<Wire<'a>> for Members<'a> {
-    fn from(wire: Wire<'a>) -> Members<'a> {
-        Members {
-            routing_key: Text::from_wire(wire.routing_key),
-            event_action: Text::from_wire(wire.event_action),
-            dedup_key: Text::from_wire(wire.dedup_key),
-            payload: wire.payload.map(|payload| {
-                Ok(PayloadMembers {
-                    summary: Text::from_wire(payload.summary),
-                    source: Text::from_wire(payload.source),
-                    severity: Text::from_wire(payload.severity),
-                    timestamp: Text::from_wire(payload.timestamp),
-                    component: Text::from_wire(payload.component),
-                    group: Text::from_wire(payload.group),
-                    class: Text::from_wire(payload.class),
-                    custom_details: payload.custom_details.map(Cow::Owned),
-                })
-            }),
-            links: wire.links.map(Cow::Owned),
-            images: wire.images.map(Cow::Owned),
-            client: wire.client.map(Cow::Owned),
-            client_url: wire.client_url.map(Cow::Owned),
-        }
+/// Serde's reading of `payload`: an object or `null`; anything else fails the reading.
+fn payload_object<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Result<PayloadMembers<'a>, ()>>, D::Error> {
+    let payload = <Option<Object<PayloadMembers<'a>>> as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(payload.map(|Object(payload)| Ok(payload)))
+}
+
+/// A struct that serde reads only from a JSON object. A derived struct also takes an array of its
+/// members in order, which is not an event.
+struct Object<T>(T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Object<T>, D::Error> {
+        T::deserialize(StructAsMap(deserializer)).map(Object)
+    }
+}
+
+/// Asks for a map where a derived struct asks for a struct (an object or an array).
+struct StructAsMap<D>(D);
+
+impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for StructAsMap<D> {
+    type Error = D::Error;
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+        unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
     }
 }
 
@@ -533,7 +557,12 @@ mod tests {
             prop::option::weighted(0.7, member(&["disk-web-1", "a"])),
             prop::option::weighted(
                 0.9,
-                prop_oneof![8 => payload, 1 => Just("[]".to_owned()), 1 => Just("null".to_owned())],
+                prop_oneof![
+                    8 => payload,
+                    1 => Just("[]".to_owned()),
+                    1 => Just("[\"s\", \"h\", \"info\", null, null, null, null, null]".to_owned()),
+                    1 => Just("null".to_owned()),
+                ],
             ),
             prop::option::weighted(
                 0.2,
@@ -574,6 +603,18 @@ mod tests {
         #[test]
         fn both_readings_agree(body in body()) {
             prop_assert_eq!(parse(body.as_bytes()), parse_value(body.as_bytes()), "{}", body);
+        }
+    }
+
+    #[test]
+    fn members_in_an_array_are_not_an_event() {
+        for body in [
+            r#"["k", "trigger", null, {"summary": "s", "source": "h", "severity": "info"}, null, null, null, null]"#,
+            r#"{"routing_key": "k", "event_action": "trigger",
+                "payload": ["s", "h", "info", null, null, null, null, null]}"#,
+        ] {
+            let invalid = parse(body.as_bytes()).unwrap_err();
+            assert_eq!(Err(invalid), parse_value(body.as_bytes()), "{body}");
         }
     }
 
