@@ -169,7 +169,10 @@ fn events_survive_encoding() {
                 ("env".to_owned(), "prod".to_owned()),
             ]),
             details: r#"{"free": "0 B"}"#.to_owned(),
-            links: vec![Link { title: "runbook".to_owned(), url: "https://example.com/r".to_owned() }],
+            links: vec![
+                Link { title: "runbook".to_owned(), url: "https://example.com/r".to_owned() },
+                Link { title: "graph \"p99\"".to_owned(), url: "https://example.com/g?a=1&b=2".to_owned() },
+            ],
         },
         AlertEvent {
             action: AlertAction::Resolve,
