@@ -236,10 +236,15 @@ impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for StructAsMap<
     }
 }
 
+/// The member `key` of `object`, borrowed; absent when `null`.
+fn non_null<'a>(object: &'a Map<String, Value>, key: &str) -> Option<Cow<'a, Value>> {
+    object.get(key).filter(|value| !value.is_null()).map(Cow::Borrowed)
+}
+
 impl<'a> Members<'a> {
     fn from_object(object: &'a Map<String, Value>) -> Members<'a> {
         let text = |key: &str| Text::from_value(object.get(key));
-        let value = |key: &str| object.get(key).filter(|value| !value.is_null()).map(Cow::Borrowed);
+        let value = |key: &str| non_null(object, key);
         Members {
             routing_key: text("routing_key"),
             event_action: text("event_action"),
@@ -256,10 +261,7 @@ impl<'a> Members<'a> {
                         component: text("component"),
                         group: text("group"),
                         class: text("class"),
-                        custom_details: payload
-                            .get("custom_details")
-                            .filter(|value| !value.is_null())
-                            .map(Cow::Borrowed),
+                        custom_details: non_null(payload, "custom_details"),
                     }))
                 }
                 Some(_) => Some(Err(())),
