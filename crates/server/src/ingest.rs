@@ -249,7 +249,7 @@ impl Ingestor {
                 return Ok(None);
             }
         }
-        let found = store.service_id_by_integration_key(key).await?;
+        let found = store.service_id_by_key_digest(&hash).await?;
         let mut keys = self.keys.lock().expect("key cache lock is never poisoned");
         match found {
             Some(id) => {

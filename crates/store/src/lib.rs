@@ -737,7 +737,13 @@ impl Store {
 
     /// The id of the service whose integration key is `key`, if any.
     pub async fn service_id_by_integration_key(&self, key: &str) -> Result<Option<Id>> {
-        let hash = secret::hash(key);
+        self.service_id_by_key_digest(&secret::digest(key)).await
+    }
+
+    /// The service whose integration key has the SHA-256 `digest` ([`secret::digest`]), for a
+    /// caller that keeps the digest already.
+    pub async fn service_id_by_key_digest(&self, digest: &[u8; 32]) -> Result<Option<Id>> {
+        let hash = secret::hex(digest);
         Ok(with_pool!(self, pool => {
             sqlx::query_scalar("SELECT id FROM services WHERE integration_key_hash = $1")
                 .bind(&hash)
