@@ -1,5 +1,8 @@
 -- wrk script: one alert per request against Prometheus Alertmanager's POST /api/v2/alerts, with
--- distinct labels per request (alertname + i=<thread>-<counter>), so every request is a new alert.
+-- distinct labels per request (alertname + i=<prefix>-<thread>-<counter>), so every request is a
+-- new alert. It carries what enqueue.lua's events carry (a summary, a source and a severity), and
+-- builds each request the way enqueue.lua does, so that both servers get the same load from a
+-- load generator that costs the same.
 -- AM_PREFIX (optional) keeps runs apart. done() prints "BENCH key=value ..." like enqueue.lua.
 
 local prefix = os.getenv("AM_PREFIX") or "bench"
@@ -8,7 +11,8 @@ local starts_at = os.date("!%Y-%m-%dT%H:%M:%SZ")
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 
-local head = '[{"labels":{"alertname":"BenchDiskAlmostFull","i":"' .. prefix .. "-"
+local head = '[{"labels":{"alertname":"BenchDiskAlmostFull","instance":"bench-host","severity":"critical","i":"'
+    .. prefix .. "-"
 local tail = '"},"annotations":{"summary":"bench: disk almost full"},"startsAt":"' .. starts_at .. '"}]'
 
 local thread_count = 0
@@ -18,9 +22,15 @@ function setup(thread)
 end
 
 local n = 0
+local start
 function request()
+    if not start then
+        start = "POST " .. wrk.path .. " HTTP/1.1\r\nHost: " .. wrk.headers["Host"]
+            .. "\r\nContent-Type: application/json\r\nContent-Length: "
+    end
     n = n + 1
-    return wrk.format(nil, nil, nil, head .. id .. "-" .. n .. tail)
+    local body = head .. id .. "-" .. n .. tail
+    return start .. #body .. "\r\n\r\n" .. body
 end
 
 function done(summary, latency, requests)
