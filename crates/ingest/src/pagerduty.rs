@@ -151,6 +151,17 @@ impl<'a> Text<'a> {
             }
         }
     }
+
+    /// The string, which must be given and not blank; else an error naming `path`.
+    fn require(self, path: &str, errors: &mut Vec<String>) -> Option<Cow<'a, str>> {
+        let errors_before = errors.len();
+        let value = self.read(path, errors).filter(|value| !value.trim().is_empty());
+        // A value of the wrong type already has its error.
+        if value.is_none() && errors.len() == errors_before {
+            errors.push(format!("'{path}' is missing or blank"));
+        }
+        value
+    }
 }
 
 /// An event's members, in the order their errors are reported: read by serde straight from the
@@ -345,17 +356,22 @@ impl<'a> Members<'a> {
         match self.links.as_deref() {
             None => {}
             Some(Value::Array(items)) => {
+                // One error is enough to fix the sender; a list of a thousand is not.
                 for (index, item) in items.iter().enumerate() {
-                    match item.get("href").and_then(Value::as_str).filter(|href| !href.trim().is_empty()) {
-                        Some(href) => {
-                            let text = item.get("text").and_then(Value::as_str).unwrap_or("");
-                            push_link(&mut links, text, href);
-                        }
-                        None => {
-                            // One error is enough to fix the sender; a list of a thousand is not.
-                            errors.push(format!("'links[{index}].href' is missing or blank"));
-                            break;
-                        }
+                    let Value::Object(link) = item else {
+                        errors.push(format!("'links[{index}]' must be an object with an 'href'"));
+                        break;
+                    };
+                    let errors_before = errors.len();
+                    let href = Text::from_value(link.get("href"))
+                        .require(&format!("links[{index}].href"), &mut errors);
+                    let text =
+                        Text::from_value(link.get("text")).read(&format!("links[{index}].text"), &mut errors);
+                    if errors.len() > errors_before {
+                        break;
+                    }
+                    if let Some(href) = href {
+                        push_link(&mut links, text.as_deref().unwrap_or(""), &href);
                     }
                 }
             }
@@ -434,18 +450,9 @@ struct Payload<'a> {
 
 impl<'a> Payload<'a> {
     fn read(payload: PayloadMembers<'a>, errors: &mut Vec<String>) -> Payload<'a> {
-        let mut required = |text: Text<'a>, path: &str| {
-            let errors_before = errors.len();
-            let value = text.read(path, errors).filter(|value| !value.trim().is_empty());
-            // A value of the wrong type already has its error.
-            if value.is_none() && errors.len() == errors_before {
-                errors.push(format!("'{path}' is missing or blank"));
-            }
-            value
-        };
-        let summary = required(payload.summary, "payload.summary");
-        let source = required(payload.source, "payload.source");
-        let severity_word = required(payload.severity, "payload.severity");
+        let summary = payload.summary.require("payload.summary", errors);
+        let source = payload.source.require("payload.source", errors);
+        let severity_word = payload.severity.require("payload.severity", errors);
 
         let summary = summary.filter(|summary| {
             let fits = summary.trim().chars().count() <= SUMMARY_CHARS_MAX;

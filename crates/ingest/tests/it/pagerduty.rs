@@ -151,6 +151,39 @@ fn severities_map_in_order() {
 }
 
 #[test]
+fn each_link_is_an_object_whose_href_and_text_are_strings() {
+    let event = |links: &str| {
+        format!(
+            r#"{{"routing_key": "k", "event_action": "trigger", "links": {links},
+                "payload": {{"summary": "s", "source": "h", "severity": "info"}}}}"#
+        )
+    };
+    check(
+        &event(r#"[{"href": "https://a.example"}, "https://b.example"]"#),
+        expect![[r#"
+            invalid: Event object is invalid
+              - 'links[1]' must be an object with an 'href'
+        "#]],
+    );
+    check(
+        &event(r#"[{"href": 5, "text": ["x"]}]"#),
+        expect![[r#"
+            invalid: Event object is invalid
+              - 'links[0].href' must be a string
+              - 'links[0].text' must be a string
+        "#]],
+    );
+    check(
+        &event(r#"[{"href": " ", "text": "x"}, {"href": 5}]"#),
+        expect![[r#"
+            invalid: Event object is invalid
+              - 'links[0].href' is missing or blank
+        "#]],
+    );
+    assert!(pagerduty::parse(event(r#"[{"href": "https://a.example", "text": null}]"#).as_bytes()).is_ok());
+}
+
+#[test]
 fn lengths_are_checked_against_pagerduty_limits() {
     let body = format!(
         r#"{{"routing_key": "{}", "event_action": "trigger", "dedup_key": "{}",
