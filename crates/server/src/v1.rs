@@ -362,11 +362,17 @@ async fn create_service(
 /// List services.
 #[utoipa::path(get, path = "/api/v1/services", responses((status = 200, body = Vec<api::Service>)))]
 async fn list_services(State(app): State<App>) -> Result<axum::Json<Vec<api::Service>>> {
-    let mut services = Vec::new();
-    for service in app.store.services().await? {
-        services.push(service_view(&app, service).await?);
+    let services = app.store.services().await?;
+    let mut settings = app.store.services_settings().await?;
+    let mut views = Vec::with_capacity(services.len());
+    for service in services {
+        views.push(match settings.remove(&service.id) {
+            Some((alert_settings, policy)) => view_of(service, &alert_settings, policy),
+            // Created between the two reads.
+            None => service_view(&app, service).await?,
+        });
     }
-    Ok(axum::Json(services))
+    Ok(axum::Json(views))
 }
 
 /// Get a service by id or name.
@@ -822,6 +828,15 @@ pub(crate) const ALERTS_LISTED_MAX: u32 = 500;
 pub(crate) async fn service_view(app: &App, service: domain::Service) -> Result<api::Service> {
     let settings = app.store.alert_settings(service.id).await?;
     let escalation_policy_id = app.store.service_escalation_policy(service.id).await?;
+    Ok(view_of(service, &settings, escalation_policy_id))
+}
+
+/// A service as the API returns it, given its alert settings and escalation policy.
+fn view_of(
+    service: domain::Service,
+    settings: &firebreak_store::AlertSettings,
+    escalation_policy_id: Option<Id>,
+) -> api::Service {
     let mut view = api::Service::from(service);
     view.escalation_policy_id = escalation_policy_id;
     view.alert_settings = api::AlertSettings {
@@ -829,7 +844,7 @@ pub(crate) async fn service_view(app: &App, service: domain::Service) -> Result<
         group_window_minutes: settings.grouping.window.map(|w| w.as_secs() / 60),
         auto_resolve: settings.auto_resolve,
     };
-    Ok(view)
+    view
 }
 
 /// An incident with its timeline, as the API returns it.

@@ -180,6 +180,14 @@ struct SettingsRow {
     group_window_secs: Option<i64>,
 }
 
+#[derive(sqlx::FromRow)]
+struct ServiceSettingsRow {
+    id: i64,
+    escalation_policy_id: Option<i64>,
+    #[sqlx(flatten)]
+    settings: SettingsRow,
+}
+
 const ALERT_COLUMNS: &str = "id, service_id, dedup_key, status, summary, source, severity, kind, labels, details, \
      event_count, first_seen_at, last_seen_at, resolved_at, incident_id, silence_id";
 const SILENCE_COLUMNS: &str = "id, service_id, matchers, starts_at, ends_at, comment, created_by, created_at";
@@ -618,6 +626,20 @@ impl Store {
         Ok(with_read_pool!(self, pool => {
             sqlx::query_scalar("SELECT COUNT(*) FROM alerts").fetch_one(pool).await?
         }))
+    }
+
+    /// Every service's alert settings and escalation policy, by service id, in one query: what
+    /// [`Store::alert_settings`] and [`Store::service_escalation_policy`] give for one service.
+    pub async fn services_settings(&self) -> Result<HashMap<Id, (AlertSettings, Option<Id>)>> {
+        let rows: Vec<ServiceSettingsRow> = with_read_pool!(self, pool => {
+            sqlx::query_as("SELECT id, escalation_policy_id, auto_resolve, group_by, group_window_secs FROM services")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .iter()
+            .map(|row| (row.id, (settings_from_row(&row.settings), row.escalation_policy_id)))
+            .collect())
     }
 
     /// How service `id` turns alerts into incidents.

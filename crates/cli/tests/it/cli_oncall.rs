@@ -234,6 +234,12 @@ async fn on_call_from_the_command_line() {
     ok(dir, &["service", "set-policy", "1", "1"], &envs);
     let (_, service) = api.get("/api/v1/services/checkout").await;
     assert_eq!(service["escalation_policy_id"], 1);
+    // The list shows each service as a lookup of it does.
+    let (_, services) = api.get("/api/v1/services").await;
+    assert_eq!(
+        services.as_array().unwrap().iter().find(|listed| listed["id"] == service["id"]),
+        Some(&service)
+    );
 
     // Contact methods: the webhook's secret is printed once and never listed.
     let stderr = fails(

@@ -111,6 +111,7 @@ async fn grouping_by_label_with_a_window() {
         };
         store.set_alert_settings(service, &settings).await.unwrap();
         assert_eq!(store.alert_settings(service).await.unwrap(), settings);
+        assert_eq!(store.services_settings().await.unwrap()[&service], (settings.clone(), None));
         use AlertAction::*;
         send(
             &store,
