@@ -126,9 +126,8 @@ impl Group<'_> {
             None | Some(Value::Null) => return Err("status is missing".to_owned()),
             Some(other) => return Err(format!("status {} is not firing or resolved", shown(other))),
         };
-        let labels = string_map(alert.get("labels")).ok_or("labels must be an object of strings")?;
-        let annotations =
-            string_map(alert.get("annotations")).ok_or("annotations must be an object of strings")?;
+        let labels = string_map(alert.get("labels"), "labels")?;
+        let annotations = string_map(alert.get("annotations"), "annotations")?;
         let dedup_key = match alert.get("fingerprint") {
             Some(Value::String(key)) if key.chars().count() > DEDUP_KEY_CHARS_MAX => {
                 return Err(format!("fingerprint is longer than {DEDUP_KEY_CHARS_MAX} characters"));
@@ -218,13 +217,23 @@ impl Group<'_> {
 }
 
 /// A JSON object whose values are all strings, as a map; absent or null is empty. `None` otherwise.
-fn string_map(value: Option<&Value>) -> Option<BTreeMap<String, String>> {
+/// The member `what` (labels or annotations) as a map of strings, absent meaning empty; else why
+/// not, naming the first value that is not a string.
+fn string_map(value: Option<&Value>, what: &str) -> Result<BTreeMap<String, String>, String> {
     match value {
-        None | Some(Value::Null) => Some(BTreeMap::new()),
-        Some(Value::Object(object)) => {
-            object.iter().map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned()))).collect()
-        }
-        Some(_) => None,
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(Value::Object(object)) => object
+            .iter()
+            .map(|(name, value)| match value {
+                Value::String(text) => Ok((name.clone(), text.clone())),
+                other => Err(format!(
+                    "{what} must be an object of strings, and {} is {}",
+                    shown(&Value::from(name.as_str())),
+                    shown(other)
+                )),
+            })
+            .collect(),
+        Some(other) => Err(format!("{what} must be an object of strings, not {}", shown(other))),
     }
 }
 
