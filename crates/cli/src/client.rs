@@ -1,6 +1,7 @@
 //! Client commands: HTTP calls to a running server, printed as tables or, with `--json`, as the
 //! API's JSON.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -167,15 +168,17 @@ pub(crate) async fn silence(command: SilenceCommand) -> anyhow::Result<()> {
             };
             let client = Client::new(client)?;
             let silence: api::Silence = client.post("/api/v1/silences", &body).await?;
-            client.print(&silence, |s| silence_table(std::slice::from_ref(s)))
+            print_silences(&client, &silence, std::slice::from_ref(&silence)).await
         }
         SilenceCommand::List { client } => {
-            Client::new(client)?.show("/api/v1/silences", |s: &Vec<api::Silence>| silence_table(s)).await
+            let client = Client::new(client)?;
+            let silences: Vec<api::Silence> = client.get("/api/v1/silences", &[]).await?;
+            print_silences(&client, &silences, &silences).await
         }
         SilenceCommand::Expire { id, client } => {
             let client = Client::new(client)?;
             let silence: api::Silence = client.delete(&format!("/api/v1/silences/{id}")).await?;
-            client.print(&silence, |s| silence_table(std::slice::from_ref(s)))
+            print_silences(&client, &silence, std::slice::from_ref(&silence)).await
         }
     }
 }
@@ -197,7 +200,17 @@ fn minutes(text: &str) -> anyhow::Result<i64> {
     Ok(number.saturating_mul(factor))
 }
 
-fn silence_table(silences: &[api::Silence]) -> String {
+/// Prints `value` as JSON, or `silences` (what it holds) as a table.
+async fn print_silences<T: Serialize>(
+    client: &Client,
+    value: &T,
+    silences: &[api::Silence],
+) -> anyhow::Result<()> {
+    let names = client.service_names().await?;
+    client.print(value, |_| silence_table(silences, &names))
+}
+
+fn silence_table(silences: &[api::Silence], names: &ServiceNames) -> String {
     if silences.is_empty() {
         return "no silences\n".to_owned();
     }
@@ -206,7 +219,7 @@ fn silence_table(silences: &[api::Silence]) -> String {
         .map(|s| {
             vec![
                 s.id.to_string(),
-                s.service_id.map_or_else(|| "all".to_owned(), |id| id.to_string()),
+                s.service_id.map_or_else(|| "all".to_owned(), |id| names.of(id)),
                 s.ends_at.strftime("%Y-%m-%d %H:%M").to_string(),
                 s.created_by.clone(),
                 s.matchers.join(" "),
@@ -225,7 +238,8 @@ pub(crate) async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
             query.extend(severity.map(|s| ("severity", s)));
             let client = Client::new(client)?;
             let page: api::IncidentPage = client.get("/api/v1/incidents", &query).await?;
-            client.print(&page, |page| incident_table(&page.incidents))
+            let names = client.service_names().await?;
+            client.print(&page, |page| incident_table(&page.incidents, &names))
         }
         IncidentCommand::Show { id, client } => {
             Client::new(client)?.show(&format!("/api/v1/incidents/{id}"), incident_detail).await
@@ -985,7 +999,7 @@ fn path_segment(text: &str) -> String {
         .collect()
 }
 
-fn incident_table(incidents: &[api::Incident]) -> String {
+fn incident_table(incidents: &[api::Incident], names: &ServiceNames) -> String {
     if incidents.is_empty() {
         return "no incidents\n".to_owned();
     }
@@ -996,7 +1010,7 @@ fn incident_table(incidents: &[api::Incident]) -> String {
                 i.id.to_string(),
                 i.severity.to_string(),
                 i.status.to_string(),
-                i.service_id.to_string(),
+                names.of(i.service_id),
                 i.created_at.strftime("%Y-%m-%d %H:%M").to_string(),
                 i.title.clone(),
             ]
@@ -1049,6 +1063,17 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Service names by id, for tables that would otherwise show a bare id.
+#[derive(Default)]
+struct ServiceNames(HashMap<i64, String>);
+
+impl ServiceNames {
+    /// The name of service `id`, or its id when it is not known (deleted, or created since).
+    fn of(&self, id: i64) -> String {
+        self.0.get(&id).cloned().unwrap_or_else(|| id.to_string())
+    }
 }
 
 struct Client {
@@ -1130,6 +1155,15 @@ impl Client {
     ) -> anyhow::Result<()> {
         let value: T = self.get(path, &[]).await?;
         self.print(&value, human)
+    }
+
+    /// The names of the services, for a table; JSON output shows ids only and needs none.
+    async fn service_names(&self) -> anyhow::Result<ServiceNames> {
+        if self.json {
+            return Ok(ServiceNames::default());
+        }
+        let services: Vec<api::Service> = self.get("/api/v1/services", &[]).await?;
+        Ok(ServiceNames(services.into_iter().map(|service| (service.id, service.name)).collect()))
     }
 
     fn print<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) -> anyhow::Result<()> {

@@ -78,8 +78,47 @@ async fn walk(database: &str) {
     }
     let output = run(dir.path(), &["incident", "list", "--status", "resolved"], &envs);
     let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(stdout.starts_with("ID  SEV   STATUS    SERVICE  DECLARED (UTC)    TITLE\n"), "{stdout}");
-    assert!(stdout.contains("SEV1  resolved  1"), "{stdout}");
+    assert!(stdout.starts_with("ID  SEV   STATUS    SERVICE   DECLARED (UTC)    TITLE\n"), "{stdout}");
+    assert!(stdout.contains("SEV1  resolved  checkout"), "{stdout}");
+
+    // Silences from the command line: created, listed, ended.
+    let silence = |args: &[&str]| {
+        let output = run(dir.path(), &[&["silence"], args].concat(), &envs);
+        (
+            output.status.success(),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let (ok, stdout, stderr) = silence(&[
+        "create",
+        "--matcher",
+        "severity=~warn.*",
+        "--matcher",
+        "source!=db-1",
+        "--service",
+        "checkout",
+        "--duration",
+        "2h",
+        "--comment",
+        "deploy",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("ID  SERVICE   ENDS (UTC)        BY   MATCHERS\n"), "{stdout}");
+    assert!(
+        stdout.contains("  checkout  ") && stdout.ends_with("  ana  severity=~\"warn.*\" source!=\"db-1\"\n"),
+        "{stdout}"
+    );
+    let id = stdout.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    assert_eq!(silence(&["list"]).1, stdout);
+    let (ok, _, stderr) = silence(&["create", "--matcher", "severity"]);
+    assert!(!ok);
+    assert_eq!(
+        stderr,
+        "error: invalid matcher \"severity\"; expected name=value, name!=value, name=~regex or name!~regex (HTTP 422)\n"
+    );
+    assert!(silence(&["expire", &id]).0);
+    assert_eq!(silence(&["list"]).1, "no silences\n");
     let output = run(dir.path(), &["incident", "resolve", &id.to_string()], &envs);
     assert!(!output.status.success());
     assert_eq!(
