@@ -216,7 +216,6 @@ impl Group<'_> {
     }
 }
 
-/// A JSON object whose values are all strings, as a map; absent or null is empty. `None` otherwise.
 /// The member `what` (labels or annotations) as a map of strings, absent meaning empty; else why
 /// not, naming the first value that is not a string.
 fn string_map(value: Option<&Value>, what: &str) -> Result<BTreeMap<String, String>, String> {

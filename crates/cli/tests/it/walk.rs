@@ -109,7 +109,7 @@ async fn walk(database: &str) {
         stdout.contains("  checkout  ") && stdout.ends_with("  ana  severity=~\"warn.*\" source!=\"db-1\"\n"),
         "{stdout}"
     );
-    let id = stdout.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
+    let silence_id = stdout.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_owned();
     assert_eq!(silence(&["list"]).1, stdout);
     let (ok, _, stderr) = silence(&["create", "--matcher", "severity"]);
     assert!(!ok);
@@ -117,7 +117,7 @@ async fn walk(database: &str) {
         stderr,
         "error: invalid matcher \"severity\"; expected name=value, name!=value, name=~regex or name!~regex (HTTP 422)\n"
     );
-    assert!(silence(&["expire", &id]).0);
+    assert!(silence(&["expire", &silence_id]).0);
     assert_eq!(silence(&["list"]).1, "no silences\n");
     let output = run(dir.path(), &["incident", "resolve", &id.to_string()], &envs);
     assert!(!output.status.success());
