@@ -141,7 +141,8 @@ impl<'a> Text<'a> {
     }
 
     /// The string, if given; one that is not a string is an error naming `path`.
-    fn read(self, path: &str, errors: &mut Vec<String>) -> Option<Cow<'a, str>> {
+    /// `path` is formatted only for an error (a `&str`, or `format_args!` for an indexed one).
+    fn read(self, path: impl fmt::Display, errors: &mut Vec<String>) -> Option<Cow<'a, str>> {
         match self {
             Text::Absent => None,
             Text::Given(text) => Some(text),
@@ -153,7 +154,7 @@ impl<'a> Text<'a> {
     }
 
     /// The string, which must be given and not blank; else an error naming `path`.
-    fn require(self, path: &str, errors: &mut Vec<String>) -> Option<Cow<'a, str>> {
+    fn require(self, path: impl fmt::Display + Copy, errors: &mut Vec<String>) -> Option<Cow<'a, str>> {
         let errors_before = errors.len();
         let value = self.read(path, errors).filter(|value| !value.trim().is_empty());
         // A value of the wrong type already has its error.
@@ -364,9 +365,9 @@ impl<'a> Members<'a> {
                     };
                     let errors_before = errors.len();
                     let href = Text::from_value(link.get("href"))
-                        .require(&format!("links[{index}].href"), &mut errors);
-                    let text =
-                        Text::from_value(link.get("text")).read(&format!("links[{index}].text"), &mut errors);
+                        .require(format_args!("links[{index}].href"), &mut errors);
+                    let text = Text::from_value(link.get("text"))
+                        .read(format_args!("links[{index}].text"), &mut errors);
                     if errors.len() > errors_before {
                         break;
                     }
