@@ -25,7 +25,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -33,6 +33,7 @@ use firebreak_domain::{AlertEvent, Clock, Id};
 use firebreak_ingest::{alertmanager, grafana, pagerduty};
 use firebreak_store::journal::{self, Journal};
 use firebreak_store::{IngestItem, IngestSummary, Store, StoreError, secret};
+use http_body_util::LengthLimitError;
 use jiff::Timestamp;
 use serde_json::json;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -41,6 +42,8 @@ use crate::App;
 use crate::error::ApiError;
 use crate::extract::Path;
 
+/// PagerDuty's Events API v2.
+pub const ENQUEUE_PATH: &str = "/v2/enqueue";
 /// Largest ingest request body, in bytes.
 pub const INGEST_BODY_BYTES_MAX: usize = 512 * 1024;
 /// Requests waiting for the writer; beyond this, senders get `429`. One per connection served at
@@ -594,22 +597,51 @@ async fn store_with_retry(
 
 pub(crate) fn routes() -> Router<App> {
     Router::new()
-        .route("/v2/enqueue", post(enqueue))
+        .route(ENQUEUE_PATH, post(enqueue))
         .route("/api/v1/ingest/alertmanager/{key}", post(alertmanager_webhook))
         .route("/api/v1/ingest/grafana/{key}", post(grafana_webhook))
         .layer(DefaultBodyLimit::max(INGEST_BODY_BYTES_MAX))
 }
 
-/// `POST /v2/enqueue`, answered exactly as PagerDuty's Events API v2 answers.
+/// `POST /v2/enqueue`, answered exactly as PagerDuty's Events API v2 answers. The server serves
+/// it with [`enqueue_request`]; the router has it too, so that other methods on the path are
+/// answered `405`.
 async fn enqueue(
     State(app): State<App>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => return pagerduty_invalid(rejection.status(), vec![body_rejected(&rejection)]),
-    };
-    let enqueue = match pagerduty::parse(&body) {
+    match body {
+        Ok(body) => enqueue_body(&app, &body).await,
+        Err(rejection) => pagerduty_invalid(rejection.status(), vec![body_rejected(&rejection)]),
+    }
+}
+
+/// `POST /v2/enqueue` as [`crate::serve`] answers it, without the router: the body read with
+/// the ingest limit, and answered as [`enqueue`] answers it.
+pub(crate) async fn enqueue_request(app: &App, request: Request) -> Response {
+    match axum::body::to_bytes(request.into_body(), INGEST_BODY_BYTES_MAX).await {
+        Ok(body) => enqueue_body(app, &body).await,
+        Err(err) => {
+            let too_large =
+                std::error::Error::source(&err).is_some_and(|source| source.is::<LengthLimitError>());
+            if too_large {
+                pagerduty_invalid(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    vec![crate::error::body_too_large(INGEST_BODY_BYTES_MAX)],
+                )
+            } else {
+                pagerduty_invalid(
+                    StatusCode::BAD_REQUEST,
+                    vec![format!("Failed to buffer the request body: {err}")],
+                )
+            }
+        }
+    }
+}
+
+/// A PagerDuty event's body: parsed, its routing key resolved, and made durable.
+async fn enqueue_body(app: &App, body: &[u8]) -> Response {
+    let enqueue = match pagerduty::parse(body) {
         Ok(enqueue) => enqueue,
         Err(invalid) => {
             return pagerduty_response(

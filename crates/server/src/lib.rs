@@ -23,18 +23,20 @@ mod request_log;
 mod ui;
 mod v1;
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Router, ServiceExt};
 use firebreak_domain::Clock;
 use firebreak_store::Store;
 use jiff::Timestamp;
@@ -198,6 +200,38 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
+/// What [`serve`] answers with: [`router`], except that `POST /v2/enqueue`, which monitoring
+/// sends thousands of times a second, goes straight to its handler instead of through the
+/// router's layers (each of which clones and boxes per request). It is observed as every other
+/// request is.
+#[derive(Clone)]
+struct Application {
+    app: App,
+    router: Router,
+}
+
+impl tower_service::Service<Request> for Application {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if request.method() == Method::POST && request.uri().path() == ingest::ENQUEUE_PATH {
+            let app = self.app.clone();
+            return Box::pin(async move {
+                let observed = Observed::start(&app, &request);
+                let response = ingest::enqueue_request(&app, request).await;
+                Ok(observed.finish(&app, ingest::ENQUEUE_PATH, response))
+            });
+        }
+        Box::pin(self.router.call(request))
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in flight finish
 /// for up to [`SHUTDOWN_DRAIN_TIMEOUT`].
 pub async fn serve(
@@ -207,7 +241,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let listener = LimitedListener::new(listener, CONNECTIONS_MAX);
-    let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
+    let application = Application { router: router(app.clone()), app };
+    let server = axum::serve(listener, application.into_make_service()).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     });
@@ -473,40 +508,60 @@ async fn settled(State(app): State<App>, request: Request, next: Next) -> Respon
 
 /// Records metrics and a log line for every request, and gives each one an id.
 async fn observe(State(app): State<App>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
     // The matched path is shared, not copied: this runs for every request.
     let matched = request.extensions().get::<MatchedPath>().cloned();
-    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let request_id = format!("{:x}", app.request_ids.fetch_add(1, Ordering::Relaxed));
-    let mut response = next.run(request).await;
-    let elapsed = started.elapsed();
-    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        // The rest of the body was never read, so the connection cannot carry another request:
-        // say so, or a client that reuses it fails writing its next request.
-        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    let status = response.status().as_u16();
-    app.metrics.record_request(method.as_str(), route, status, elapsed);
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", value);
-    }
-    let duration_ms = elapsed.as_secs_f64() * 1000.0;
-    match app.request_log.line(method.as_str(), route, status, started + elapsed) {
-        Line::Error => {
-            tracing::error!(%method, %route, status, duration_ms, request_id, "request_finished");
+    let observed = Observed::start(&app, &request);
+    let response = next.run(request).await;
+    observed.finish(&app, matched.as_ref().map_or("unmatched", MatchedPath::as_str), response)
+}
+
+/// A request being answered, as [`observe`] records it.
+struct Observed {
+    started: Instant,
+    method: Method,
+    request_id: String,
+}
+
+impl Observed {
+    fn start(app: &App, request: &Request) -> Observed {
+        Observed {
+            started: Instant::now(),
+            method: request.method().clone(),
+            request_id: format!("{:x}", app.request_ids.fetch_add(1, Ordering::Relaxed)),
         }
-        Line::Info { unlogged: 0 } => {
-            tracing::info!(%method, %route, status, duration_ms, request_id, "request_finished");
-        }
-        Line::Info { unlogged } => tracing::info!(
-            %method, %route, status, duration_ms, request_id, client_errors_unlogged = unlogged,
-            "request_finished"
-        ),
-        Line::Debug => {
-            tracing::debug!(%method, %route, status, duration_ms, request_id, "request_finished");
-        }
-        Line::Skipped => {}
     }
-    response
+
+    /// Counts the answer to the request, logs it, and gives it the request's id.
+    fn finish(self, app: &App, route: &str, mut response: Response) -> Response {
+        let Observed { started, method, request_id } = self;
+        let elapsed = started.elapsed();
+        if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body was never read, so the connection cannot carry another
+            // request: say so, or a client that reuses it fails writing its next request.
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        let status = response.status().as_u16();
+        app.metrics.record_request(method.as_str(), route, status, elapsed);
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert("x-request-id", value);
+        }
+        let duration_ms = elapsed.as_secs_f64() * 1000.0;
+        match app.request_log.line(method.as_str(), route, status, started + elapsed) {
+            Line::Error => {
+                tracing::error!(%method, %route, status, duration_ms, request_id, "request_finished");
+            }
+            Line::Info { unlogged: 0 } => {
+                tracing::info!(%method, %route, status, duration_ms, request_id, "request_finished");
+            }
+            Line::Info { unlogged } => tracing::info!(
+                %method, %route, status, duration_ms, request_id, client_errors_unlogged = unlogged,
+                "request_finished"
+            ),
+            Line::Debug => {
+                tracing::debug!(%method, %route, status, duration_ms, request_id, "request_finished");
+            }
+            Line::Skipped => {}
+        }
+        response
+    }
 }

@@ -39,6 +39,7 @@ async fn pagerduty_and_webhooks_answer_like_their_originals() {
         "payload": {"summary": "replication lag 40s", "source": "db-2", "severity": "error", "class": "replication"}});
     let response = enqueue(trigger.clone()).await.unwrap();
     assert_eq!(response.status().as_u16(), 202);
+    assert!(!response.headers()["x-request-id"].is_empty(), "ingest answers carry a request id too");
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["status"], "success");
     assert_eq!(answer["message"], "Event processed");
@@ -75,6 +76,25 @@ async fn pagerduty_and_webhooks_answer_like_their_originals() {
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["status"], "invalid event");
     assert_eq!(answer["errors"][0], "the body is larger than the limit of 524288 bytes");
+
+    // Only POST is served there; a GET is told so, as on any other route.
+    let response = http.get(format!("{url}/v2/enqueue")).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 405);
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["detail"], "GET is not allowed on /v2/enqueue");
+    // Every answer above is counted under its route.
+    let metrics = http.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
+    for (status, count) in [(202, 1), (400, 2), (413, 1)] {
+        let line = format!(
+            "firebreak_http_requests_total{{method=\"POST\",route=\"/v2/enqueue\",status=\"{status}\"}} {count}\n"
+        );
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
+    assert!(
+        metrics.contains(
+            "firebreak_http_requests_total{method=\"GET\",route=\"/v2/enqueue\",status=\"405\"} 1\n"
+        )
+    );
 
     let webhook = json!({"version": "4", "status": "firing", "receiver": "firebreak", "groupKey": "{}:{}",
     "alerts": [
