@@ -603,21 +603,14 @@ pub(crate) fn routes() -> Router<App> {
         .layer(DefaultBodyLimit::max(INGEST_BODY_BYTES_MAX))
 }
 
-/// `POST /v2/enqueue`, answered exactly as PagerDuty's Events API v2 answers. The server serves
-/// it with [`enqueue_request`]; the router has it too, so that other methods on the path are
-/// answered `405`.
-async fn enqueue(
-    State(app): State<App>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Response {
-    match body {
-        Ok(body) => enqueue_body(&app, &body).await,
-        Err(rejection) => pagerduty_invalid(rejection.status(), vec![body_rejected(&rejection)]),
-    }
+/// `POST /v2/enqueue` in the router. The server answers it ahead of the router (see
+/// `crate::Application`); the route is here too, so that other methods on the path get `405`.
+async fn enqueue(State(app): State<App>, request: Request) -> Response {
+    enqueue_request(&app, request).await
 }
 
-/// `POST /v2/enqueue` as [`crate::serve`] answers it, without the router: the body read with
-/// the ingest limit, and answered as [`enqueue`] answers it.
+/// `POST /v2/enqueue`, answered exactly as PagerDuty's Events API v2 answers: the body read with
+/// the ingest limit, then [`enqueue_body`].
 pub(crate) async fn enqueue_request(app: &App, request: Request) -> Response {
     match axum::body::to_bytes(request.into_body(), INGEST_BODY_BYTES_MAX).await {
         Ok(body) => enqueue_body(app, &body).await,
