@@ -19,6 +19,7 @@
 #
 # Settings (environment): RUNS=3 DURATION=20s THREADS=2 CONNS=32 ALERTS=1000000
 #   OVERLOAD_CONNS=16000 (0: no overload run) OVERLOAD_DURATION=15s FB_PORT=18480 AM_PORT=18493
+#   AM_CONFIG=bench/alertmanager.yml (Alertmanager's configuration file)
 #   FIREBREAK_BIN=path (skip the build)  FLOOR_BIN=path  CARGO_TARGET_DIR (for the build)
 #   SKIP_ALERTMANAGER=1  SKIP_FLOOR=1  SKIP_MEMORY=1  KEEP=1 (keep the work directory)  WORK=dir
 set -euo pipefail
@@ -36,6 +37,7 @@ FB_PORT=${FB_PORT:-18480}
 AM_PORT=${AM_PORT:-18493}
 FLOOR_PORT=${FLOOR_PORT:-18482}
 AM_BIN=${AM_BIN:-/usr/bin/prometheus-alertmanager}
+AM_CONFIG=${AM_CONFIG:-$HERE/alertmanager.yml}
 WORK=${WORK:-$(mktemp -d /tmp/firebreak-bench.XXXXXX)}
 mkdir -p "$WORK"
 RESULTS=$WORK/results.tsv
@@ -129,6 +131,9 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 CLK_TCK=$(getconf CLK_TCK)
+per_event_us() { # TICKS EVENTS: microseconds of CPU per event
+    awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN {if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "nan"}'
+}
 
 metric() { # NAME: a counter from firebreak's /metrics
     curl -fsS "http://127.0.0.1:$FB_PORT/metrics" | awk -v n="$1" '$1 == n {print $2}'
@@ -241,6 +246,8 @@ fb_run() {
     backlog=${backlog:-0}
     wait_applied
     local drain_s=$((SECONDS - drain_started))
+    local cpu2
+    cpu2=$(cpu_ticks "$FB_PID")
     events1=$(metric firebreak_alert_events_accepted_total)
     batches1=$(metric firebreak_ingest_batches_committed_total)
     records1=$(metric firebreak_ingest_journal_records_total)
@@ -248,8 +255,11 @@ fb_run() {
     per_record=$(awk -v e=$((events1 - events0)) -v r=$((${records1:-0} - ${records0:-0})) 'BEGIN {printf "%.1f", r ? e / r : 0}')
     per_batch=$(awk -v e=$((events1 - events0)) -v b=$((batches1 - batches0)) 'BEGIN {printf "%.1f", b ? e / b : 0}')
     fb_cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t / hz}')
+    # CPU per event counts the drain too: storing what was accepted is part of accepting it.
+    local cpu_us
+    cpu_us=$(per_event_us $((cpu2 - cpu0)) $((events1 - events0)))
     record "$run" "fb-$scenario" "$(ok_rate)" "$(p99_ms)" "$(p50_ms)" "$(field non2xx "$BENCH")" \
-        "events/batch=$per_batch events/journal_record=$per_record backlog_at_end=$backlog drain_s=$drain_s firebreak_cpu_s=$fb_cpu wrk_cpu_s=$WRK_CPU rss_kb=$(rss_kb "$FB_PID")"
+        "events/batch=$per_batch events/journal_record=$per_record backlog_at_end=$backlog drain_s=$drain_s firebreak_cpu_s=$fb_cpu cpu_us_per_event=$cpu_us wrk_cpu_s=$WRK_CPU rss_kb=$(rss_kb "$FB_PID")"
     log "  fb-$scenario: $(ok_rate) events/s, p99 $(p99_ms) ms, p50 $(p50_ms) ms, non-2xx $(field non2xx "$BENCH"), $per_batch events/transaction, $per_record events/journal record, $backlog events left to apply at the end (applied within ${drain_s}s), firebreak CPU ${fb_cpu}s, wrk CPU ${WRK_CPU}s"
 }
 
@@ -268,7 +278,7 @@ alertmanager_throughput() { # RUN
     local run=$1 dir=$WORK/am-$1
     mkdir -p "$dir"
     port_free "$AM_PORT" || die "port $AM_PORT is taken (set AM_PORT)"
-    "$AM_BIN" --config.file="$HERE/alertmanager.yml" --storage.path="$dir" \
+    "$AM_BIN" --config.file="$AM_CONFIG" --storage.path="$dir" \
         --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= >"$dir/am.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
@@ -287,7 +297,7 @@ alertmanager_throughput() { # RUN
     per_alert=$(awk -v a="$rss0" -v b="$rss1" -v n="$ok" 'BEGIN {printf "%.0f", n ? (b - a) * 1024 / n : 0}')
     am_cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t / hz}')
     record "$run" am "$(ok_rate)" "$(p99_ms)" "$(p50_ms)" "$(field non2xx "$BENCH")" \
-        "rss_before_kb=$rss0 rss_after_kb=$rss1 alerts=$ok rss_bytes_per_alert=$per_alert am_cpu_s=$am_cpu wrk_cpu_s=$WRK_CPU"
+        "rss_before_kb=$rss0 rss_after_kb=$rss1 alerts=$ok rss_bytes_per_alert=$per_alert am_cpu_s=$am_cpu cpu_us_per_event=$(per_event_us $((cpu1 - cpu0)) "$ok") wrk_cpu_s=$WRK_CPU"
     printf '%s\n' "$per_alert" >>"$WORK/am-rss-per-alert"
     log "  alertmanager: $(ok_rate) alerts/s, p99 $(p99_ms) ms, non-2xx $(field non2xx "$BENCH"), RSS $rss0 -> $rss1 kB for $ok alerts = $per_alert B/alert, CPU ${am_cpu}s, wrk CPU ${WRK_CPU}s"
     stop "$pid"
@@ -388,6 +398,10 @@ col() { # SCENARIO COLUMN: that column of every run of a scenario
     awk -F'\t' -v s="$1" -v c="$2" '$2 == s {print $c}' "$RESULTS"
 }
 
+detail() { # SCENARIO KEY: that key=value of the details of every run of a scenario
+    col "$1" 8 | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
 summary() {
     local fbd fbd99 fbr fbr99 am am99 ratio fbmem ammem floor floor99
     fbd=$(col fb-distinct 3 | median)
@@ -399,6 +413,10 @@ summary() {
     ammem=$( [[ -s $WORK/am-rss-per-alert ]] && median <"$WORK/am-rss-per-alert" || echo nan)
     fbmem=$( [[ -s $WORK/fb-rss-per-alert ]] && cat "$WORK/fb-rss-per-alert" || echo nan)
     ratio=$(awk -v a="$fbd" -v b="$am" 'BEGIN {if (b + 0 > 0) printf "%.2f", a / b; else print "nan"}')
+    local fbcpu amcpu cpu_ratio
+    fbcpu=$(detail fb-distinct cpu_us_per_event | median)
+    amcpu=$( [[ -s $WORK/am-rss-per-alert ]] && detail am cpu_us_per_event | median || echo nan)
+    cpu_ratio=$(awk -v a="$amcpu" -v b="$fbcpu" 'BEGIN {if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "nan"}')
     floor=$(col floor 3 | median)
     floor99=$(col floor 4 | median)
     {
@@ -411,6 +429,9 @@ summary() {
         printf '%-60s %14s %10s\n' "firebreak /v2/enqueue, one repeated dedup key (events/s)" "$fbr" "$fbr99"
         printf '%-60s %14s %10s\n' "Alertmanager /api/v2/alerts, distinct alerts (alerts/s)" "$am" "$am99"
         printf '%-60s %14s\n' "ratio firebreak distinct / Alertmanager" "$ratio"
+        printf '%-60s %14s\n' "server CPU per new alert, firebreak (us, with the drain)" "$fbcpu"
+        printf '%-60s %14s\n' "server CPU per new alert, Alertmanager (us)" "$amcpu"
+        printf '%-60s %14s\n' "ratio Alertmanager CPU per alert / firebreak's" "$cpu_ratio"
         printf '%-60s %14s %10s\n' "http_floor (answers, does nothing), same load (requests/s)" "$floor" "$floor99"
         printf '%-60s %14s\n' "firebreak RSS per open alert (bytes, $ALERTS alerts)" "$fbmem"
         printf '%-60s %14s\n' "Alertmanager RSS growth per alert (bytes)" "$ammem"
