@@ -131,6 +131,9 @@ rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 CLK_TCK=$(getconf CLK_TCK)
+cpu_seconds() { # TICKS: seconds of CPU
+    awk -v t="$1" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t / hz}'
+}
 per_event_us() { # TICKS EVENTS: microseconds of CPU per event
     awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN {if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "nan"}'
 }
@@ -254,7 +257,7 @@ fb_run() {
     local per_batch per_record fb_cpu
     per_record=$(awk -v e=$((events1 - events0)) -v r=$((${records1:-0} - ${records0:-0})) 'BEGIN {printf "%.1f", r ? e / r : 0}')
     per_batch=$(awk -v e=$((events1 - events0)) -v b=$((batches1 - batches0)) 'BEGIN {printf "%.1f", b ? e / b : 0}')
-    fb_cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t / hz}')
+    fb_cpu=$(cpu_seconds $((cpu1 - cpu0)))
     # CPU per event counts the drain too: storing what was accepted is part of accepting it.
     local cpu_us
     cpu_us=$(per_event_us $((cpu2 - cpu0)) $((events1 - events0)))
@@ -295,7 +298,7 @@ alertmanager_throughput() { # RUN
     local ok per_alert am_cpu
     ok=$(ok_count)
     per_alert=$(awk -v a="$rss0" -v b="$rss1" -v n="$ok" 'BEGIN {printf "%.0f", n ? (b - a) * 1024 / n : 0}')
-    am_cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t / hz}')
+    am_cpu=$(cpu_seconds $((cpu1 - cpu0)))
     record "$run" am "$(ok_rate)" "$(p99_ms)" "$(p50_ms)" "$(field non2xx "$BENCH")" \
         "rss_before_kb=$rss0 rss_after_kb=$rss1 alerts=$ok rss_bytes_per_alert=$per_alert am_cpu_s=$am_cpu cpu_us_per_event=$(per_event_us $((cpu1 - cpu0)) "$ok") wrk_cpu_s=$WRK_CPU"
     printf '%s\n' "$per_alert" >>"$WORK/am-rss-per-alert"
@@ -319,7 +322,7 @@ floor_throughput() { # RUN
         run_wrk "floor-$run" "$HERE/enqueue.lua" "http://127.0.0.1:$FLOOR_PORT/v2/enqueue" "$CONNS" "$DURATION"
     cpu1=$(cpu_ticks "$pid")
     local floor_cpu
-    floor_cpu=$(awk -v t=$((cpu1 - cpu0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t / hz}')
+    floor_cpu=$(cpu_seconds $((cpu1 - cpu0)))
     record "$run" floor "$(ok_rate)" "$(p99_ms)" "$(p50_ms)" "$(field non2xx "$BENCH")" \
         "floor_cpu_s=$floor_cpu wrk_cpu_s=$WRK_CPU"
     log "  http_floor: $(ok_rate) requests/s, p99 $(p99_ms) ms, CPU ${floor_cpu}s, wrk CPU ${WRK_CPU}s"
