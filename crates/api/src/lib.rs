@@ -7,10 +7,10 @@
 use firebreak_domain as domain;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 /// A reference to a team, user or service: its numeric id or its name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum Ref {
     Id(i64),
@@ -1002,4 +1002,80 @@ pub struct LevelOnCall {
 pub struct FeedUrl {
     /// Such as `https://firebreak.example.com/feeds/fbc_….ics`.
     pub url: String,
+}
+
+/// Filters of the incident list. Lists are comma-separated; a filter left out matches everything.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct IncidentQuery {
+    /// Statuses, such as `triggered,acknowledged`; `open` means all but `resolved`, `all` every one.
+    pub status: Option<String>,
+    /// Service id or name.
+    pub service: Option<String>,
+    /// Owner team id or name.
+    pub team: Option<String>,
+    /// Severities, such as `SEV1,SEV2`.
+    pub severity: Option<String>,
+    /// Kinds, such as `signal,exception`.
+    pub kind: Option<String>,
+    /// Declared at or after this instant (RFC 3339).
+    #[param(format = DateTime)]
+    pub since: Option<String>,
+    /// Declared before this instant (RFC 3339).
+    #[param(format = DateTime)]
+    pub until: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Page size, at most 500; 50 when left out.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+}
+
+/// Time range of the anomaly list.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AnomalyQuery {
+    /// RFC 3339; 24 hours ago when left out.
+    #[param(format = DateTime)]
+    pub since: Option<String>,
+    /// RFC 3339; now when left out.
+    #[param(format = DateTime)]
+    pub until: Option<String>,
+}
+
+/// An instant, now when left out.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AtQuery {
+    /// RFC 3339; now when left out.
+    #[param(format = DateTime)]
+    pub at: Option<String>,
+}
+
+/// A time range.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RangeQuery {
+    /// RFC 3339.
+    #[param(format = DateTime)]
+    pub from: String,
+    /// RFC 3339; at most 400 days after `from`.
+    #[param(format = DateTime)]
+    pub to: String,
+}
+
+/// Whose on-call is asked for.
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OnCallQuery {
+    /// Service id or name.
+    pub service: String,
+    /// RFC 3339; now when left out.
+    #[param(format = DateTime)]
+    pub at: Option<String>,
 }

@@ -1,7 +1,8 @@
 //! The `firebreak` binary.
 //!
-//! `serve` runs the server; `migrate` and `token create` work directly on the database; every
-//! other command is an HTTP client of a running server, speaking only the types of `firebreak-api`.
+//! `serve` runs the server; `migrate` and `token create` work directly on the database, through
+//! the application layer; every other command is an HTTP client of a running server, speaking only
+//! the types of `firebreak-api`.
 
 mod client;
 
@@ -10,8 +11,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use firebreak_app::App;
 use firebreak_server::config::{self, RawConfig};
-use firebreak_store::Store;
 
 #[derive(Parser)]
 #[command(name = "firebreak", version, about = "Self-hosted incident response in one binary")]
@@ -163,24 +164,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             firebreak_server::run(config).await
         }
         Top::Migrate(args) => {
-            let store = open(&args).await?;
-            let applied = store.migrate().await.context("migrating the database schema")?;
+            let applied = firebreak_app::migrate(&database_url(&args)?).await?;
             if applied.is_empty() {
                 println!("the schema is up to date");
             } else {
                 println!("applied: {}", applied.join(", "));
             }
-            store.close().await;
             Ok(())
         }
         Top::Token(TokenCommand::Create { name, database }) => {
-            let name = firebreak_server_name(&name)?;
-            let store = open(&database).await?;
-            store.migrate().await.context("migrating the database schema")?;
-            let token =
-                store.create_token(&name, jiff::Timestamp::now()).await.context("creating the token")?;
+            let store = App::open_store(&database_url(&database)?).await?;
+            let created = firebreak_app::access::create_token(&store, &name, jiff::Timestamp::now()).await;
             store.close().await;
-            println!("{token}");
+            println!("{}", created.context("creating the token")?);
             Ok(())
         }
         Top::ExampleConfig => {
@@ -207,16 +203,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn firebreak_server_name(name: &str) -> anyhow::Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.len() > 100 || name.chars().any(char::is_control) {
-        anyhow::bail!(
-            "invalid token name {name:?}: it must be 1 to 100 characters without control characters"
-        );
-    }
-    Ok(name.to_owned())
-}
-
 /// `flags` (which already include environment variables) over the config file, if any.
 fn layered(flags: RawConfig, config_file: Option<&Path>) -> anyhow::Result<RawConfig> {
     Ok(match config_file {
@@ -225,11 +211,8 @@ fn layered(flags: RawConfig, config_file: Option<&Path>) -> anyhow::Result<RawCo
     })
 }
 
-async fn open(args: &DatabaseArgs) -> anyhow::Result<Store> {
+/// The database URL that `args` (and the configuration file they name) give.
+fn database_url(args: &DatabaseArgs) -> anyhow::Result<String> {
     let flags = RawConfig { database_url: args.database.clone(), ..Default::default() };
-    let config = layered(flags, args.config.as_deref())?.check()?;
-    let url = config.database_url;
-    Store::connect(&url)
-        .await
-        .with_context(|| format!("opening database {}", firebreak_store::secret::redact_url(&url)))
+    Ok(layered(flags, args.config.as_deref())?.check()?.database_url)
 }

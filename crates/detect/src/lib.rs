@@ -12,4 +12,4 @@ mod detector;
 mod tracker;
 
 pub use detector::{Detector, Output, Params};
-pub use tracker::{Anomaly, AnomalyEvent, AnomalyTracker};
+pub use tracker::{Anomaly, AnomalyEvent, AnomalyTracker, QUIET_SAMPLES_TO_END, SUSTAINED_SAMPLES};

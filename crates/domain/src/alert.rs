@@ -96,6 +96,14 @@ pub struct GroupingRule {
     pub window: Option<jiff::SignedDuration>,
 }
 
+/// How a service turns alerts into incidents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertSettings {
+    pub grouping: GroupingRule,
+    /// Resolve an incident when all its alerts have resolved.
+    pub auto_resolve: bool,
+}
+
 /// A property alerts are grouped by.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GroupBy {

@@ -11,8 +11,8 @@ mod incident;
 mod schedule;
 
 pub use alert::{
-    Alert, AlertAction, AlertEvent, AlertStatus, DEDUP_KEY_CHARS_MAX, GroupBy, GroupingRule, LABEL_CHARS_MAX,
-    LABELS_MAX, MATCHER_REGEX_CHARS_MAX, MatchOp, Matcher, SUMMARY_CHARS_MAX, Silence,
+    Alert, AlertAction, AlertEvent, AlertSettings, AlertStatus, DEDUP_KEY_CHARS_MAX, GroupBy, GroupingRule,
+    LABEL_CHARS_MAX, LABELS_MAX, MATCHER_REGEX_CHARS_MAX, MatchOp, Matcher, SUMMARY_CHARS_MAX, Silence,
 };
 pub use catalog::{Link, NAME_CHARS_MAX, Service, Team, User, validate_name};
 pub use golden::{Anomaly, Direction, GoldenSignal, Sample, Signal};
@@ -23,6 +23,7 @@ pub use incident::{
 pub use schedule::{
     LAYER_RESTRICTIONS_MAX, LAYER_USERS_MAX, Layer, Override, Restriction, RestrictionKind,
     SCHEDULE_LAYERS_MAX, SCHEDULE_OVERRIDES_MAX, SHIFTS_RANGE_DAYS_MAX, Schedule, Shift, ShiftLength,
+    time_text, weekday_name,
 };
 
 /// Identifier of a team, user, service or incident: a positive integer assigned by the store.

@@ -454,6 +454,42 @@ impl Restriction {
         }
     }
 
+    /// Reads a window as the API and storage write it: `kind` is `daily` or `weekly`, times are
+    /// `HH:MM`, and a weekly window's days are `monday` … `sunday` (or their first three letters,
+    /// in any case). A daily window ignores days.
+    ///
+    /// Fails naming the first part that cannot be read.
+    pub fn parse(
+        kind: &str,
+        start_day: Option<&str>,
+        start_time: &str,
+        end_day: Option<&str>,
+        end_time: &str,
+    ) -> Result<Restriction, String> {
+        let time = |text: &str| -> Result<Time, String> {
+            text.parse().map_err(|_| format!("invalid time {text:?}; expected HH:MM"))
+        };
+        let (start_time, end_time) = (time(start_time)?, time(end_time)?);
+        match kind {
+            "daily" => Ok(Restriction::daily(start_time, end_time)),
+            "weekly" => Ok(Restriction::weekly(
+                parse_weekday(start_day.unwrap_or_default())?,
+                start_time,
+                parse_weekday(end_day.unwrap_or_default())?,
+                end_time,
+            )),
+            other => Err(format!("unknown restriction type {other:?}; expected daily or weekly")),
+        }
+    }
+
+    /// The window's kind as [`Restriction::parse`] reads it: `daily` or `weekly`.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            RestrictionKind::Daily => "daily",
+            RestrictionKind::Weekly => "weekly",
+        }
+    }
+
     /// Whether the local wall-clock time `local` is inside the window. An empty window, or a weekly
     /// window missing a day, contains nothing.
     pub fn contains(&self, local: DateTime) -> bool {
@@ -606,6 +642,39 @@ fn walk(
         }
     }
     shifts
+}
+
+/// The lowercase English name of `day`, as [`Restriction::parse`] reads it.
+pub fn weekday_name(day: Weekday) -> &'static str {
+    WEEKDAYS.iter().find(|(_, known)| *known == day).map_or("monday", |(name, _)| name)
+}
+
+/// A local time as `HH:MM`, or `HH:MM:SS` when it has seconds, as [`Restriction::parse`] reads it.
+pub fn time_text(time: Time) -> String {
+    if time.second() == 0 && time.subsec_nanosecond() == 0 {
+        format!("{:02}:{:02}", time.hour(), time.minute())
+    } else {
+        format!("{:02}:{:02}:{:02}", time.hour(), time.minute(), time.second())
+    }
+}
+
+const WEEKDAYS: [(&str, Weekday); 7] = [
+    ("monday", Weekday::Monday),
+    ("tuesday", Weekday::Tuesday),
+    ("wednesday", Weekday::Wednesday),
+    ("thursday", Weekday::Thursday),
+    ("friday", Weekday::Friday),
+    ("saturday", Weekday::Saturday),
+    ("sunday", Weekday::Sunday),
+];
+
+/// A weekday by its English name or its first three letters, in any case.
+fn parse_weekday(name: &str) -> Result<Weekday, String> {
+    WEEKDAYS
+        .iter()
+        .find(|(day, _)| day.eq_ignore_ascii_case(name) || day[..3].eq_ignore_ascii_case(name))
+        .map(|(_, day)| *day)
+        .ok_or_else(|| format!("invalid day {name:?}; expected monday … sunday"))
 }
 
 #[cfg(test)]

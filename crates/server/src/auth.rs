@@ -1,69 +1,34 @@
-//! Bearer-token authentication of API requests.
-//!
-//! Tokens are stored hashed; the server keeps the hashes in memory and compares in constant time.
-//! A token it does not know triggers a reload from the store (at most once per
-//! [`RELOAD_INTERVAL`]), so tokens made by `firebreak token create` while the server runs work at
-//! once without letting bad tokens hammer the database.
+//! Bearer-token authentication of API requests: the `Authorization` header read here, the token
+//! checked by the application ([`firebreak_app::App::authenticate`]), and the [`Principal`] put in
+//! the request for handlers to take with `Extension<Principal>`.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use firebreak_app::Principal;
 
-use firebreak_store::{Store, secret};
-
+use crate::Shared;
 use crate::error::ApiError;
 
-/// Shortest time between two reloads of the token list caused by unknown tokens.
-pub const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Who made a request: the name of the token it carried.
-#[derive(Clone, Debug)]
-pub struct Actor(pub String);
-
-/// The known tokens, as `(name, hash)`.
-#[derive(Debug, Default)]
-pub struct Tokens {
-    inner: Mutex<TokenCache>,
-}
-
-#[derive(Debug, Default)]
-struct TokenCache {
-    hashes: Vec<(String, String)>,
-    loaded_at: Option<Instant>,
-}
-
-impl Tokens {
-    /// The actor whose token is `token`, or an error saying why the request is refused.
-    pub async fn check(&self, store: &Store, token: &str) -> Result<Actor, ApiError> {
-        if token.len() > secret::SECRET_CHARS_MAX {
-            return Err(ApiError::unauthorized("the API token is not valid"));
+/// Lets a request with a valid bearer token through, with its [`Principal`]; answers `401`
+/// otherwise.
+pub(crate) async fn require_token(
+    State(server): State<Shared>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let header = request.headers().get(header::AUTHORIZATION).map(|value| value.to_str().unwrap_or(""));
+    let principal = match bearer(header) {
+        Ok(token) => server.authenticate(token).await.map_err(ApiError::from),
+        Err(err) => Err(err),
+    };
+    match principal {
+        Ok(principal) => {
+            request.extensions_mut().insert::<Principal>(principal);
+            next.run(request).await
         }
-        let hash = secret::hash(token);
-        if let Some(actor) = self.find(&hash) {
-            return Ok(actor);
-        }
-        let reload = {
-            let cache = self.inner.lock().expect("token cache lock is never poisoned");
-            cache.loaded_at.is_none_or(|at| at.elapsed() >= RELOAD_INTERVAL)
-        };
-        if reload {
-            let hashes = store.token_hashes().await?;
-            let mut cache = self.inner.lock().expect("token cache lock is never poisoned");
-            cache.hashes = hashes;
-            cache.loaded_at = Some(Instant::now());
-        }
-        self.find(&hash).ok_or_else(|| ApiError::unauthorized("the API token is not valid"))
-    }
-
-    fn find(&self, hash: &str) -> Option<Actor> {
-        let cache = self.inner.lock().expect("token cache lock is never poisoned");
-        // Every stored hash is compared, so the time taken says nothing about which one matched.
-        let mut found = None;
-        for (name, stored) in &cache.hashes {
-            if secret::constant_time_eq(stored, hash) {
-                found = Some(Actor(name.clone()));
-            }
-        }
-        found
+        Err(err) => err.into_response(),
     }
 }
 

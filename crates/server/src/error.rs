@@ -1,13 +1,13 @@
 //! `ApiError`: every failure of an API handler, answered as RFC 7807 `application/problem+json`.
 //!
 //! Client mistakes get a 4xx with a message naming the problem. Server faults get a 500 or 503
-//! with a generic message and the request id; their cause is logged here, once.
+//! with a generic message and the request id; their cause is logged here, once, where the
+//! application's [`firebreak_app::Error`] becomes an answer.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use firebreak_api::Problem;
-use firebreak_store::StoreError;
 
 /// The media type of error bodies.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -47,24 +47,26 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> ApiError {
+impl From<firebreak_app::Error> for ApiError {
+    fn from(err: firebreak_app::Error) -> ApiError {
+        use firebreak_app::Error;
         match err {
-            StoreError::NotFound(msg) => ApiError::not_found(msg),
-            StoreError::Conflict(msg) => ApiError::new(StatusCode::CONFLICT, "conflict", msg),
-            StoreError::Refused(err) => {
-                ApiError::new(StatusCode::CONFLICT, "illegal-transition", err.to_string())
-            }
-            StoreError::Unavailable(_) => {
-                tracing::warn!(error = %err, "database_unavailable");
+            Error::BadRequest(detail) => ApiError::bad_request(detail),
+            Error::Invalid(detail) => ApiError::invalid(detail),
+            Error::NotFound(detail) => ApiError::not_found(detail),
+            Error::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "conflict", detail),
+            Error::Refused(err) => ApiError::new(StatusCode::CONFLICT, "illegal-transition", err.to_string()),
+            Error::Unauthorized(detail) => ApiError::unauthorized(detail),
+            Error::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database_unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "the database is unavailable; retry later",
                 )
             }
-            StoreError::Other(_) | StoreError::BadUrl(_) => {
-                tracing::error!(error = %err, "request_failed");
+            Error::Internal(cause) => {
+                tracing::error!(error = %cause, "request_failed");
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
@@ -132,4 +134,18 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The answer to a path that no route serves.
+pub(crate) async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("there is nothing at {}", uri.path()))
+}
+
+/// The answer to a method that the path's routes do not take.
+pub(crate) async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
 }

@@ -52,11 +52,12 @@ async fn measure(backend: &str, store: &Store, calls: usize) {
 
 async fn service(store: &Store) -> Id {
     let now = Timestamp::now();
-    let team = store
+    let mut tx = store.begin().await.expect("a transaction");
+    let team = tx
         .create_team(&NewTeam { name: "bench".into(), description: String::new() }, now)
         .await
         .expect("a team");
-    let (service, _) = store
+    let (service, _) = tx
         .create_service(
             &NewService {
                 name: "bench".into(),
@@ -68,5 +69,6 @@ async fn service(store: &Store) -> Id {
         )
         .await
         .expect("a service");
+    tx.commit().await.expect("a commit");
     service.id
 }

@@ -10,14 +10,15 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use firebreak_domain::{
-    Alert, AlertAction, AlertEvent, AlertStatus, Command, GroupBy, GroupingRule, Id, Incident, Kind, MatchOp,
-    Matcher, Severity, Silence, Status, TimelineEntry, TimelineEvent,
+    Alert, AlertAction, AlertEvent, AlertSettings, AlertStatus, Command, GroupBy, GroupingRule, Id, Incident,
+    Kind, Severity, Status, TimelineEntry, TimelineEvent,
 };
 use jiff::{SignedDuration, Timestamp};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::rows::{self, millis};
-use crate::{Backend, INCIDENT_COLUMNS, Result, Store, StoreError, incident_not_found};
+use crate::silences::{SILENCE_COLUMNS, SilenceRow, silence_from_row};
+use crate::{Backend, Result, Store, StoreError, Tx};
 
 /// The actor recorded for what firebreak does on its own.
 pub const SYSTEM_ACTOR: &str = "firebreak";
@@ -43,24 +44,8 @@ pub struct IngestSummary {
     pub alerts_silenced: usize,
     /// Events left out because their service no longer exists (journaled ingest only).
     pub events_dropped: usize,
-}
-
-/// How a service turns alerts into incidents.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AlertSettings {
-    pub grouping: GroupingRule,
-    /// Resolve the incident when all its alerts have resolved.
-    pub auto_resolve: bool,
-}
-
-/// A silence to create.
-#[derive(Clone, Debug)]
-pub struct NewSilence {
-    pub service_id: Option<Id>,
-    pub matchers: Vec<Matcher>,
-    pub starts_at: Timestamp,
-    pub ends_at: Timestamp,
-    pub comment: String,
+    /// Incidents acknowledged or resolved because their alerts were.
+    pub incidents_changed: usize,
 }
 
 /// An alert being folded over the events of a batch.
@@ -162,18 +147,6 @@ struct AlertRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct SilenceRow {
-    id: i64,
-    service_id: Option<i64>,
-    matchers: String,
-    starts_at: i64,
-    ends_at: i64,
-    comment: String,
-    created_by: String,
-    created_at: i64,
-}
-
-#[derive(sqlx::FromRow)]
 struct SettingsRow {
     auto_resolve: i64,
     group_by: String,
@@ -190,7 +163,6 @@ struct ServiceSettingsRow {
 
 const ALERT_COLUMNS: &str = "id, service_id, dedup_key, status, summary, source, severity, kind, labels, details, \
      event_count, first_seen_at, last_seen_at, resolved_at, incident_id, silence_id";
-const SILENCE_COLUMNS: &str = "id, service_id, matchers, starts_at, ends_at, comment, created_by, created_at";
 
 impl Store {
     /// Applies a batch of alert events in one transaction: creates, counts, acknowledges and
@@ -219,13 +191,27 @@ impl Store {
 
     /// The last ingest journal record applied.
     pub async fn journal_applied(&self) -> Result<u64> {
-        let seq: i64 = with_pool!(self, pool, _for_update => {
-            sqlx::query_scalar("SELECT applied_seq FROM ingest_journal WHERE id = 1").fetch_one(pool).await?
+        let seq: i64 = with_conn!(self.reader().await?.conn(), c => {
+            sqlx::query_scalar("SELECT applied_seq FROM ingest_journal WHERE id = 1").fetch_one(&mut *c).await?
         });
         Ok(seq.max(0) as u64)
     }
 
+    /// [`Store::ingest_once`], announcing the incidents it opened or changed.
     async fn ingest_with(
+        &self,
+        items: &[IngestItem],
+        now: Timestamp,
+        journal_seq: Option<u64>,
+    ) -> Result<IngestSummary> {
+        let summary = self.ingest_once(items, now, journal_seq).await?;
+        if !summary.incidents_opened.is_empty() || summary.incidents_changed > 0 {
+            self.announcer.incidents_changed();
+        }
+        Ok(summary)
+    }
+
+    async fn ingest_once(
         &self,
         items: &[IngestItem],
         now: Timestamp,
@@ -551,6 +537,7 @@ impl Store {
                 let incident = lock_incident!(tx, incident_id, for_update);
                 if incident.status == Status::Triggered {
                     apply_in_tx!(tx, incident, &Command::Acknowledge, SYSTEM_ACTOR, now);
+                    summary.incidents_changed += 1;
                 }
             }
             for incident_id in resolved {
@@ -567,6 +554,7 @@ impl Store {
                 .await?;
                 if open == 0 {
                     apply_in_tx!(tx, incident, &Command::Resolve, SYSTEM_ACTOR, now);
+                    summary.incidents_changed += 1;
                 }
             }
             if let Some(seq) = journal_seq {
@@ -587,11 +575,11 @@ impl Store {
 
     /// The alerts of incident `id`, oldest first, at most `limit`.
     pub async fn incident_alerts(&self, id: Id, limit: u32) -> Result<Vec<Alert>> {
-        let rows: Vec<AlertRow> = with_read_pool!(self, pool => {
+        let rows: Vec<AlertRow> = with_conn!(self.reader().await?.conn(), c => {
             sqlx::query_as(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE incident_id = $1 ORDER BY id LIMIT $2"))
                 .bind(id)
                 .bind(i64::from(limit))
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await?
         });
         rows.into_iter().map(alert_from_row).collect()
@@ -599,11 +587,11 @@ impl Store {
 
     /// The alerts of service `id`, newest first, at most `limit`; silenced ones included.
     pub async fn service_alerts(&self, id: Id, limit: u32) -> Result<Vec<Alert>> {
-        let rows: Vec<AlertRow> = with_read_pool!(self, pool => {
+        let rows: Vec<AlertRow> = with_conn!(self.reader().await?.conn(), c => {
             sqlx::query_as(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE service_id = $1 ORDER BY id DESC LIMIT $2"))
                 .bind(id)
                 .bind(i64::from(limit))
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await?
         });
         rows.into_iter().map(alert_from_row).collect()
@@ -611,11 +599,11 @@ impl Store {
 
     /// The alert of service `service_id` with `dedup_key`, if any.
     pub async fn alert(&self, service_id: Id, dedup_key: &str) -> Result<Option<Alert>> {
-        let row: Option<AlertRow> = with_read_pool!(self, pool => {
+        let row: Option<AlertRow> = with_conn!(self.reader().await?.conn(), c => {
             sqlx::query_as(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE service_id = $1 AND dedup_key = $2"))
                 .bind(service_id)
                 .bind(dedup_key)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *c)
                 .await?
         });
         row.map(alert_from_row).transpose()
@@ -623,17 +611,17 @@ impl Store {
 
     /// The number of alerts stored, for metrics.
     pub async fn alert_count(&self) -> Result<i64> {
-        Ok(with_read_pool!(self, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM alerts").fetch_one(pool).await?
+        Ok(with_conn!(self.reader().await?.conn(), c => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM alerts").fetch_one(&mut *c).await?
         }))
     }
 
     /// Every service's alert settings and escalation policy, by service id, in one query: what
     /// [`Store::alert_settings`] and [`Store::service_escalation_policy`] give for one service.
     pub async fn services_settings(&self) -> Result<HashMap<Id, (AlertSettings, Option<Id>)>> {
-        let rows: Vec<ServiceSettingsRow> = with_read_pool!(self, pool => {
+        let rows: Vec<ServiceSettingsRow> = with_conn!(self.reader().await?.conn(), c => {
             sqlx::query_as("SELECT id, escalation_policy_id, auto_resolve, group_by, group_window_secs FROM services")
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await?
         });
         Ok(rows
@@ -644,26 +632,31 @@ impl Store {
 
     /// How service `id` turns alerts into incidents.
     pub async fn alert_settings(&self, id: Id) -> Result<AlertSettings> {
-        let row: Option<SettingsRow> = with_pool!(self, pool => {
+        let row: Option<SettingsRow> = with_conn!(self.reader().await?.conn(), c => {
             sqlx::query_as("SELECT auto_resolve, group_by, group_window_secs FROM services WHERE id = $1")
                 .bind(id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *c)
                 .await?
         });
         let row = row.ok_or_else(|| StoreError::NotFound(format!("there is no service {id}")))?;
         Ok(settings_from_row(&row))
     }
+}
 
-    pub async fn set_alert_settings(&self, id: Id, settings: &AlertSettings) -> Result<()> {
+impl Tx {
+    /// Sets how service `id` turns alerts into incidents.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no service `id`.
+    pub async fn set_alert_settings(&mut self, id: Id, settings: &AlertSettings) -> Result<()> {
         let group_by: Vec<&str> =
             settings.grouping.by.iter().map(|GroupBy::Label(name)| name.as_str()).collect();
-        let done = with_pool!(self, pool => {
+        let done = with_conn!(self.conn(), c => {
             sqlx::query("UPDATE services SET auto_resolve = $1, group_by = $2, group_window_secs = $3 WHERE id = $4")
                 .bind(i64::from(settings.auto_resolve))
                 .bind(json!(group_by).to_string())
                 .bind(settings.grouping.window.map(|w| w.as_secs()))
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *c)
                 .await?
                 .rows_affected()
         });
@@ -671,70 +664,6 @@ impl Store {
             return Err(StoreError::NotFound(format!("there is no service {id}")));
         }
         Ok(())
-    }
-
-    pub async fn create_silence(&self, silence: &NewSilence, actor: &str, now: Timestamp) -> Result<Silence> {
-        let matchers = matchers_to_json(&silence.matchers);
-        let id: i64 = with_pool!(self, pool => {
-            if let Some(service_id) = silence.service_id {
-                let found: Option<i64> =
-                    sqlx::query_scalar("SELECT id FROM services WHERE id = $1").bind(service_id).fetch_optional(pool).await?;
-                if found.is_none() {
-                    return Err(StoreError::NotFound(format!("there is no service {service_id}")));
-                }
-            }
-            sqlx::query_scalar(
-                "INSERT INTO silences (service_id, matchers, starts_at, ends_at, comment, created_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            )
-            .bind(silence.service_id)
-            .bind(&matchers)
-            .bind(millis(silence.starts_at))
-            .bind(millis(silence.ends_at))
-            .bind(&silence.comment)
-            .bind(actor)
-            .bind(millis(now))
-            .fetch_one(pool)
-            .await?
-        });
-        self.silence(id).await
-    }
-
-    pub async fn silence(&self, id: Id) -> Result<Silence> {
-        let row: Option<SilenceRow> = with_pool!(self, pool => {
-            sqlx::query_as(&format!("SELECT {SILENCE_COLUMNS} FROM silences WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
-        });
-        silence_from_row(row.ok_or_else(|| StoreError::NotFound(format!("there is no silence {id}")))?)
-    }
-
-    /// Silences that have not ended at `now`, soonest ending first.
-    pub async fn silences(&self, now: Timestamp) -> Result<Vec<Silence>> {
-        let rows: Vec<SilenceRow> = with_read_pool!(self, pool => {
-            sqlx::query_as(&format!("SELECT {SILENCE_COLUMNS} FROM silences WHERE ends_at > $1 ORDER BY ends_at, id"))
-                .bind(millis(now))
-                .fetch_all(pool)
-                .await?
-        });
-        rows.into_iter().map(silence_from_row).collect()
-    }
-
-    /// Ends silence `id` at `now` (it stays listed in history by its end time).
-    pub async fn expire_silence(&self, id: Id, now: Timestamp) -> Result<Silence> {
-        let silence = self.silence(id).await?;
-        if silence.ends_at <= now {
-            return Err(StoreError::Conflict(format!("silence {id} has already ended")));
-        }
-        with_pool!(self, pool => {
-            sqlx::query("UPDATE silences SET ends_at = $1 WHERE id = $2")
-                .bind(millis(now.max(silence.starts_at)))
-                .bind(id)
-                .execute(pool)
-                .await?;
-        });
-        self.silence(id).await
     }
 }
 
@@ -928,54 +857,6 @@ fn settings_from_row(row: &SettingsRow) -> AlertSettings {
         },
         auto_resolve: row.auto_resolve != 0,
     }
-}
-
-fn matchers_to_json(matchers: &[Matcher]) -> String {
-    let items: Vec<Value> = matchers
-        .iter()
-        .map(|m| {
-            let op = match m.op {
-                MatchOp::Equal => "=",
-                MatchOp::NotEqual => "!=",
-                MatchOp::Regex => "=~",
-                MatchOp::NotRegex => "!~",
-            };
-            json!({"name": m.name, "op": op, "value": m.value})
-        })
-        .collect();
-    Value::Array(items).to_string()
-}
-
-fn silence_from_row(row: SilenceRow) -> Result<Silence> {
-    let what = format!("silence {}", row.id);
-    let items: Vec<Value> = serde_json::from_str(&row.matchers).map_err(|err| rows::corrupt(&what, err))?;
-    let matchers = items
-        .iter()
-        .map(|item| {
-            let op = match item["op"].as_str() {
-                Some("=") => MatchOp::Equal,
-                Some("!=") => MatchOp::NotEqual,
-                Some("=~") => MatchOp::Regex,
-                _ => MatchOp::NotRegex,
-            };
-            Matcher::new(
-                item["name"].as_str().unwrap_or_default(),
-                op,
-                item["value"].as_str().unwrap_or_default(),
-            )
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|err| rows::corrupt(&what, err))?;
-    Ok(Silence {
-        id: row.id,
-        service_id: row.service_id,
-        matchers,
-        starts_at: rows::from_millis(row.starts_at),
-        ends_at: rows::from_millis(row.ends_at),
-        comment: row.comment,
-        created_by: row.created_by,
-        created_at: rows::from_millis(row.created_at),
-    })
 }
 
 fn alert_from_row(row: AlertRow) -> Result<Alert> {

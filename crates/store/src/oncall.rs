@@ -1,24 +1,104 @@
-//! On-call schedules and escalation policies, stored as their validated specifications.
+//! On-call schedules and escalation policies, and which policy each service follows.
+//!
+//! A schedule is stored as its time zone (a column) and a JSON document of its layers and
+//! overrides; a policy as a JSON document of its levels. The documents are this module's own
+//! format, converted explicitly from and to [`domain::Schedule`] and [`engine::Policy`], so that
+//! the HTTP API's shapes can change without touching what is stored, and the escalation driver
+//! never reads API types. Each document carries its format version, `v`; documents without one
+//! are version 1, whose layout they share.
 
-use firebreak_domain::Id;
-use jiff::Timestamp;
+use firebreak_domain::{self as domain, Id};
+use firebreak_engine as engine;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use crate::rows::{self, millis};
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Conn, Result, Store, StoreError, Tx, name_conflict};
 
-/// A stored schedule or escalation policy: its name and specification (JSON text).
+/// The version of the documents this build writes.
+const FORMAT_VERSION: u32 = 1;
+
+/// A stored on-call schedule.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Stored {
+pub struct StoredSchedule {
     pub id: Id,
     pub name: String,
-    /// The schedule's time zone; empty for escalation policies.
-    pub time_zone: String,
-    pub spec: String,
+    pub schedule: domain::Schedule,
     pub created_at: Timestamp,
 }
 
+/// A stored escalation policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredPolicy {
+    pub id: Id,
+    pub name: String,
+    pub policy: engine::Policy,
+    pub created_at: Timestamp,
+}
+
+/// The stored document of a schedule.
+#[derive(Serialize, Deserialize)]
+struct ScheduleDoc {
+    #[serde(default = "version_one")]
+    v: u32,
+    layers: Vec<LayerDoc>,
+    #[serde(default)]
+    overrides: Vec<OverrideDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LayerDoc {
+    start: Timestamp,
+    shift_length: String,
+    users: Vec<Id>,
+    #[serde(default)]
+    restrictions: Vec<RestrictionDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RestrictionDoc {
+    #[serde(rename = "type")]
+    kind: String,
+    start_day: Option<String>,
+    start_time: String,
+    end_day: Option<String>,
+    end_time: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OverrideDoc {
+    user: Id,
+    start: Timestamp,
+    end: Timestamp,
+}
+
+/// The stored document of an escalation policy.
+#[derive(Serialize, Deserialize)]
+struct PolicyDoc {
+    #[serde(default = "version_one")]
+    v: u32,
+    #[serde(default)]
+    repeat: u32,
+    levels: Vec<LevelDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LevelDoc {
+    timeout_minutes: i64,
+    targets: Vec<TargetDoc>,
+    #[serde(default)]
+    wakes_management: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TargetDoc {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Id,
+}
+
 #[derive(sqlx::FromRow)]
-struct StoredRow {
+struct ScheduleRow {
     id: i64,
     name: String,
     time_zone: String,
@@ -26,122 +106,139 @@ struct StoredRow {
     created_at: i64,
 }
 
-impl From<StoredRow> for Stored {
-    fn from(row: StoredRow) -> Stored {
-        Stored {
-            id: row.id,
-            name: row.name,
-            time_zone: row.time_zone,
-            spec: row.spec,
-            created_at: rows::from_millis(row.created_at),
-        }
-    }
+#[derive(sqlx::FromRow)]
+struct PolicyRow {
+    id: i64,
+    name: String,
+    spec: String,
+    created_at: i64,
+}
+
+fn version_one() -> u32 {
+    1
 }
 
 impl Store {
+    /// Fails with [`StoreError::NotFound`] when there is no schedule `id`.
+    pub async fn schedule(&self, id: Id) -> Result<StoredSchedule> {
+        self.reader().await?.conn().schedule(id).await
+    }
+
+    /// Every schedule, by name.
+    pub async fn schedules(&self) -> Result<Vec<StoredSchedule>> {
+        let rows: Vec<ScheduleRow> = with_conn!(self.reader().await?.conn(), c => {
+            sqlx::query_as("SELECT id, name, time_zone, spec, created_at FROM schedules ORDER BY name")
+                .fetch_all(&mut *c)
+                .await?
+        });
+        rows.into_iter().map(schedule_from_row).collect()
+    }
+
+    /// Fails with [`StoreError::NotFound`] when there is no escalation policy `id`.
+    pub async fn escalation_policy(&self, id: Id) -> Result<StoredPolicy> {
+        self.reader().await?.conn().escalation_policy(id).await
+    }
+
+    /// Every escalation policy, by name.
+    pub async fn escalation_policies(&self) -> Result<Vec<StoredPolicy>> {
+        let rows: Vec<PolicyRow> = with_conn!(self.reader().await?.conn(), c => {
+            sqlx::query_as("SELECT id, name, spec, created_at FROM escalation_policies ORDER BY name")
+                .fetch_all(&mut *c)
+                .await?
+        });
+        rows.into_iter().map(policy_from_row).collect()
+    }
+
+    /// The escalation policy of service `id`, if it has one.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no service `id`.
+    pub async fn service_escalation_policy(&self, id: Id) -> Result<Option<Id>> {
+        let row: Option<Option<i64>> = with_conn!(self.reader().await?.conn(), c => {
+            sqlx::query_scalar("SELECT escalation_policy_id FROM services WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        row.ok_or_else(|| StoreError::NotFound(format!("there is no service {id}")))
+    }
+}
+
+impl Tx {
     /// Fails with [`StoreError::Conflict`] when the name is taken.
     pub async fn create_schedule(
-        &self,
+        &mut self,
         name: &str,
-        time_zone: &str,
-        spec: &str,
+        schedule: &domain::Schedule,
         now: Timestamp,
-    ) -> Result<Stored> {
-        let id: i64 = with_pool!(self, pool => {
+    ) -> Result<StoredSchedule> {
+        let time_zone = time_zone_name(schedule);
+        let spec = schedule_doc(schedule);
+        let id: i64 = with_conn!(self.conn(), c => {
             sqlx::query_scalar("INSERT INTO schedules (name, time_zone, spec, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
                 .bind(name)
                 .bind(time_zone)
-                .bind(spec)
+                .bind(&spec)
                 .bind(millis(now))
-                .fetch_one(pool)
+                .fetch_one(&mut *c)
                 .await
-                .map_err(|err| crate::name_conflict(err, "schedule", name))?
+                .map_err(|err| name_conflict(err, "schedule", name))?
         });
-        self.schedule(id).await
+        self.conn().schedule(id).await
     }
 
+    /// Replaces schedule `id` (its time zone, layers and overrides; not its name).
+    ///
     /// Fails with [`StoreError::NotFound`] when there is no schedule `id`.
-    pub async fn schedule(&self, id: Id) -> Result<Stored> {
-        let row: Option<StoredRow> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT id, name, time_zone, spec, created_at FROM schedules WHERE id = $1")
+    pub async fn update_schedule(&mut self, id: Id, schedule: &domain::Schedule) -> Result<StoredSchedule> {
+        let time_zone = time_zone_name(schedule);
+        let spec = schedule_doc(schedule);
+        let done = with_conn!(self.conn(), c => {
+            sqlx::query("UPDATE schedules SET time_zone = $1, spec = $2 WHERE id = $3")
+                .bind(time_zone)
+                .bind(&spec)
                 .bind(id)
-                .fetch_optional(pool)
+                .execute(&mut *c)
                 .await?
-        });
-        row.map(Stored::from).ok_or_else(|| StoreError::NotFound(format!("there is no schedule {id}")))
-    }
-
-    pub async fn schedules(&self) -> Result<Vec<Stored>> {
-        let rows: Vec<StoredRow> = with_read_pool!(self, pool => {
-            sqlx::query_as("SELECT id, name, time_zone, spec, created_at FROM schedules ORDER BY name").fetch_all(pool).await?
-        });
-        Ok(rows.into_iter().map(Stored::from).collect())
-    }
-
-    /// Replaces the specification of schedule `id`.
-    pub async fn update_schedule_spec(&self, id: Id, spec: &str) -> Result<Stored> {
-        let done = with_pool!(self, pool => {
-            sqlx::query("UPDATE schedules SET spec = $1 WHERE id = $2").bind(spec).bind(id).execute(pool).await?.rows_affected()
+                .rows_affected()
         });
         if done == 0 {
             return Err(StoreError::NotFound(format!("there is no schedule {id}")));
         }
-        self.schedule(id).await
+        self.conn().schedule(id).await
     }
 
     /// Fails with [`StoreError::Conflict`] when the name is taken.
-    pub async fn create_escalation_policy(&self, name: &str, spec: &str, now: Timestamp) -> Result<Stored> {
-        let id: i64 = with_pool!(self, pool => {
+    pub async fn create_escalation_policy(
+        &mut self,
+        name: &str,
+        policy: &engine::Policy,
+        now: Timestamp,
+    ) -> Result<StoredPolicy> {
+        let spec = policy_doc(policy);
+        let id: i64 = with_conn!(self.conn(), c => {
             sqlx::query_scalar("INSERT INTO escalation_policies (name, spec, created_at) VALUES ($1, $2, $3) RETURNING id")
                 .bind(name)
-                .bind(spec)
+                .bind(&spec)
                 .bind(millis(now))
-                .fetch_one(pool)
+                .fetch_one(&mut *c)
                 .await
-                .map_err(|err| crate::name_conflict(err, "escalation policy", name))?
+                .map_err(|err| name_conflict(err, "escalation policy", name))?
         });
-        self.escalation_policy(id).await
-    }
-
-    /// Fails with [`StoreError::NotFound`] when there is no escalation policy `id`.
-    pub async fn escalation_policy(&self, id: Id) -> Result<Stored> {
-        let row: Option<StoredRow> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT id, name, '' AS time_zone, spec, created_at FROM escalation_policies WHERE id = $1")
-                .bind(id)
-                .fetch_optional(pool)
-                .await?
-        });
-        row.map(Stored::from)
-            .ok_or_else(|| StoreError::NotFound(format!("there is no escalation policy {id}")))
-    }
-
-    pub async fn escalation_policies(&self) -> Result<Vec<Stored>> {
-        let rows: Vec<StoredRow> = with_read_pool!(self, pool => {
-            sqlx::query_as("SELECT id, name, '' AS time_zone, spec, created_at FROM escalation_policies ORDER BY name")
-                .fetch_all(pool)
-                .await?
-        });
-        Ok(rows.into_iter().map(Stored::from).collect())
-    }
-
-    /// The escalation policy of service `id`, if it has one.
-    pub async fn service_escalation_policy(&self, id: Id) -> Result<Option<Id>> {
-        let row: Option<Option<i64>> = with_pool!(self, pool => {
-            sqlx::query_scalar("SELECT escalation_policy_id FROM services WHERE id = $1").bind(id).fetch_optional(pool).await?
-        });
-        row.ok_or_else(|| StoreError::NotFound(format!("there is no service {id}")))
+        self.conn().escalation_policy(id).await
     }
 
     /// Sets (or, with `None`, removes) the escalation policy of service `id`.
-    pub async fn set_service_escalation_policy(&self, id: Id, policy: Option<Id>) -> Result<()> {
+    ///
+    /// Fails with [`StoreError::NotFound`] when the service or the policy does not exist.
+    pub async fn set_service_escalation_policy(&mut self, id: Id, policy: Option<Id>) -> Result<()> {
         if let Some(policy) = policy {
-            self.escalation_policy(policy).await?;
+            self.conn().escalation_policy(policy).await?;
         }
-        let done = with_pool!(self, pool => {
+        let done = with_conn!(self.conn(), c => {
             sqlx::query("UPDATE services SET escalation_policy_id = $1 WHERE id = $2")
                 .bind(policy)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *c)
                 .await?
                 .rows_affected()
         });
@@ -150,4 +247,161 @@ impl Store {
         }
         Ok(())
     }
+}
+
+impl Conn<'_> {
+    pub(crate) async fn schedule(self, id: Id) -> Result<StoredSchedule> {
+        let row: Option<ScheduleRow> = with_conn!(self, c => {
+            sqlx::query_as("SELECT id, name, time_zone, spec, created_at FROM schedules WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        schedule_from_row(row.ok_or_else(|| StoreError::NotFound(format!("there is no schedule {id}")))?)
+    }
+
+    pub(crate) async fn escalation_policy(self, id: Id) -> Result<StoredPolicy> {
+        let row: Option<PolicyRow> = with_conn!(self, c => {
+            sqlx::query_as("SELECT id, name, spec, created_at FROM escalation_policies WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        policy_from_row(
+            row.ok_or_else(|| StoreError::NotFound(format!("there is no escalation policy {id}")))?,
+        )
+    }
+}
+
+/// The IANA name of a schedule's time zone; [`domain::Schedule::new`] makes sure it has one.
+fn time_zone_name(schedule: &domain::Schedule) -> &str {
+    schedule.time_zone.iana_name().unwrap_or("UTC")
+}
+
+fn schedule_doc(schedule: &domain::Schedule) -> String {
+    let doc = ScheduleDoc {
+        v: FORMAT_VERSION,
+        layers: schedule
+            .layers
+            .iter()
+            .map(|layer| LayerDoc {
+                start: layer.start,
+                shift_length: layer.shift.to_string(),
+                users: layer.users.clone(),
+                restrictions: layer
+                    .restrictions
+                    .iter()
+                    .map(|restriction| RestrictionDoc {
+                        kind: restriction.kind_name().to_owned(),
+                        start_day: restriction.start_day.map(|day| domain::weekday_name(day).to_owned()),
+                        start_time: domain::time_text(restriction.start_time),
+                        end_day: restriction.end_day.map(|day| domain::weekday_name(day).to_owned()),
+                        end_time: domain::time_text(restriction.end_time),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        overrides: schedule
+            .overrides
+            .iter()
+            .map(|cover| OverrideDoc { user: cover.user, start: cover.start, end: cover.end })
+            .collect(),
+    };
+    serde_json::to_string(&doc).expect("a schedule document always serializes")
+}
+
+fn schedule_from_row(row: ScheduleRow) -> Result<StoredSchedule> {
+    let what = format!("schedule {}", row.id);
+    let doc: ScheduleDoc = serde_json::from_str(&row.spec).map_err(|err| rows::corrupt(&what, err))?;
+    if doc.v > FORMAT_VERSION {
+        return Err(rows::corrupt(&what, format!("format version {} is newer than this build reads", doc.v)));
+    }
+    let time_zone = jiff::tz::TimeZone::get(&row.time_zone).map_err(|err| rows::corrupt(&what, err))?;
+    let layers = doc
+        .layers
+        .into_iter()
+        .map(|layer| {
+            Ok(domain::Layer {
+                start: layer.start,
+                shift: domain::ShiftLength::parse(&layer.shift_length)?,
+                users: layer.users,
+                restrictions: layer
+                    .restrictions
+                    .iter()
+                    .map(|r| {
+                        domain::Restriction::parse(
+                            &r.kind,
+                            r.start_day.as_deref(),
+                            &r.start_time,
+                            r.end_day.as_deref(),
+                            &r.end_time,
+                        )
+                    })
+                    .collect::<std::result::Result<_, String>>()?,
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, String>>()
+        .map_err(|err| rows::corrupt(&what, err))?;
+    let overrides = doc
+        .overrides
+        .into_iter()
+        .map(|cover| domain::Override { user: cover.user, start: cover.start, end: cover.end })
+        .collect();
+    // Not `Schedule::new`: what was stored was valid when it was written, and a bound tightened
+    // since must not make a schedule unreadable.
+    let schedule = domain::Schedule { time_zone, layers, overrides };
+    Ok(StoredSchedule { id: row.id, name: row.name, schedule, created_at: rows::from_millis(row.created_at) })
+}
+
+fn policy_doc(policy: &engine::Policy) -> String {
+    let doc = PolicyDoc {
+        v: FORMAT_VERSION,
+        repeat: policy.repeat(),
+        levels: policy
+            .levels()
+            .iter()
+            .map(|level| LevelDoc {
+                timeout_minutes: level.timeout.as_secs() / 60,
+                targets: level
+                    .targets
+                    .iter()
+                    .map(|target| TargetDoc { kind: target.kind().to_owned(), id: target.id() })
+                    .collect(),
+                wakes_management: level.wakes_management,
+            })
+            .collect(),
+    };
+    serde_json::to_string(&doc).expect("a policy document always serializes")
+}
+
+fn policy_from_row(row: PolicyRow) -> Result<StoredPolicy> {
+    let what = format!("escalation policy {}", row.id);
+    let doc: PolicyDoc = serde_json::from_str(&row.spec).map_err(|err| rows::corrupt(&what, err))?;
+    if doc.v > FORMAT_VERSION {
+        return Err(rows::corrupt(&what, format!("format version {} is newer than this build reads", doc.v)));
+    }
+    let levels = doc
+        .levels
+        .into_iter()
+        .map(|level| {
+            let targets = level
+                .targets
+                .iter()
+                .map(|target| match target.kind.as_str() {
+                    "user" => Ok(engine::Target::User(target.id)),
+                    "schedule" => Ok(engine::Target::Schedule(target.id)),
+                    "team" => Ok(engine::Target::Team(target.id)),
+                    other => Err(format!("unknown target type {other:?}")),
+                })
+                .collect::<std::result::Result<Vec<_>, String>>()?;
+            Ok(engine::Level {
+                timeout: SignedDuration::from_mins(level.timeout_minutes),
+                targets,
+                wakes_management: level.wakes_management,
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, String>>()
+        .map_err(|err| rows::corrupt(&what, err))?;
+    let policy = engine::Policy::parse(levels, doc.repeat).map_err(|err| rows::corrupt(&what, err))?;
+    Ok(StoredPolicy { id: row.id, name: row.name, policy, created_at: rows::from_millis(row.created_at) })
 }

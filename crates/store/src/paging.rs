@@ -1,6 +1,6 @@
 //! Paging: contact methods, persisted escalations, durable notifications and installation keys.
 //!
-//! The escalation driver (in the server) decides in two steps. It reads what it needs without
+//! The escalation driver (in the application layer) decides in two steps. It reads what it needs without
 //! locks ([`Store::pending_escalations`], [`Store::due_escalations`]), decides with the engine, and
 //! writes the outcome with [`Store::apply_escalations`], which succeeds only if the escalation is
 //! still at the version that was read: a compare-and-set. Two replicas that decide the same step
@@ -17,8 +17,9 @@ use firebreak_domain::{Id, Incident, Kind, Severity, Status, TimelineEvent};
 use firebreak_engine::{Escalation, EscalationState};
 use jiff::{SignedDuration, Timestamp};
 
+use crate::incidents::INCIDENT_COLUMNS;
 use crate::rows::{self, IncidentRow, corrupt, from_millis, millis};
-use crate::{Backend, INCIDENT_COLUMNS, Result, SYSTEM_ACTOR, Store, StoreError};
+use crate::{Backend, Result, SYSTEM_ACTOR, Store, StoreError, Tx};
 
 /// Contact methods one user may have.
 pub const CONTACT_METHODS_PER_USER_MAX: i64 = 20;
@@ -288,61 +289,6 @@ const CLAIMED_SELECT: &str = "SELECT n.id, n.attempts, n.page_key, n.user_id, u.
      JOIN services s ON s.id = i.service_id LEFT JOIN contact_methods c ON c.id = n.contact_method_id";
 
 impl Store {
-    // ---- Contact methods ----
-
-    /// Adds a contact method to user `user_id`. `secret` is the webhook signing secret, if any.
-    ///
-    /// Fails with [`StoreError::NotFound`] when the user does not exist and
-    /// [`StoreError::Conflict`] when the user already has this address or too many methods.
-    pub async fn create_contact_method(
-        &self,
-        user_id: Id,
-        kind: &str,
-        address: &str,
-        secret: Option<&str>,
-        now: Timestamp,
-    ) -> Result<ContactMethod> {
-        let now = rows::truncate(now);
-        let id: i64 = with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let count: Option<i64> = sqlx::query_scalar(
-                "SELECT (SELECT COUNT(*) FROM contact_methods WHERE user_id = $1) FROM users WHERE id = $1",
-            )
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match count {
-                None => return Err(StoreError::NotFound(format!("there is no user {user_id}"))),
-                Some(n) if n >= CONTACT_METHODS_PER_USER_MAX => {
-                    return Err(StoreError::Conflict(format!(
-                        "user {user_id} already has {CONTACT_METHODS_PER_USER_MAX} contact methods"
-                    )));
-                }
-                Some(_) => {}
-            }
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO contact_methods (user_id, type, address, secret, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(user_id)
-            .bind(kind)
-            .bind(address)
-            .bind(secret)
-            .bind(millis(now))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(|err| match StoreError::from(err) {
-                StoreError::Conflict(_) => {
-                    StoreError::Conflict(format!("user {user_id} already has the {kind} contact {address:?}"))
-                }
-                other => other,
-            })?;
-            tx.commit().await?;
-            id
-        });
-        Ok(ContactMethod { id, user_id, kind: kind.to_owned(), address: address.to_owned(), created_at: now })
-    }
-
     /// The contact methods of user `user_id`, oldest first.
     ///
     /// Fails with [`StoreError::NotFound`] when the user does not exist.
@@ -351,31 +297,12 @@ impl Store {
         self.contact_methods_of(&[user_id]).await
     }
 
-    /// Removes contact method `id` of user `user_id`. Notifications already made keep their
-    /// channel and address; attempts still due fail, since there is no secret to sign with.
-    ///
-    /// Fails with [`StoreError::NotFound`] when the user has no such contact method.
-    pub async fn delete_contact_method(&self, user_id: Id, id: Id) -> Result<()> {
-        let deleted = with_pool!(self, pool => {
-            sqlx::query("DELETE FROM contact_methods WHERE id = $1 AND user_id = $2")
-                .bind(id)
-                .bind(user_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        if deleted == 0 {
-            return Err(StoreError::NotFound(format!("user {user_id} has no contact method {id}")));
-        }
-        Ok(())
-    }
-
     /// Every contact method of the users `user_ids`, oldest first.
     pub async fn contact_methods_of(&self, user_ids: &[Id]) -> Result<Vec<ContactMethod>> {
         if user_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(i64, i64, String, String, i64)> = with_pool!(self, pool => {
+        let rows: Vec<(i64, i64, String, String, i64)> = with_conn!(self.reader().await?.conn(), c => {
             let mut query = sqlx::QueryBuilder::new(
                 "SELECT id, user_id, type, address, created_at FROM contact_methods WHERE user_id IN (",
             );
@@ -384,7 +311,7 @@ impl Store {
                 ids.push_bind(*id);
             }
             query.push(") ORDER BY id");
-            query.build_query_as().fetch_all(pool).await?
+            query.build_query_as().fetch_all(&mut *c).await?
         });
         Ok(rows
             .into_iter()
@@ -497,10 +424,10 @@ impl Store {
 
     /// The escalation of incident `id`, if it has one.
     pub async fn escalation(&self, incident_id: Id) -> Result<Option<StoredEscalation>> {
-        let row: Option<EscalationRow> = with_pool!(self, pool => {
+        let row: Option<EscalationRow> = with_conn!(self.reader().await?.conn(), c => {
             sqlx::query_as(&format!("SELECT {ESCALATION_COLUMNS} FROM escalations WHERE incident_id = $1"))
                 .bind(incident_id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *c)
                 .await?
         });
         row.map(StoredEscalation::try_from).transpose()
@@ -728,16 +655,88 @@ impl Store {
 
     /// The notifications of incident `incident_id`, oldest first.
     pub async fn incident_notifications(&self, incident_id: Id) -> Result<Vec<Notification>> {
-        let rows: Vec<NotificationRow> = with_read_pool!(self, pool => {
+        let rows: Vec<NotificationRow> = with_conn!(self.reader().await?.conn(), c => {
             sqlx::query_as(
                 "SELECT n.id, n.incident_id, n.user_id, u.name AS user_name, n.channel, n.address, n.level, \
                  n.status, n.attempts, n.last_error, n.created_at, n.next_attempt_at, n.delivered_at \
                  FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.incident_id = $1 ORDER BY n.id",
             )
             .bind(incident_id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?
         });
         Ok(rows.into_iter().map(Notification::from).collect())
+    }
+}
+
+impl Tx {
+    /// Adds a contact method to user `user_id`. `secret` is the webhook signing secret, if any.
+    ///
+    /// Fails with [`StoreError::NotFound`] when the user does not exist and
+    /// [`StoreError::Conflict`] when the user already has this address or too many methods.
+    pub async fn create_contact_method(
+        &mut self,
+        user_id: Id,
+        kind: &str,
+        address: &str,
+        secret: Option<&str>,
+        now: Timestamp,
+    ) -> Result<ContactMethod> {
+        let now = rows::truncate(now);
+        let id: i64 = with_conn!(self.conn(), c => {
+            let count: Option<i64> = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM contact_methods WHERE user_id = $1) FROM users WHERE id = $1",
+            )
+            .bind(user_id)
+            .fetch_optional(&mut *c)
+            .await?;
+            match count {
+                None => return Err(StoreError::NotFound(format!("there is no user {user_id}"))),
+                Some(n) if n >= CONTACT_METHODS_PER_USER_MAX => {
+                    return Err(StoreError::Conflict(format!(
+                        "user {user_id} already has {CONTACT_METHODS_PER_USER_MAX} contact methods"
+                    )));
+                }
+                Some(_) => {}
+            }
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO contact_methods (user_id, type, address, secret, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            )
+            .bind(user_id)
+            .bind(kind)
+            .bind(address)
+            .bind(secret)
+            .bind(millis(now))
+            .fetch_one(&mut *c)
+            .await
+            .map_err(|err| match StoreError::from(err) {
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("user {user_id} already has the {kind} contact {address:?}"))
+                }
+                other => other,
+            })?;
+            id
+        });
+        Ok(ContactMethod { id, user_id, kind: kind.to_owned(), address: address.to_owned(), created_at: now })
+    }
+
+    /// Removes contact method `id` of user `user_id`. Notifications already made keep their
+    /// channel and address; attempts still due fail, since there is no secret to sign with.
+    ///
+    /// Fails with [`StoreError::NotFound`] when the user has no such contact method.
+    pub async fn delete_contact_method(&mut self, user_id: Id, id: Id) -> Result<()> {
+        let deleted = with_conn!(self.conn(), c => {
+            sqlx::query("DELETE FROM contact_methods WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user_id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if deleted == 0 {
+            return Err(StoreError::NotFound(format!("user {user_id} has no contact method {id}")));
+        }
+        Ok(())
     }
 }

@@ -6,6 +6,8 @@
 use std::io::Write;
 use std::path::Path;
 
+use firebreak_domain::Id;
+
 use crate::{Result, Store, StoreError};
 
 /// Environment variable naming the PostgreSQL database that tests may use.
@@ -54,4 +56,18 @@ pub async fn fresh_postgres(test: &str) -> Result<Option<Store>> {
     let store = Store::connect(&url).await?;
     store.migrate().await?;
     Ok(Some(store))
+}
+
+/// Replaces the stored document (`spec`) of row `id` of `table` (`schedules` or
+/// `escalation_policies`) with `text` as it is, to test what a build reads of documents that
+/// another build wrote.
+///
+/// # Panics
+/// When `table` is neither of the two.
+pub async fn set_document(store: &Store, table: &str, id: Id, text: &str) -> Result<()> {
+    assert!(matches!(table, "schedules" | "escalation_policies"), "no documents in {table}");
+    with_pool!(store, pool => {
+        sqlx::query(&format!("UPDATE {table} SET spec = $1 WHERE id = $2")).bind(text).bind(id).execute(pool).await?;
+    });
+    Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use firebreak_server::ingest::{BACKLOG_EVENTS_MAX, RETRY_AFTER_SECS};
+use firebreak_app::alerts::{BACKLOG_EVENTS_MAX, RETRY_AFTER_SECS};
 use serde_json::{Value, json};
 use sqlx::Connection;
 

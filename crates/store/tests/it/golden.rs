@@ -3,7 +3,7 @@
 use firebreak_domain::{Anomaly, Direction, Sample, Severity, Signal};
 use firebreak_store::GoldenSignalSpec;
 
-use crate::{at, on_both, team_and_service};
+use crate::{at, on_both, team_and_service, write};
 
 #[tokio::test]
 async fn signals_samples_and_anomalies() {
@@ -16,12 +16,18 @@ async fn signals_samples_and_anomalies() {
             open_incident: false,
             severity: Severity::Sev3,
         };
-        let errors = store.set_golden_signal(service, Signal::Errors, &spec).await.unwrap();
+        let errors = write(&store, async |tx| tx.set_golden_signal(service, Signal::Errors, &spec).await)
+            .await
+            .unwrap();
         spec.open_incident = true;
-        let again = store.set_golden_signal(service, Signal::Errors, &spec).await.unwrap();
+        let again = write(&store, async |tx| tx.set_golden_signal(service, Signal::Errors, &spec).await)
+            .await
+            .unwrap();
         assert_eq!(again.id, errors.id, "setting a signal again replaces it");
         assert!(again.open_incident);
-        assert!(store.set_golden_signal(999, Signal::Latency, &spec).await.is_err());
+        assert!(
+            write(&store, async |tx| tx.set_golden_signal(999, Signal::Latency, &spec).await).await.is_err()
+        );
         assert_eq!(store.golden_signals(None).await.unwrap().len(), 1);
 
         let sample = |second: i64, value: f64| Sample {

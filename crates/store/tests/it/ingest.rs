@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 
 use firebreak_domain::{
-    AlertAction, AlertEvent, AlertStatus, GroupBy, GroupingRule, Kind, Matcher, Severity, Status,
+    AlertAction, AlertEvent, AlertSettings, AlertStatus, GroupBy, GroupingRule, Kind, Matcher, Severity,
+    Status,
 };
-use firebreak_store::{AlertSettings, IngestItem, NewSilence, Store};
+use firebreak_store::{IngestItem, NewSilence, Store};
 use jiff::SignedDuration;
 
-use crate::{at, on_both, team_and_service};
+use crate::{at, on_both, team_and_service, write};
 
 fn event(action: AlertAction, key: &str, labels: &[(&str, &str)]) -> AlertEvent {
     AlertEvent {
@@ -109,7 +110,7 @@ async fn grouping_by_label_with_a_window() {
             },
             auto_resolve: false,
         };
-        store.set_alert_settings(service, &settings).await.unwrap();
+        write(&store, async |tx| tx.set_alert_settings(service, &settings).await).await.unwrap();
         assert_eq!(store.alert_settings(service).await.unwrap(), settings);
         assert_eq!(store.services_settings().await.unwrap()[&service], (settings.clone(), None));
         use AlertAction::*;
@@ -147,7 +148,8 @@ async fn silenced_alerts_are_kept_without_incidents() {
             ends_at: at(100),
             comment: "migration".into(),
         };
-        let silence = store.create_silence(&silence, "ana", at(0)).await.unwrap();
+        let silence =
+            write(&store, async |tx| tx.create_silence(&silence, "ana", at(0)).await).await.unwrap();
         assert_eq!(store.silences(at(50)).await.unwrap().len(), 1);
         use AlertAction::*;
         send(
@@ -164,8 +166,8 @@ async fn silenced_alerts_are_kept_without_incidents() {
         );
         assert_eq!(incidents(&store).await, ["loud is failing triggered [loud:triggeredx1]"]);
 
-        store.expire_silence(silence.id, at(20)).await.unwrap();
-        assert!(store.expire_silence(silence.id, at(30)).await.is_err());
+        write(&store, async |tx| tx.expire_silence(silence.id, at(20)).await).await.unwrap();
+        assert!(write(&store, async |tx| tx.expire_silence(silence.id, at(30)).await).await.is_err());
         // A silenced alert that resolves and fires again after the silence opens an incident.
         send(
             &store,

@@ -12,7 +12,7 @@ use std::future::Future;
 
 use firebreak_domain::{AssignRole, Command, Kind, Link, NewIncident, Severity, Status, TimelineEvent};
 use firebreak_store::{
-    IncidentFilter, NewService, NewTeam, NewUser, ServicePatch, Store, StoreError, testing,
+    IncidentFilter, NewService, NewTeam, NewUser, ServicePatch, Store, StoreError, Tx, testing,
 };
 use jiff::Timestamp;
 
@@ -32,17 +32,44 @@ where
     }
 }
 
+/// Runs `change` in a transaction of its own, committed when it succeeds.
+pub(crate) async fn write<T>(
+    store: &Store,
+    change: impl AsyncFnOnce(&mut Tx) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut tx = store.begin().await?;
+    let done = change(&mut tx).await?;
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// A schedule in `zone` with no layers and no overrides.
+pub(crate) fn empty_schedule(zone: &str) -> firebreak_domain::Schedule {
+    firebreak_domain::Schedule::new(jiff::tz::TimeZone::get(zone).unwrap(), vec![], vec![]).unwrap()
+}
+
+/// A policy of one level that pages user `user` and waits five minutes.
+pub(crate) fn one_level_policy(user: i64) -> firebreak_engine::Policy {
+    let level = firebreak_engine::Level {
+        timeout: jiff::SignedDuration::from_mins(5),
+        targets: vec![firebreak_engine::Target::User(user)],
+        wakes_management: false,
+    };
+    firebreak_engine::Policy::parse(vec![level], 0).unwrap()
+}
+
 pub(crate) fn at(second: i64) -> Timestamp {
     Timestamp::from_second(1_700_000_000 + second).unwrap()
 }
 
 pub(crate) async fn team_and_service(store: &Store) -> (i64, i64) {
-    let team = store
-        .create_team(&NewTeam { name: "payments".into(), description: String::new() }, at(0))
-        .await
-        .unwrap();
-    let (service, _) = store
-        .create_service(
+    let team = write(store, async |tx| {
+        tx.create_team(&NewTeam { name: "payments".into(), description: String::new() }, at(0)).await
+    })
+    .await
+    .unwrap();
+    let (service, _) = write(store, async |tx| {
+        tx.create_service(
             &NewService {
                 name: "checkout".into(),
                 team_id: team.id,
@@ -52,7 +79,9 @@ pub(crate) async fn team_and_service(store: &Store) -> (i64, i64) {
             at(0),
         )
         .await
-        .unwrap();
+    })
+    .await
+    .unwrap();
     (team.id, service.id)
 }
 
@@ -73,8 +102,8 @@ async fn migrations_are_idempotent() {
 async fn catalog_round_trip() {
     on_both("catalog_round_trip", |store| async move {
         let (team_id, checkout) = team_and_service(&store).await;
-        let (db, key) = store
-            .create_service(
+        let (db, key) = write(&store, async |tx| {
+            tx.create_service(
                 &NewService {
                     name: "ledger-db".into(),
                     team_id,
@@ -87,41 +116,57 @@ async fn catalog_round_trip() {
                 at(1),
             )
             .await
-            .unwrap();
+        })
+        .await
+        .unwrap();
         assert!(key.starts_with("fbk_"));
         assert_eq!(store.service_id_by_integration_key(&key).await.unwrap(), Some(db.id));
         assert_eq!(store.service_id_by_integration_key("fbk_wrong").await.unwrap(), None);
         assert_eq!(db.links[0].url, "https://grafana/d/1");
 
-        let updated = store
-            .update_service(checkout, &ServicePatch { dependencies: Some(vec![db.id]), ..Default::default() })
+        let updated = write(&store, async |tx| {
+            tx.update_service(
+                checkout,
+                &ServicePatch { dependencies: Some(vec![db.id]), ..Default::default() },
+            )
             .await
-            .unwrap();
+        })
+        .await
+        .unwrap();
         assert_eq!(updated.dependencies, vec![db.id]);
         assert_eq!(updated.description, "takes money");
         let names: Vec<String> = store.services().await.unwrap().into_iter().map(|s| s.name).collect();
         assert_eq!(names, ["checkout", "ledger-db"]);
 
-        let err = store
-            .create_service(&NewService { name: "checkout".into(), team_id, ..Default::default() }, at(2))
-            .await
-            .unwrap_err();
+        let err = write(&store, async |tx| {
+            tx.create_service(&NewService { name: "checkout".into(), team_id, ..Default::default() }, at(2))
+                .await
+        })
+        .await
+        .unwrap_err();
         assert!(
             matches!(&err, StoreError::Conflict(m) if m == "a service named \"checkout\" already exists"),
             "{err}"
         );
-        let err = store
-            .create_service(&NewService { name: "orphan".into(), team_id: 999, ..Default::default() }, at(2))
+        let err = write(&store, async |tx| {
+            tx.create_service(
+                &NewService { name: "orphan".into(), team_id: 999, ..Default::default() },
+                at(2),
+            )
             .await
-            .unwrap_err();
+        })
+        .await
+        .unwrap_err();
         assert!(matches!(&err, StoreError::NotFound(m) if m == "there is no team 999"), "{err}");
-        let err = store
-            .update_service(
+        let err = write(&store, async |tx| {
+            tx.update_service(
                 checkout,
                 &ServicePatch { dependencies: Some(vec![checkout]), ..Default::default() },
             )
             .await
-            .unwrap_err();
+        })
+        .await
+        .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err}");
         assert_eq!(
             store.service(checkout).await.unwrap().dependencies,
@@ -129,8 +174,8 @@ async fn catalog_round_trip() {
             "a failed update changes nothing"
         );
 
-        let user = store
-            .create_user(
+        let user = write(&store, async |tx| {
+            tx.create_user(
                 &NewUser {
                     name: "Ana".into(),
                     email: "ana@example.com".into(),
@@ -139,7 +184,9 @@ async fn catalog_round_trip() {
                 at(3),
             )
             .await
-            .unwrap();
+        })
+        .await
+        .unwrap();
         assert_eq!(store.user(user.id).await.unwrap().time_zone, "Europe/Lisbon");
         assert_eq!(store.user_id_by_name("Ana").await.unwrap(), Some(user.id));
         assert_eq!(store.team_id_by_name("payments").await.unwrap(), Some(team_id));
@@ -151,50 +198,69 @@ async fn catalog_round_trip() {
 async fn incident_lifecycle() {
     on_both("incident_lifecycle", |store| async move {
         let (_, service_id) = team_and_service(&store).await;
-        let incident = store
-            .create_incident(&declare(service_id, "card payments fail", Severity::Sev1), "ana", at(10))
-            .await
-            .unwrap();
+        let incident = write(&store, async |tx| {
+            tx.create_incident(&declare(service_id, "card payments fail", Severity::Sev1), "ana", at(10))
+                .await
+        })
+        .await
+        .unwrap();
         assert_eq!(incident.status, Status::Triggered);
         assert_eq!(incident.created_at, at(10));
 
-        let (incident, entry) =
-            store.update_incident(incident.id, &Command::Acknowledge, "ana", at(20)).await.unwrap();
+        let (incident, entry) = write(&store, async |tx| {
+            tx.update_incident(incident.id, &Command::Acknowledge, "ana", at(20)).await
+        })
+        .await
+        .unwrap();
         assert_eq!(incident.acknowledged_at, Some(at(20)));
         assert_eq!(
             entry.event,
             TimelineEvent::StatusChanged { from: Status::Triggered, to: Status::Acknowledged }
         );
 
-        let err = store.update_incident(incident.id, &Command::Acknowledge, "ana", at(21)).await.unwrap_err();
+        let err = write(&store, async |tx| {
+            tx.update_incident(incident.id, &Command::Acknowledge, "ana", at(21)).await
+        })
+        .await
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "cannot acknowledge an incident that is acknowledged; it is already acknowledged"
         );
 
-        store
-            .update_incident(incident.id, &Command::AddNote("rolled back 1.4.2".into()), "bo", at(30))
-            .await
-            .unwrap();
-        store
-            .update_incident(incident.id, &Command::SetSeverity(Severity::Sev2), "bo", at(31))
-            .await
-            .unwrap();
-        let user = store
-            .create_user(
+        write(&store, async |tx| {
+            tx.update_incident(incident.id, &Command::AddNote("rolled back 1.4.2".into()), "bo", at(30)).await
+        })
+        .await
+        .unwrap();
+        write(&store, async |tx| {
+            tx.update_incident(incident.id, &Command::SetSeverity(Severity::Sev2), "bo", at(31)).await
+        })
+        .await
+        .unwrap();
+        let user = write(&store, async |tx| {
+            tx.create_user(
                 &NewUser { name: "Bo".into(), email: "bo@example.com".into(), time_zone: "UTC".into() },
                 at(0),
             )
             .await
-            .unwrap();
+        })
+        .await
+        .unwrap();
         let assign = Command::Assign { role: AssignRole::Commander, user_id: Some(user.id) };
-        store.update_incident(incident.id, &assign, "bo", at(32)).await.unwrap();
+        write(&store, async |tx| tx.update_incident(incident.id, &assign, "bo", at(32)).await).await.unwrap();
         let missing = Command::Assign { role: AssignRole::Assignee, user_id: Some(999) };
-        let err = store.update_incident(incident.id, &missing, "bo", at(32)).await.unwrap_err();
+        let err = write(&store, async |tx| tx.update_incident(incident.id, &missing, "bo", at(32)).await)
+            .await
+            .unwrap_err();
         assert_eq!(err.to_string(), "there is no user 999");
-        store.update_incident(incident.id, &Command::Mitigate, "bo", at(40)).await.unwrap();
+        write(&store, async |tx| tx.update_incident(incident.id, &Command::Mitigate, "bo", at(40)).await)
+            .await
+            .unwrap();
         let (incident, _) =
-            store.update_incident(incident.id, &Command::Resolve, "bo", at(50)).await.unwrap();
+            write(&store, async |tx| tx.update_incident(incident.id, &Command::Resolve, "bo", at(50)).await)
+                .await
+                .unwrap();
 
         let stored = store.incident(incident.id).await.unwrap();
         assert_eq!(stored, incident);
@@ -223,9 +289,15 @@ async fn incident_lifecycle() {
                 "50 bo StatusChanged { from: Mitigated, to: Resolved }",
             ]
         );
-        let err = store.update_incident(12345, &Command::Resolve, "bo", at(60)).await.unwrap_err();
+        let err = write(&store, async |tx| tx.update_incident(12345, &Command::Resolve, "bo", at(60)).await)
+            .await
+            .unwrap_err();
         assert!(matches!(&err, StoreError::NotFound(m) if m == "there is no incident 12345"), "{err}");
-        let err = store.create_incident(&declare(999, "x", Severity::Sev1), "bo", at(60)).await.unwrap_err();
+        let err = write(&store, async |tx| {
+            tx.create_incident(&declare(999, "x", Severity::Sev1), "bo", at(60)).await
+        })
+        .await
+        .unwrap_err();
         assert!(matches!(&err, StoreError::NotFound(m) if m == "there is no service 999"), "{err}");
     })
     .await;
@@ -235,8 +307,8 @@ async fn incident_lifecycle() {
 async fn incident_filters_and_pages() {
     on_both("incident_filters_and_pages", |store| async move {
         let (team_id, checkout) = team_and_service(&store).await;
-        let (search, _) = store
-            .create_service(
+        let (search, _) = write(&store, async |tx| {
+            tx.create_service(
                 &NewService {
                     name: "search".into(),
                     team_id,
@@ -246,16 +318,23 @@ async fn incident_filters_and_pages() {
                 at(0),
             )
             .await
-            .unwrap();
+        })
+        .await
+        .unwrap();
         for i in 0..7 {
             let (service, severity) =
                 if i % 2 == 0 { (checkout, Severity::Sev1) } else { (search.id, Severity::Sev3) };
-            let incident = store
-                .create_incident(&declare(service, &format!("incident {i}"), severity), "ana", at(i))
+            let incident = write(&store, async |tx| {
+                tx.create_incident(&declare(service, &format!("incident {i}"), severity), "ana", at(i)).await
+            })
+            .await
+            .unwrap();
+            if i < 2 {
+                write(&store, async |tx| {
+                    tx.update_incident(incident.id, &Command::Resolve, "ana", at(100)).await
+                })
                 .await
                 .unwrap();
-            if i < 2 {
-                store.update_incident(incident.id, &Command::Resolve, "ana", at(100)).await.unwrap();
             }
         }
         let titles = |filter: IncidentFilter| {
@@ -323,7 +402,7 @@ async fn incident_filters_and_pages() {
 #[tokio::test]
 async fn tokens_are_stored_hashed() {
     on_both("tokens_are_stored_hashed", |store| async move {
-        let token = store.create_token("ci", at(0)).await.unwrap();
+        let token = write(&store, async |tx| tx.create_token("ci", at(0)).await).await.unwrap();
         let hashes = store.token_hashes().await.unwrap();
         assert_eq!(hashes, [("ci".to_owned(), firebreak_store::secret::hash(&token))]);
         assert!(!hashes[0].1.contains(&token[4..]));
@@ -335,13 +414,19 @@ async fn tokens_are_stored_hashed() {
 async fn concurrent_updates_apply_once() {
     on_both("concurrent_updates_apply_once", |store| async move {
         let (_, service_id) = team_and_service(&store).await;
-        let incident =
-            store.create_incident(&declare(service_id, "race", Severity::Sev2), "ana", at(0)).await.unwrap();
+        let incident = write(&store, async |tx| {
+            tx.create_incident(&declare(service_id, "race", Severity::Sev2), "ana", at(0)).await
+        })
+        .await
+        .unwrap();
         let attempts: Vec<_> = (0..8)
             .map(|i| {
                 let store = store.clone();
                 tokio::spawn(async move {
-                    store.update_incident(incident.id, &Command::Acknowledge, &format!("r{i}"), at(1)).await
+                    write(&store, async |tx| {
+                        tx.update_incident(incident.id, &Command::Acknowledge, &format!("r{i}"), at(1)).await
+                    })
+                    .await
                 })
             })
             .collect();

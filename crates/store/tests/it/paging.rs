@@ -6,7 +6,7 @@ use firebreak_engine::{Escalation, EscalationState};
 use firebreak_store::{Applied, EscalationUpdate, Finish, NewNotification, NewUser, Store, StoreError};
 use jiff::SignedDuration;
 
-use crate::{at, on_both, team_and_service};
+use crate::{at, on_both, one_level_policy, team_and_service, write};
 
 async fn incident(store: &Store, service: i64) -> i64 {
     let new = NewIncident {
@@ -15,7 +15,7 @@ async fn incident(store: &Store, service: i64) -> i64 {
         severity: Severity::Sev2,
         kind: Kind::Signal,
     };
-    store.create_incident(&new, "test", at(10)).await.unwrap().id
+    write(store, async |tx| tx.create_incident(&new, "test", at(10)).await).await.unwrap().id
 }
 
 fn escalation(incident_id: i64, level: u32, deadline: Option<i64>) -> Escalation {
@@ -46,9 +46,15 @@ fn update(incident_id: i64, expected: Option<i64>, next: Escalation) -> Escalati
 async fn pending_marks_and_compare_and_set() {
     on_both("pending_marks_and_compare_and_set", |store| async move {
         let (_, service) = team_and_service(&store).await;
-        let policy = store.create_escalation_policy("default", "{}", at(0)).await.unwrap();
+        let policy = write(&store, async |tx| {
+            tx.create_escalation_policy("default", &one_level_policy(1), at(0)).await
+        })
+        .await
+        .unwrap();
         assert_eq!(policy.id, 1);
-        store.set_service_escalation_policy(service, Some(policy.id)).await.unwrap();
+        write(&store, async |tx| tx.set_service_escalation_policy(service, Some(policy.id)).await)
+            .await
+            .unwrap();
         let id = incident(&store, service).await;
 
         // Creating an incident marks it, with what deciding its escalation needs.
@@ -83,7 +89,9 @@ async fn pending_marks_and_compare_and_set() {
         assert_eq!((stored.version, stored.escalation.level), (2, 2));
 
         // A status change marks the incident again; the mark stays if the status moved on meanwhile.
-        store.update_incident(id, &Command::Acknowledge, "test", at(30)).await.unwrap();
+        write(&store, async |tx| tx.update_incident(id, &Command::Acknowledge, "test", at(30)).await)
+            .await
+            .unwrap();
         let pending = store.pending_escalations(10).await.unwrap();
         assert_eq!(pending[0].escalation.as_ref().map(|e| e.version), Some(2));
         let mut stale = update(id, Some(2), escalation(id, 2, None));
@@ -96,7 +104,11 @@ async fn pending_marks_and_compare_and_set() {
         store.apply_escalations(&[current]).await.unwrap();
         assert!(store.pending_escalations(10).await.unwrap().is_empty());
         // A note changes no status, and marks nothing.
-        store.update_incident(id, &Command::AddNote("looking".into()), "test", at(31)).await.unwrap();
+        write(&store, async |tx| {
+            tx.update_incident(id, &Command::AddNote("looking".into()), "test", at(31)).await
+        })
+        .await
+        .unwrap();
         assert!(store.pending_escalations(10).await.unwrap().is_empty());
     })
     .await;
@@ -106,25 +118,45 @@ async fn pending_marks_and_compare_and_set() {
 async fn notifications_are_made_once_and_claimed_once() {
     on_both("notifications_are_made_once_and_claimed_once", |store| async move {
         let (_, service) = team_and_service(&store).await;
-        let policy = store.create_escalation_policy("default", "{}", at(0)).await.unwrap();
-        store.set_service_escalation_policy(service, Some(policy.id)).await.unwrap();
-        let user = store
-            .create_user(
+        let policy = write(&store, async |tx| {
+            tx.create_escalation_policy("default", &one_level_policy(1), at(0)).await
+        })
+        .await
+        .unwrap();
+        write(&store, async |tx| tx.set_service_escalation_policy(service, Some(policy.id)).await)
+            .await
+            .unwrap();
+        let user = write(&store, async |tx| {
+            tx.create_user(
                 &NewUser { name: "ana".into(), email: "ana@example.com".into(), time_zone: "UTC".into() },
                 at(0),
             )
             .await
-            .unwrap();
-        let hook = store
-            .create_contact_method(user.id, "webhook", "https://hooks.example/ana", Some("whsec_x"), at(1))
-            .await
-            .unwrap();
-        let mail =
-            store.create_contact_method(user.id, "email", "ana@example.com", None, at(1)).await.unwrap();
-        let err =
-            store.create_contact_method(user.id, "email", "ana@example.com", None, at(1)).await.unwrap_err();
+        })
+        .await
+        .unwrap();
+        let hook = write(&store, async |tx| {
+            tx.create_contact_method(user.id, "webhook", "https://hooks.example/ana", Some("whsec_x"), at(1))
+                .await
+        })
+        .await
+        .unwrap();
+        let mail = write(&store, async |tx| {
+            tx.create_contact_method(user.id, "email", "ana@example.com", None, at(1)).await
+        })
+        .await
+        .unwrap();
+        let err = write(&store, async |tx| {
+            tx.create_contact_method(user.id, "email", "ana@example.com", None, at(1)).await
+        })
+        .await
+        .unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err}");
-        let err = store.create_contact_method(999, "email", "x@example.com", None, at(1)).await.unwrap_err();
+        let err = write(&store, async |tx| {
+            tx.create_contact_method(999, "email", "x@example.com", None, at(1)).await
+        })
+        .await
+        .unwrap_err();
         assert!(matches!(err, StoreError::NotFound(_)), "{err}");
         assert_eq!(store.contact_methods(user.id).await.unwrap(), vec![hook.clone(), mail.clone()]);
 
@@ -214,8 +246,8 @@ async fn notifications_are_made_once_and_claimed_once() {
         assert_eq!(paging.len(), 4, "the unreachable entry and three recorded outcomes");
 
         // Removing a contact method keeps the history.
-        store.delete_contact_method(user.id, hook.id).await.unwrap();
-        assert!(store.delete_contact_method(user.id, hook.id).await.is_err());
+        write(&store, async |tx| tx.delete_contact_method(user.id, hook.id).await).await.unwrap();
+        assert!(write(&store, async |tx| tx.delete_contact_method(user.id, hook.id).await).await.is_err());
         assert_eq!(store.incident_notifications(id).await.unwrap().len(), 2);
     })
     .await;

@@ -1,21 +1,27 @@
-//! The front door for monitoring: PagerDuty Events API v2 (`POST /v2/enqueue`), Alertmanager and
-//! Grafana webhooks, and the pipeline that makes what they send durable.
+//! Alerts: the ingest pipeline that makes what monitoring sends durable, and the alerts listed
+//! for incidents and services.
 //!
-//! Handlers parse (with `firebreak-ingest`), resolve the integration key, and hand the events to
-//! a single writer through a bounded queue. When the database has fallen [`BACKLOG_EVENTS_MAX`]
-//! events behind the journal and does not catch up within [`BACKLOG_WAIT_MAX`] (or the queue is
-//! full), requests get `429` with `Retry-After` instead of waiting without bound. The writer takes
-//! everything waiting (up to [`BATCH_EVENTS_MAX`] events) and makes it durable at once (group
-//! commit), and only then are the requests answered: a `202` means the events survive a crash.
+//! Senders' bodies are parsed by `firebreak-ingest` (over HTTP, in the server); here their events
+//! are handed to a single writer through a bounded queue. When the database has fallen
+//! [`BACKLOG_EVENTS_MAX`] events behind the journal and does not catch up within
+//! [`BACKLOG_WAIT_MAX`] (or the queue is full), the sender is refused ([`Refusal::Busy`], which
+//! HTTP answers `429`) instead of waiting without bound. The writer takes everything waiting (up to
+//! [`BATCH_EVENTS_MAX`] events) and makes it durable at once (group commit), and only then are
+//! the senders answered: an accepted event survives a crash.
 //!
 //! On an SQLite database file the writer is the journal thread: it appends each group to the
 //! ingest journal ([`firebreak_store::journal`]) and syncs it, which costs a fraction of a
 //! database commit, then answers. The applier stores journaled events in the database behind it,
 //! in large batches, and records which journal record it applied last in the same transaction;
-//! at start, the records after that one are applied again. Requests other than ingest wait until
-//! everything answered before they arrived is applied ([`Ingestor::settle`]), so that what a
-//! client was told is stored can be read at once. On PostgreSQL (and an in-memory SQLite
-//! database) the writer commits each group to the database itself.
+//! at start, the records after that one are applied again. Reads wait until everything answered
+//! before they arrived is applied ([`App::settle`]), so that what a client was told is stored can
+//! be read at once. On PostgreSQL (and an in-memory SQLite database) the writer commits each
+//! group to the database itself.
+//!
+//! The pipeline stops by closing its queue: the writer drains what is queued, answers it, and
+//! returns; the applier returns once the journal thread is gone and everything journaled is
+//! applied. Incidents that stored events open or change are announced by the store, which wakes
+//! the escalation driver.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -23,44 +29,34 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use firebreak_domain::{AlertEvent, Clock, Id};
-use firebreak_ingest::{alertmanager, grafana, pagerduty};
+use firebreak_api::Ref;
+use firebreak_domain::{Alert, AlertEvent, Clock, Id};
 use firebreak_store::journal::{self, Journal};
 use firebreak_store::{IngestItem, IngestSummary, Store, StoreError, secret};
-use http_body_util::LengthLimitError;
 use jiff::Timestamp;
-use serde_json::json;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::App;
-use crate::error::ApiError;
-use crate::extract::Path;
+use crate::workers::Workers;
+use crate::{App, Error, Result, resolve};
 
-/// PagerDuty's Events API v2.
-pub const ENQUEUE_PATH: &str = "/v2/enqueue";
-/// Largest ingest request body, in bytes.
-pub const INGEST_BODY_BYTES_MAX: usize = 512 * 1024;
-/// Requests waiting for the writer; beyond this, senders get `429`. One per connection served at
-/// once ([`crate::CONNECTIONS_MAX`]), each of which has at most one request in flight: a flood of
-/// connections waits its turn while the journal keeps up rather than being refused. What refuses
-/// when the pipeline cannot keep up is [`BACKLOG_EVENTS_MAX`] (after [`BACKLOG_WAIT_MAX`]).
-pub const QUEUE_REQUESTS_MAX: usize = crate::CONNECTIONS_MAX;
+/// Most alerts listed at once, for an incident or a service.
+pub const ALERTS_LISTED_MAX: u32 = 500;
+/// Requests waiting for the writer; beyond this, senders are refused. One per connection the
+/// server serves at once (its `CONNECTIONS_MAX` is this), each of which has at most one request in
+/// flight: a flood of connections waits its turn while the journal keeps up rather than being
+/// refused. What refuses when the pipeline cannot keep up is [`BACKLOG_EVENTS_MAX`] (after
+/// [`BACKLOG_WAIT_MAX`]).
+pub const QUEUE_REQUESTS_MAX: usize = 1024;
 /// Most events made durable in one group.
 pub const BATCH_EVENTS_MAX: usize = 4096;
 /// Most bytes of encoded events in one journal record (a record may exceed it by one request).
 const BATCH_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Events journaled but not yet applied to the database; beyond this, the journal takes no more
-/// until the applier catches up: the requests in the queue wait, and new ones get `429` unless it
-/// catches up within [`BACKLOG_WAIT_MAX`].
+/// until the applier catches up: the requests in the queue wait, and new ones are refused unless
+/// it catches up within [`BACKLOG_WAIT_MAX`].
 pub const BACKLOG_EVENTS_MAX: usize = 25_000;
 /// How long a request waits for the database to catch up when it is [`BACKLOG_EVENTS_MAX`] events
-/// behind, before it gets `429`.
+/// behind, before it is refused.
 const BACKLOG_WAIT_MAX: Duration = Duration::from_secs(1);
 /// How often the journal looks whether the applier has caught up, while it waits for that.
 const BACKLOG_POLL: Duration = Duration::from_millis(1);
@@ -80,11 +76,18 @@ const APPLY_GATHER_EVENTS: usize = 1024;
 /// How long a request waits for the events answered before it to be applied before it goes on
 /// without them (when the database is failing, say).
 const SETTLE_WAIT_MAX: Duration = Duration::from_secs(5);
-/// What `Retry-After` tells a sender that got `429`, in seconds.
+/// How long a refused sender should wait before retrying, in seconds (HTTP's `Retry-After`).
 pub const RETRY_AFTER_SECS: u64 = 1;
 /// Unknown integration keys remembered, so that a sender with a wrong key does not cost a
 /// database query per request.
 const UNKNOWN_KEYS_MAX: usize = 10_000;
+
+/// What the writer's queue carries: a request's events, or the signal to stop taking more.
+enum Message {
+    Job(Job),
+    /// Close the queue, write what it still holds, and return.
+    Stop,
+}
 
 /// A request's events on their way to the writer, and where to say they are durable.
 struct Job {
@@ -97,27 +100,62 @@ struct Job {
 /// Where the writer says whether a request's events are durable.
 type Done = oneshot::Sender<Result<(), StoreError>>;
 
-/// Called when stored events opened incidents, so that paging starts without waiting for the
-/// escalation driver's next poll.
-type Opened = Arc<dyn Fn() + Send + Sync>;
-
 /// The ingest pipeline: integration key lookup and the queue to the writer.
-pub struct Ingestor {
-    queue: mpsc::Sender<Job>,
+pub(crate) struct Ingestor {
+    queue: mpsc::Sender<Message>,
     keys: Mutex<KeyCache>,
-    pub(crate) counters: Arc<Counters>,
+    counters: Arc<Counters>,
     /// With a journal: how far journaling and applying have come.
     progress: Option<Arc<Progress>>,
 }
 
+/// The workers of the pipeline, ready to start: the journal thread and the applier, or the
+/// writer.
+pub(crate) struct Pipeline(Workings);
+
+enum Workings {
+    Journaled {
+        journal: Journal,
+        queue: mpsc::Receiver<Message>,
+        pending: Vec<Journaled>,
+        progress: Arc<Progress>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        counters: Arc<Counters>,
+    },
+    Direct {
+        queue: mpsc::Receiver<Message>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+        counters: Arc<Counters>,
+    },
+}
+
 /// What the pipeline has done, for metrics.
 #[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) events_accepted: AtomicU64,
-    pub(crate) requests_throttled: AtomicU64,
-    pub(crate) batches_committed: AtomicU64,
-    pub(crate) events_dropped: AtomicU64,
-    pub(crate) journal_records: AtomicU64,
+struct Counters {
+    events_accepted: AtomicU64,
+    requests_throttled: AtomicU64,
+    batches_committed: AtomicU64,
+    events_dropped: AtomicU64,
+    journal_records: AtomicU64,
+}
+
+/// What the pipeline has done since the process started, and how far behind the database is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IngestMetrics {
+    /// Alert events made durable and answered as accepted.
+    pub events_accepted: u64,
+    /// Requests refused because the pipeline was full.
+    pub requests_throttled: u64,
+    /// Transactions that stored alert events.
+    pub batches_committed: u64,
+    /// Accepted events left out when applied, because their service had been removed.
+    pub events_dropped: u64,
+    /// Records synced to the ingest journal.
+    pub journal_records: u64,
+    /// Events journaled and not yet in the database.
+    pub backlog_events: u64,
 }
 
 /// How far the journal and the applier have come.
@@ -146,11 +184,13 @@ struct KeyCache {
 }
 
 /// Why events were not accepted.
-pub(crate) enum Refusal {
-    /// The queue is full, or the database is too far behind: retry later.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The queue is full, the database is too far behind, or the pipeline is stopping: retry
+    /// later ([`RETRY_AFTER_SECS`]).
     Busy,
     /// Storing failed.
-    Store(StoreError),
+    Failed(Error),
 }
 
 /// Where a journal record's events are in a batch being applied.
@@ -168,48 +208,65 @@ struct Journaled {
 }
 
 impl Ingestor {
-    /// Starts the writer (and, on an SQLite file, opens the journal, starts the applier and
-    /// hands it the records not yet applied) and returns the pipeline feeding it. The writer
-    /// stops once every sender is gone and the queue is drained.
-    pub async fn start(store: Store, clock: Arc<dyn Clock>, opened: Opened) -> anyhow::Result<Ingestor> {
+    /// The pipeline over `store`: on an SQLite file the journal is opened and the records not yet
+    /// applied are read, to be applied first. Nothing runs until [`Pipeline::spawn`].
+    ///
+    /// Fails when the journal's position cannot be read or the journal cannot be opened.
+    pub(crate) async fn open(store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<(Ingestor, Pipeline)> {
         let (queue, receiver) = mpsc::channel(QUEUE_REQUESTS_MAX);
         let counters = Arc::new(Counters::default());
         let Some(dir) = store.journal_dir() else {
-            tokio::spawn(write_batches(store, clock, receiver, counters.clone(), opened));
-            return Ok(Ingestor { queue, keys: Mutex::default(), counters, progress: None });
+            let ingestor =
+                Ingestor { queue, keys: Mutex::default(), counters: counters.clone(), progress: None };
+            return Ok((ingestor, Pipeline(Workings::Direct { queue: receiver, store, clock, counters })));
         };
         let applied = store.journal_applied().await.context("reading the ingest journal's position")?;
         let opening = dir.clone();
-        let (journal, pending) = tokio::task::spawn_blocking(move || Journal::open(&opening, applied))
+        let (journal, records) = tokio::task::spawn_blocking(move || Journal::open(&opening, applied))
             .await?
             .with_context(|| format!("opening the ingest journal {}", dir.display()))?;
-        let last = pending.last().map_or(applied, |record| record.seq);
+        let last = records.last().map_or(applied, |record| record.seq);
         let progress = Arc::new(Progress {
             journaled: AtomicU64::new(last),
             applied: watch::channel(applied).0,
             backlog: AtomicUsize::new(0),
         });
-        let (to_apply, applying) = mpsc::unbounded_channel();
-        if !pending.is_empty() {
-            tracing::info!(records = pending.len(), "ingest_journal_replaying");
+        if !records.is_empty() {
+            tracing::info!(records = records.len(), "ingest_journal_replaying");
         }
-        for record in pending {
-            let items = journal::decode_events(&record.payload).unwrap_or_else(|err| {
-                tracing::error!(seq = record.seq, error = %err, "ingest_journal_record_unreadable");
-                Vec::new()
-            });
-            progress.backlog.fetch_add(items.len(), Ordering::Relaxed);
-            let _ = to_apply.send(Journaled { seq: record.seq, at: record.at, items });
-        }
-        let (journal_progress, journal_counters) = (progress.clone(), counters.clone());
-        std::thread::Builder::new()
-            .name("firebreak-journal".to_owned())
-            .spawn(move || {
-                journal_batches(journal, receiver, to_apply, journal_progress, clock, journal_counters)
+        let pending = records
+            .into_iter()
+            .map(|record| {
+                let items = journal::decode_events(&record.payload).unwrap_or_else(|err| {
+                    tracing::error!(seq = record.seq, error = %err, "ingest_journal_record_unreadable");
+                    Vec::new()
+                });
+                progress.backlog.fetch_add(items.len(), Ordering::Relaxed);
+                Journaled { seq: record.seq, at: record.at, items }
             })
-            .context("starting the ingest journal thread")?;
-        tokio::spawn(apply_batches(store, applying, progress.clone(), counters.clone(), opened));
-        Ok(Ingestor { queue, keys: Mutex::default(), counters, progress: Some(progress) })
+            .collect();
+        let ingestor = Ingestor {
+            queue,
+            keys: Mutex::default(),
+            counters: counters.clone(),
+            progress: Some(progress.clone()),
+        };
+        let pipeline = Pipeline(Workings::Journaled {
+            journal,
+            queue: receiver,
+            pending,
+            progress,
+            store,
+            clock,
+            counters,
+        });
+        Ok((ingestor, pipeline))
+    }
+
+    /// Closes the queue: the writer answers what it holds and returns, and new events are refused.
+    pub(crate) async fn close(&self) {
+        // A full queue makes this wait for room, as any sender would; the writer drains it.
+        let _ = self.queue.send(Message::Stop).await;
     }
 
     /// Waits (at most [`SETTLE_WAIT_MAX`]) until every event answered `202` before this call is
@@ -233,12 +290,24 @@ impl Ingestor {
     }
 
     /// Events journaled and not yet in the database.
-    pub(crate) fn backlog(&self) -> usize {
+    fn backlog(&self) -> usize {
         self.progress.as_ref().map_or(0, |progress| progress.backlog.load(Ordering::Relaxed))
     }
 
+    fn metrics(&self) -> IngestMetrics {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        IngestMetrics {
+            events_accepted: read(&self.counters.events_accepted),
+            requests_throttled: read(&self.counters.requests_throttled),
+            batches_committed: read(&self.counters.batches_committed),
+            events_dropped: read(&self.counters.events_dropped),
+            journal_records: read(&self.counters.journal_records),
+            backlog_events: self.backlog() as u64,
+        }
+    }
+
     /// The service whose integration key is `key`, if any.
-    pub(crate) async fn service_for_key(&self, store: &Store, key: &str) -> Result<Option<Id>, StoreError> {
+    async fn service_for_key(&self, store: &Store, key: &str) -> Result<Option<Id>, StoreError> {
         if key.is_empty() || key.len() > secret::SECRET_CHARS_MAX {
             return Ok(None);
         }
@@ -299,7 +368,7 @@ impl Ingestor {
         }
         let items = events.into_iter().map(|event| IngestItem { service_id, event }).collect();
         let (done, stored) = oneshot::channel();
-        match self.queue.try_send(Job { items, encoded, done }) {
+        match self.queue.try_send(Message::Job(Job { items, encoded, done })) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.counters.requests_throttled.fetch_add(1, Ordering::Relaxed);
@@ -312,17 +381,18 @@ impl Ingestor {
                 self.counters.events_accepted.fetch_add(count, Ordering::Relaxed);
                 Ok(())
             }
-            Ok(Err(err)) => Err(Refusal::Store(err)),
+            Ok(Err(err)) => Err(Refusal::Failed(err.into())),
             Err(_) => Err(Refusal::Busy),
         }
     }
 }
 
 /// Takes the first job and as many waiting ones as fit in a group, appending their events to
-/// `items` and their payloads to `payload`, and returns whom to answer.
+/// `items` and their payloads to `payload`, and returns whom to answer. A stop message closes the
+/// queue: what it still holds comes after, and nothing more is taken.
 fn gather(
     first: Job,
-    receiver: &mut mpsc::Receiver<Job>,
+    receiver: &mut mpsc::Receiver<Message>,
     items: &mut Vec<IngestItem>,
     payload: &mut Vec<u8>,
 ) -> Vec<(std::ops::Range<usize>, Done)> {
@@ -333,18 +403,70 @@ fn gather(
         items.append(&mut job_items);
         payload.extend_from_slice(&encoded);
         waiting.push((start..items.len(), done));
-        if items.len() < BATCH_EVENTS_MAX && payload.len() < BATCH_BYTES_MAX {
-            job = receiver.try_recv().ok();
+        while job.is_none() && items.len() < BATCH_EVENTS_MAX && payload.len() < BATCH_BYTES_MAX {
+            match receiver.try_recv() {
+                Ok(Message::Job(next)) => job = Some(next),
+                Ok(Message::Stop) => receiver.close(),
+                Err(_) => break,
+            }
         }
     }
     waiting
+}
+
+/// The next job of the queue, waiting for one; `None` once the queue is closed and drained. A stop
+/// message closes it.
+async fn next_job(receiver: &mut mpsc::Receiver<Message>) -> Option<Job> {
+    loop {
+        match receiver.recv().await? {
+            Message::Job(job) => return Some(job),
+            Message::Stop => receiver.close(),
+        }
+    }
+}
+
+/// [`next_job`] for the journal thread, which blocks.
+fn next_job_blocking(receiver: &mut mpsc::Receiver<Message>) -> Option<Job> {
+    loop {
+        match receiver.blocking_recv()? {
+            Message::Job(job) => return Some(job),
+            Message::Stop => receiver.close(),
+        }
+    }
+}
+
+impl Pipeline {
+    /// Starts the pipeline's workers: on a journal, the records read at start go to the applier
+    /// before anything new.
+    pub(crate) fn spawn(self, workers: &Workers) {
+        match self.0 {
+            Workings::Direct { queue, store, clock, counters } => {
+                workers.spawn("ingest-writer", write_batches(store, clock, queue, counters));
+            }
+            Workings::Journaled { journal, queue, pending, progress, store, clock, counters } => {
+                let (to_apply, applying) = mpsc::unbounded_channel();
+                for record in pending {
+                    let _ = to_apply.send(record);
+                }
+                let (journal_progress, journal_counters) = (progress.clone(), counters.clone());
+                let thread = std::thread::Builder::new()
+                    .name("firebreak-journal".to_owned())
+                    .spawn(move || {
+                        journal_batches(journal, queue, to_apply, journal_progress, clock, journal_counters)
+                    })
+                    .expect("the operating system starts a thread");
+                workers.adopt_thread("ingest-journal", thread);
+                workers.spawn("ingest-applier", apply_batches(store, applying, progress, counters));
+            }
+        }
+    }
 }
 
 /// The journal thread: one record per group of waiting requests, synced, then answered; the
 /// events go on to the applier.
 fn journal_batches(
     mut journal: Journal,
-    mut receiver: mpsc::Receiver<Job>,
+    mut receiver: mpsc::Receiver<Message>,
     to_apply: mpsc::UnboundedSender<Journaled>,
     progress: Arc<Progress>,
     clock: Arc<dyn Clock>,
@@ -352,7 +474,7 @@ fn journal_batches(
 ) {
     let mut items: Vec<IngestItem> = Vec::new();
     let mut payload: Vec<u8> = Vec::new();
-    while let Some(first) = receiver.blocking_recv() {
+    while let Some(first) = next_job_blocking(&mut receiver) {
         // While the database is behind by the most events memory may hold, accept nothing more:
         // the requests in the queue wait, and new ones get `429` (see `Ingestor::room_in_backlog`).
         while progress.backlog.load(Ordering::Relaxed) >= BACKLOG_EVENTS_MAX {
@@ -393,7 +515,6 @@ async fn apply_batches(
     mut applying: mpsc::UnboundedReceiver<Journaled>,
     progress: Arc<Progress>,
     counters: Arc<Counters>,
-    opened: Opened,
 ) {
     let mut waiting: VecDeque<Journaled> = VecDeque::new();
     let mut arrived = Vec::new();
@@ -437,9 +558,6 @@ async fn apply_batches(
             progress.applied.send_replace(seq);
         }
         sustained = !waiting.is_empty() || !applying.is_empty();
-        if summary.opened {
-            opened();
-        }
     }
 }
 
@@ -467,7 +585,6 @@ async fn gather_records(
 struct Applied {
     /// The last record applied.
     seq: Option<u64>,
-    opened: bool,
     events_dropped: usize,
 }
 
@@ -502,7 +619,6 @@ async fn apply(store: &Store, all: &[IngestItem], records: &[Span]) -> Applied {
                 for record in records {
                     let one = Box::pin(apply(store, all, std::slice::from_ref(record))).await;
                     result.seq = one.seq.or(result.seq);
-                    result.opened |= one.opened;
                     result.events_dropped += one.events_dropped;
                 }
                 return result;
@@ -520,11 +636,7 @@ async fn apply(store: &Store, all: &[IngestItem], records: &[Span]) -> Applied {
 }
 
 fn applied(seq: u64, summary: &IngestSummary) -> Applied {
-    Applied {
-        seq: Some(seq),
-        opened: !summary.incidents_opened.is_empty(),
-        events_dropped: summary.events_dropped,
-    }
+    Applied { seq: Some(seq), events_dropped: summary.events_dropped }
 }
 
 /// The writer without a journal: one transaction per group of waiting requests, each answered
@@ -532,19 +644,16 @@ fn applied(seq: u64, summary: &IngestSummary) -> Applied {
 async fn write_batches(
     store: Store,
     clock: Arc<dyn Clock>,
-    mut receiver: mpsc::Receiver<Job>,
+    mut receiver: mpsc::Receiver<Message>,
     counters: Arc<Counters>,
-    opened: Opened,
 ) {
     let mut items: Vec<IngestItem> = Vec::new();
     let mut payload: Vec<u8> = Vec::new();
-    while let Some(first) = receiver.recv().await {
+    while let Some(first) = next_job(&mut receiver).await {
         let waiting = gather(first, &mut receiver, &mut items, &mut payload);
-        let mut any_opened = false;
         match store_with_retry(&store, &items, clock.now()).await {
-            Ok(summary) => {
+            Ok(_) => {
                 counters.batches_committed.fetch_add(1, Ordering::Relaxed);
-                any_opened = !summary.incidents_opened.is_empty();
                 for (_, done) in waiting {
                     let _ = done.send(Ok(()));
                 }
@@ -555,9 +664,8 @@ async fn write_batches(
                 tracing::warn!(error = %err, requests = waiting.len(), "ingest_batch_failed");
                 for (range, done) in waiting {
                     let result = store_with_retry(&store, &items[range], clock.now()).await;
-                    if let Ok(summary) = &result {
+                    if result.is_ok() {
                         counters.batches_committed.fetch_add(1, Ordering::Relaxed);
-                        any_opened |= !summary.incidents_opened.is_empty();
                     }
                     let _ = done.send(result.map(|_| ()));
                 }
@@ -570,9 +678,7 @@ async fn write_batches(
             }
         }
         items.clear();
-        if any_opened {
-            opened();
-        }
+        payload.clear();
     }
 }
 
@@ -595,176 +701,51 @@ async fn store_with_retry(
     store.ingest(items, now).await
 }
 
-pub(crate) fn routes() -> Router<App> {
-    Router::new()
-        .route(ENQUEUE_PATH, post(enqueue))
-        .route("/api/v1/ingest/alertmanager/{key}", post(alertmanager_webhook))
-        .route("/api/v1/ingest/grafana/{key}", post(grafana_webhook))
-        .layer(DefaultBodyLimit::max(INGEST_BODY_BYTES_MAX))
+/// A dedup key for a trigger whose sender gave none: 32 random hex digits.
+pub fn new_dedup_key() -> String {
+    secret::generate("")[..32].to_owned()
 }
 
-/// `POST /v2/enqueue` in the router. The server answers it ahead of the router (see
-/// `crate::Application`); the route is here too, so that other methods on the path get `405`.
-async fn enqueue(State(app): State<App>, request: Request) -> Response {
-    enqueue_request(&app, request).await
-}
-
-/// `POST /v2/enqueue`, answered exactly as PagerDuty's Events API v2 answers: the body read with
-/// the ingest limit, then [`enqueue_body`].
-pub(crate) async fn enqueue_request(app: &App, request: Request) -> Response {
-    match axum::body::to_bytes(request.into_body(), INGEST_BODY_BYTES_MAX).await {
-        Ok(body) => enqueue_body(app, &body).await,
-        Err(err) => {
-            let too_large =
-                std::error::Error::source(&err).is_some_and(|source| source.is::<LengthLimitError>());
-            if too_large {
-                pagerduty_invalid(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    vec![crate::error::body_too_large(INGEST_BODY_BYTES_MAX)],
-                )
-            } else {
-                pagerduty_invalid(
-                    StatusCode::BAD_REQUEST,
-                    vec![format!("Failed to buffer the request body: {err}")],
-                )
-            }
-        }
+impl App {
+    /// The service whose integration key is `key`, if any. Keys are looked up by their SHA-256 in
+    /// a cache in front of the store; unknown keys are remembered too, within a bound.
+    pub async fn service_for_integration_key(&self, key: &str) -> Result<Option<Id>> {
+        Ok(self.inner.ingestor.service_for_key(self.store(), key).await?)
     }
-}
 
-/// A PagerDuty event's body: parsed, its routing key resolved, and made durable.
-async fn enqueue_body(app: &App, body: &[u8]) -> Response {
-    let enqueue = match pagerduty::parse(body) {
-        Ok(enqueue) => enqueue,
-        Err(invalid) => {
-            return pagerduty_response(
-                StatusCode::BAD_REQUEST,
-                json!({"status": "invalid event", "message": invalid.message, "errors": invalid.errors}),
-            );
-        }
-    };
-    let service_id = match app.ingestor.service_for_key(&app.store, &enqueue.routing_key).await {
-        Ok(Some(id)) => id,
-        Ok(None) => {
-            return pagerduty_invalid(
-                StatusCode::BAD_REQUEST,
-                vec!["'routing_key' is invalid: no service has this integration key".to_owned()],
-            );
-        }
-        Err(err) => return ApiError::from(err).into_response(),
-    };
-    let mut event = enqueue.event;
-    let dedup_key = event.dedup_key.get_or_insert_with(|| secret::generate("")[..32].to_owned()).clone();
-    match app.ingestor.submit(service_id, vec![event]).await {
-        Ok(()) => {
-            let processed =
-                Processed { status: "success", message: "Event processed", dedup_key: &dedup_key };
-            (StatusCode::ACCEPTED, axum::Json(processed)).into_response()
-        }
-        Err(Refusal::Busy) => {
-            let mut response = pagerduty_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                json!({"status": "throttle event", "message": "Requests for this service are arriving too quickly. Please retry later."}),
-            );
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-            response
-        }
-        Err(Refusal::Store(err)) => ApiError::from(err).into_response(),
+    /// Makes `events` of service `service_id` durable, returning once they are: in a synced
+    /// journal record (SQLite) or a committed transaction (PostgreSQL). Every event must have a
+    /// dedup key.
+    pub async fn submit_alerts(&self, service_id: Id, events: Vec<AlertEvent>) -> Result<(), Refusal> {
+        self.inner.ingestor.submit(service_id, events).await
     }
-}
 
-/// PagerDuty's answer to an accepted event, in its field order.
-#[derive(serde::Serialize)]
-struct Processed<'a> {
-    status: &'static str,
-    message: &'static str,
-    dedup_key: &'a str,
-}
-
-/// Why an ingest request's body could not be read.
-fn body_rejected(rejection: &axum::extract::rejection::BytesRejection) -> String {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        crate::error::body_too_large(INGEST_BODY_BYTES_MAX)
-    } else {
-        rejection.body_text()
+    /// Waits (at most five seconds) until every alert event accepted before this call is in the
+    /// database, so that what a client was told is stored can be read.
+    pub async fn settle(&self) {
+        self.inner.ingestor.settle().await;
     }
-}
 
-fn pagerduty_invalid(status: StatusCode, errors: Vec<String>) -> Response {
-    pagerduty_response(
-        status,
-        json!({"status": "invalid event", "message": "Event object is invalid", "errors": errors}),
-    )
-}
+    /// What the ingest pipeline has done, for metrics.
+    pub fn ingest_metrics(&self) -> IngestMetrics {
+        self.inner.ingestor.metrics()
+    }
 
-fn pagerduty_response(status: StatusCode, body: serde_json::Value) -> Response {
-    (status, axum::Json(body)).into_response()
-}
+    /// The alerts of incident `id`, oldest first, at most `limit` (capped at [`ALERTS_LISTED_MAX`]).
+    ///
+    /// Fails with [`Error::NotFound`] when there is no incident `id`.
+    pub async fn incident_alerts(&self, id: Id, limit: u32) -> Result<Vec<Alert>> {
+        self.store().incident(id).await?;
+        Ok(self.store().incident_alerts(id, limit.min(ALERTS_LISTED_MAX)).await?)
+    }
 
-async fn alertmanager_webhook(
-    app: State<App>,
-    key: Path<String>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Response {
-    webhook(app, key, body, alertmanager::parse).await
-}
-
-async fn grafana_webhook(
-    app: State<App>,
-    key: Path<String>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Response {
-    webhook(app, key, body, grafana::parse).await
-}
-
-/// A webhook carrying many alerts: each valid one is stored, each invalid one is listed with its
-/// reason in the answer.
-async fn webhook(
-    State(app): State<App>,
-    Path(key): Path<String>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-    parse: fn(&[u8]) -> Result<alertmanager::Batch, String>,
-) -> Response {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) => {
-            return ApiError::new(rejection.status(), "bad-request", body_rejected(&rejection))
-                .into_response();
-        }
-    };
-    let service_id = match app.ingestor.service_for_key(&app.store, &key).await {
-        Ok(Some(id)) => id,
-        Ok(None) => {
-            return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "unknown-integration-key",
-                "no service has this integration key; use the integration_key returned when the service was created",
-            )
-            .into_response();
-        }
-        Err(err) => return ApiError::from(err).into_response(),
-    };
-    let batch = match parse(&body) {
-        Ok(batch) => batch,
-        Err(message) => return ApiError::bad_request(message).into_response(),
-    };
-    let accepted = batch.events.len();
-    match app.ingestor.submit(service_id, batch.events).await {
-        Ok(()) => {
-            (StatusCode::ACCEPTED, axum::Json(json!({"accepted": accepted, "rejected": batch.rejected})))
-                .into_response()
-        }
-        Err(Refusal::Busy) => {
-            let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "busy",
-                format!("too many alerts are waiting to be stored; retry in {RETRY_AFTER_SECS} s"),
-            )
-            .into_response();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
-            response
-        }
-        Err(Refusal::Store(err)) => ApiError::from(err).into_response(),
+    /// The alerts of a service, newest first, silenced ones included, at most `limit` (capped at
+    /// [`ALERTS_LISTED_MAX`]).
+    ///
+    /// Fails with [`Error::NotFound`] when there is no such service.
+    pub async fn service_alerts(&self, service: &Ref, limit: u32) -> Result<Vec<Alert>> {
+        let id = resolve::service_id(self.store(), service).await?;
+        Ok(self.store().service_alerts(id, limit.min(ALERTS_LISTED_MAX)).await?)
     }
 }
 
@@ -790,7 +771,7 @@ mod tests {
     }
 
     /// An ingestor whose queue holds `capacity` requests, with the writer's end returned.
-    fn ingestor(capacity: usize, backlog: usize) -> (Arc<Ingestor>, mpsc::Receiver<Job>) {
+    fn ingestor(capacity: usize, backlog: usize) -> (Arc<Ingestor>, mpsc::Receiver<Message>) {
         let (queue, receiver) = mpsc::channel(capacity);
         let progress = Arc::new(Progress {
             journaled: AtomicU64::new(0),
@@ -815,7 +796,7 @@ mod tests {
         assert!(matches!(ingestor.submit(7, vec![event("second")]).await, Err(Refusal::Busy)));
         assert_eq!(ingestor.counters.requests_throttled.load(Ordering::Relaxed), 1);
 
-        let job = writer.recv().await.unwrap();
+        let Some(Message::Job(job)) = writer.recv().await else { panic!("a job is queued") };
         assert_eq!(job.items[0].event.dedup_key.as_deref(), Some("first"));
         job.done.send(Ok(())).unwrap();
         assert!(waiting.await.unwrap().is_ok());
@@ -841,7 +822,7 @@ mod tests {
         let progress = ingestor.progress.as_ref().unwrap();
         progress.backlog.store(BACKLOG_EVENTS_MAX - 1000, Ordering::Relaxed);
         progress.applied.send_replace(1);
-        let job = writer.recv().await.unwrap();
+        let Some(Message::Job(job)) = writer.recv().await else { panic!("a job is queued") };
         assert_eq!(job.items[0].event.dedup_key.as_deref(), Some("in time"));
         job.done.send(Ok(())).unwrap();
         assert!(submitted.await.unwrap().is_ok());

@@ -4,7 +4,7 @@ use firebreak_domain::{Anomaly, Direction, GoldenSignal, Id, Sample, Severity, S
 use jiff::Timestamp;
 
 use crate::rows::{self, millis};
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Result, Store, StoreError, Tx};
 
 /// Samples per multi-row insert.
 const SAMPLES_PER_INSERT: usize = 100;
@@ -63,83 +63,9 @@ const ANOMALY_COLUMNS: &str = "id, golden_signal_id, service_id, signal, started
      lower, upper, observed, incident_id";
 
 impl Store {
-    /// Creates or replaces how `signal` of service `service_id` is watched.
-    ///
-    /// Fails with [`StoreError::NotFound`] when the service does not exist.
-    pub async fn set_golden_signal(
-        &self,
-        service_id: Id,
-        signal: Signal,
-        spec: &GoldenSignalSpec,
-    ) -> Result<GoldenSignal> {
-        with_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let found: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM services WHERE id = $1").bind(service_id).fetch_optional(&mut *tx).await?;
-            if found.is_none() {
-                return Err(StoreError::NotFound(format!("there is no service {service_id}")));
-            }
-            let existing: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM golden_signals WHERE service_id = $1 AND signal = $2")
-                    .bind(service_id)
-                    .bind(signal.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            match existing {
-                Some(id) => {
-                    sqlx::query(
-                        "UPDATE golden_signals SET query = $1, bad_direction = $2, step_secs = $3, open_incident = $4, \
-                         severity = $5 WHERE id = $6",
-                    )
-                    .bind(&spec.query)
-                    .bind(spec.bad.as_str())
-                    .bind(spec.step_secs)
-                    .bind(i64::from(spec.open_incident))
-                    .bind(spec.severity.as_str())
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                None => {
-                    sqlx::query(
-                        "INSERT INTO golden_signals (service_id, signal, query, bad_direction, step_secs, open_incident, \
-                         severity) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    )
-                    .bind(service_id)
-                    .bind(signal.as_str())
-                    .bind(&spec.query)
-                    .bind(spec.bad.as_str())
-                    .bind(spec.step_secs)
-                    .bind(i64::from(spec.open_incident))
-                    .bind(spec.severity.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-            tx.commit().await?;
-        });
-        let signals = self.golden_signals(Some(service_id)).await?;
-        signals.into_iter().find(|s| s.signal == signal).ok_or_else(|| {
-            StoreError::NotFound(format!("golden signal {signal} of service {service_id} vanished"))
-        })
-    }
-
     /// The golden signals of one service, or of every service.
     pub async fn golden_signals(&self, service_id: Option<Id>) -> Result<Vec<GoldenSignal>> {
-        let rows: Vec<GoldenSignalRow> = with_pool!(self, pool => {
-            match service_id {
-                Some(id) => sqlx::query_as(&format!(
-                    "SELECT {SIGNAL_COLUMNS} FROM golden_signals WHERE service_id = $1 ORDER BY id"
-                ))
-                .bind(id)
-                .fetch_all(pool)
-                .await?,
-                None => sqlx::query_as(&format!("SELECT {SIGNAL_COLUMNS} FROM golden_signals ORDER BY id"))
-                    .fetch_all(pool)
-                    .await?,
-            }
-        });
-        rows.into_iter().map(signal_from_row).collect()
+        self.reader().await?.conn().golden_signals(service_id).await
     }
 
     /// Records samples of golden signal `id` (a sample at an instant already recorded replaces it),
@@ -178,7 +104,7 @@ impl Store {
 
     /// Samples of golden signal `id` in `[from, to)`, oldest first.
     pub async fn samples(&self, id: Id, from: Timestamp, to: Timestamp) -> Result<Vec<Sample>> {
-        let rows: Vec<SampleRow> = with_read_pool!(self, pool => {
+        let rows: Vec<SampleRow> = with_conn!(self.reader().await?.conn(), c => {
             sqlx::query_as(
                 "SELECT at, value, expected, lower, upper, score FROM signal_samples \
                  WHERE golden_signal_id = $1 AND at >= $2 AND at < $3 ORDER BY at",
@@ -186,7 +112,7 @@ impl Store {
             .bind(id)
             .bind(millis(from))
             .bind(millis(to))
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?
         });
         Ok(rows
@@ -249,7 +175,7 @@ impl Store {
 
     /// Anomalies of service `service_id` that overlap `[from, to)`, oldest first.
     pub async fn anomalies(&self, service_id: Id, from: Timestamp, to: Timestamp) -> Result<Vec<Anomaly>> {
-        let rows: Vec<AnomalyRow> = with_read_pool!(self, pool => {
+        let rows: Vec<AnomalyRow> = with_conn!(self.reader().await?.conn(), c => {
             sqlx::query_as(&format!(
                 "SELECT {ANOMALY_COLUMNS} FROM anomalies WHERE service_id = $1 AND started_at < $2 \
                  AND (ended_at IS NULL OR ended_at >= $3) ORDER BY started_at, id"
@@ -257,10 +183,90 @@ impl Store {
             .bind(service_id)
             .bind(millis(to))
             .bind(millis(from))
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await?
         });
         rows.into_iter().map(anomaly_from_row).collect()
+    }
+}
+
+impl Tx {
+    /// Creates or replaces how `signal` of service `service_id` is watched.
+    ///
+    /// Fails with [`StoreError::NotFound`] when the service does not exist.
+    pub async fn set_golden_signal(
+        &mut self,
+        service_id: Id,
+        signal: Signal,
+        spec: &GoldenSignalSpec,
+    ) -> Result<GoldenSignal> {
+        with_conn!(self.conn(), c => {
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM services WHERE id = $1").bind(service_id).fetch_optional(&mut *c).await?;
+            if found.is_none() {
+                return Err(StoreError::NotFound(format!("there is no service {service_id}")));
+            }
+            let existing: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM golden_signals WHERE service_id = $1 AND signal = $2")
+                    .bind(service_id)
+                    .bind(signal.as_str())
+                    .fetch_optional(&mut *c)
+                    .await?;
+            match existing {
+                Some(id) => {
+                    sqlx::query(
+                        "UPDATE golden_signals SET query = $1, bad_direction = $2, step_secs = $3, open_incident = $4, \
+                         severity = $5 WHERE id = $6",
+                    )
+                    .bind(&spec.query)
+                    .bind(spec.bad.as_str())
+                    .bind(spec.step_secs)
+                    .bind(i64::from(spec.open_incident))
+                    .bind(spec.severity.as_str())
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await?;
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO golden_signals (service_id, signal, query, bad_direction, step_secs, open_incident, \
+                         severity) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(service_id)
+                    .bind(signal.as_str())
+                    .bind(&spec.query)
+                    .bind(spec.bad.as_str())
+                    .bind(spec.step_secs)
+                    .bind(i64::from(spec.open_incident))
+                    .bind(spec.severity.as_str())
+                    .execute(&mut *c)
+                    .await?;
+                }
+            }
+        });
+        let signals = self.conn().golden_signals(Some(service_id)).await?;
+        signals.into_iter().find(|s| s.signal == signal).ok_or_else(|| {
+            StoreError::NotFound(format!("golden signal {signal} of service {service_id} vanished"))
+        })
+    }
+}
+
+impl crate::Conn<'_> {
+    async fn golden_signals(self, service_id: Option<Id>) -> Result<Vec<GoldenSignal>> {
+        let rows: Vec<GoldenSignalRow> = with_conn!(self, c => {
+            match service_id {
+                Some(id) => sqlx::query_as(&format!(
+                    "SELECT {SIGNAL_COLUMNS} FROM golden_signals WHERE service_id = $1 ORDER BY id"
+                ))
+                .bind(id)
+                .fetch_all(&mut *c)
+                .await?,
+                None => sqlx::query_as(&format!("SELECT {SIGNAL_COLUMNS} FROM golden_signals ORDER BY id"))
+                    .fetch_all(&mut *c)
+                    .await?,
+            }
+        });
+        rows.into_iter().map(signal_from_row).collect()
     }
 }
 

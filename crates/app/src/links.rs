@@ -6,25 +6,16 @@
 //! database. Changing any part breaks the signature, so a link acknowledges one incident and cannot
 //! be turned into a resolve link or a link for another incident.
 //!
-//! Opening a link (`GET`) shows what it will do and a button; only the `POST` acts. Mail security
-//! scanners and link previews fetch links in messages on their own, and a fetch must not acknowledge
-//! an incident (which stops paging) behind the responder's back. Tools that act on a responder's
-//! behalf, such as a chat bot, can `POST` to the link directly.
+//! The server shows what a link will do on `GET` and acts only on `POST` (mail scanners fetch
+//! links on their own); here are the signing, the checking, and the command a link stands for.
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use firebreak_domain::{Command, Id, IncidentError};
-use firebreak_store::StoreError;
+use firebreak_domain::{Command, Id};
 use firebreak_store::secret::{hex, unhex};
 use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
 use sha2::Sha256;
 
 use crate::App;
-use crate::extract::Path;
 
 /// How long a link in a page works.
 pub const LINK_LIFETIME: SignedDuration = SignedDuration::from_hours(24);
@@ -48,10 +39,19 @@ impl Action {
         }
     }
 
-    fn verb(self) -> &'static str {
+    /// The word a button for the action shows: `Acknowledge` or `Resolve`.
+    pub fn verb(self) -> &'static str {
         match self {
             Action::Acknowledge => "Acknowledge",
             Action::Resolve => "Resolve",
+        }
+    }
+
+    /// The incident command the action is.
+    pub fn command(self) -> Command {
+        match self {
+            Action::Acknowledge => Command::Acknowledge,
+            Action::Resolve => Command::Resolve,
         }
     }
 }
@@ -126,105 +126,11 @@ impl Links {
     }
 }
 
-pub(crate) fn routes() -> Router<App> {
-    Router::new().route("/act/{token}", get(show).post(act))
-}
-
-/// Shows what the link does, with the button that does it.
-async fn show(State(app): State<App>, Path(token): Path<String>) -> Response {
-    let (action, incident_id) = match app.links.verify(&token, app.now()) {
-        Ok(found) => found,
-        Err(err) => return refused(err),
-    };
-    let title = match app.store.incident(incident_id).await {
-        Ok(incident) => format!("#{} {} ({})", incident.id, incident.title, incident.status),
-        Err(_) => return page(StatusCode::NOT_FOUND, "Not found", "This incident no longer exists."),
-    };
-    let verb = action.verb();
-    let body = format!(
-        "<p>{}</p><form method=\"post\"><button type=\"submit\">{verb} incident</button></form>",
-        escape(&title),
-    );
-    page(StatusCode::OK, &format!("{verb} incident #{incident_id}"), &body)
-}
-
-/// Acknowledges or resolves the link's incident.
-async fn act(State(app): State<App>, Path(token): Path<String>) -> Response {
-    let (action, incident_id) = match app.links.verify(&token, app.now()) {
-        Ok(found) => found,
-        Err(err) => return refused(err),
-    };
-    let command = match action {
-        Action::Acknowledge => Command::Acknowledge,
-        Action::Resolve => Command::Resolve,
-    };
-    let result = app.store.update_incident(incident_id, &command, "page link", app.now()).await;
-    app.pager.wake();
-    let link = format!("<p><a href=\"/incidents/{incident_id}\">Open the incident</a></p>");
-    match result {
-        Ok((incident, _)) => page(
-            StatusCode::OK,
-            &format!("Incident #{incident_id} {}", incident.status),
-            &format!("<p>{}</p>{link}", escape(&incident.title)),
-        ),
-        // Someone else was quicker, or the link was used twice: say where the incident stands.
-        Err(StoreError::Refused(IncidentError::IllegalTransition { status, .. })) => page(
-            StatusCode::OK,
-            &format!("Incident #{incident_id} is already {status}"),
-            &format!("<p>Nothing was changed.</p>{link}"),
-        ),
-        Err(StoreError::NotFound(_)) => {
-            page(StatusCode::NOT_FOUND, "Not found", "This incident no longer exists.")
-        }
-        Err(err) => {
-            tracing::error!(error = %err, incident_id, "link_action_failed");
-            page(StatusCode::SERVICE_UNAVAILABLE, "Try again", "The action could not be recorded; try again.")
-        }
+impl App {
+    /// The action and incident of a link's token, if it is genuine and has not expired.
+    pub fn verify_link(&self, token: &str) -> Result<(Action, Id), LinkError> {
+        self.inner.links.verify(token, self.now())
     }
-}
-
-fn refused(err: LinkError) -> Response {
-    match err {
-        LinkError::Expired => page(
-            StatusCode::GONE,
-            "Link expired",
-            "This link has expired. Log in to firebreak to act on the incident.",
-        ),
-        LinkError::Malformed | LinkError::BadSignature => {
-            page(StatusCode::NOT_FOUND, "Not found", "This link is not valid.")
-        }
-    }
-}
-
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"robots\" content=\"noindex\"><title>{title} · firebreak</title>\
-         <style>body{{font:16px system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}}\
-         button{{font:inherit;padding:.6rem 1.4rem;border-radius:6px;border:1px solid #b42318;\
-         background:#d92d20;color:#fff;cursor:pointer}}</style></head>\
-         <body><h1>{title}</h1>{body}</body></html>",
-        title = escape(title),
-    );
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-            (header::REFERRER_POLICY, "no-referrer"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-            ),
-        ],
-        html,
-    )
-        .into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]

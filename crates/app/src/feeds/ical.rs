@@ -1,7 +1,7 @@
 //! iCalendar (RFC 5545) feeds of on-call shifts, for people to subscribe to in their calendar.
 //!
-//! This is a rendering of shifts that `domain::Schedule::shifts` already decided: a wire format, so
-//! it lives with the server and not in the domain. Its rules are easy to get subtly wrong (TEXT
+//! This is a rendering of shifts that `domain::Schedule::shifts` already decided: the feeds'
+//! format, so it lives with them and not in the domain. Its rules are easy to get subtly wrong (TEXT
 //! escaping, CRLF line endings, folding at 75 octets without splitting a UTF-8 character), so it is
 //! pure text with tests of its own. It only writes calendars; it never reads them.
 //!
@@ -17,35 +17,35 @@ use jiff::tz::TimeZone;
 use firebreak_domain::{Id, Shift};
 
 /// The PRODID of every calendar: who produced it, in the form RFC 5545 suggests.
-pub(crate) const PRODID: &str = "-//firebreak//on-call//EN";
+pub(super) const PRODID: &str = "-//firebreak//on-call//EN";
 /// Whole days before today (in UTC) that a feed still shows, so the recent past stays visible.
-pub(crate) const FEED_PAST_DAYS: i64 = 7;
+pub(super) const FEED_PAST_DAYS: i64 = 7;
 /// Whole days after today (in UTC) that a feed shows.
-pub(crate) const FEED_FUTURE_DAYS: i64 = 90;
+pub(super) const FEED_FUTURE_DAYS: i64 = 90;
 /// How often calendar applications are asked to fetch a feed again.
-pub(crate) const FEED_REFRESH_MINUTES: i64 = 60;
+pub(super) const FEED_REFRESH_MINUTES: i64 = 60;
 /// Longest line of a calendar in octets, without its CRLF (RFC 5545 section 3.1).
 const LINE_OCTETS_MAX: usize = 75;
 const SECONDS_PER_DAY: i64 = 24 * 60 * 60;
 
 /// One VEVENT.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Event {
+pub(super) struct Event {
     /// Stays the same across fetches for the same shift.
-    pub(crate) uid: String,
-    pub(crate) summary: String,
-    pub(crate) description: String,
+    pub(super) uid: String,
+    pub(super) summary: String,
+    pub(super) description: String,
     /// Included; written at whole seconds.
-    pub(crate) start: Timestamp,
+    pub(super) start: Timestamp,
     /// Excluded; written at whole seconds.
-    pub(crate) end: Timestamp,
+    pub(super) end: Timestamp,
 }
 
 impl Event {
     /// The event of `shift`, which belongs to schedule `schedule_id` named `schedule_name`, whose
     /// hand-offs are read in `time_zone`. The description repeats the times in that zone because
     /// hand-offs are agreed in it, whatever zone the reader's calendar is in.
-    pub(crate) fn on_call(
+    pub(super) fn on_call(
         schedule_id: Id,
         schedule_name: &str,
         time_zone: &TimeZone,
@@ -75,7 +75,7 @@ impl Event {
 /// then keep their start, and so their UID, for a day instead of a few minutes, and two fetches
 /// on the same day give the same events. Never panics; near the ends of the representable range
 /// the window is clamped.
-pub(crate) fn feed_window(now: Timestamp) -> (Timestamp, Timestamp) {
+pub(super) fn feed_window(now: Timestamp) -> (Timestamp, Timestamp) {
     let today = now.as_second().div_euclid(SECONDS_PER_DAY) * SECONDS_PER_DAY;
     let from = today.saturating_sub(FEED_PAST_DAYS * SECONDS_PER_DAY);
     let to = today.saturating_add((FEED_FUTURE_DAYS + 1) * SECONDS_PER_DAY);
@@ -84,7 +84,7 @@ pub(crate) fn feed_window(now: Timestamp) -> (Timestamp, Timestamp) {
 
 /// A complete VCALENDAR named `name` holding `events`, generated at `now`, with CRLF line endings
 /// and folded lines, ready to serve as `text/calendar`.
-pub(crate) fn calendar(name: &str, events: &[Event], now: Timestamp) -> String {
+pub(super) fn calendar(name: &str, events: &[Event], now: Timestamp) -> String {
     let mut out = String::with_capacity(256 + events.len() * 400);
     line(&mut out, "BEGIN:VCALENDAR");
     line(&mut out, &format!("PRODID:{PRODID}"));
@@ -114,7 +114,7 @@ pub(crate) fn calendar(name: &str, events: &[Event], now: Timestamp) -> String {
 
 /// `text` as an RFC 5545 TEXT value: backslashes, semicolons and commas escaped, every kind of line
 /// break written as `\n`, and other control characters (which TEXT does not allow) dropped.
-pub(crate) fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

@@ -1,5 +1,5 @@
-//! Paging: the escalation driver that turns incidents into notifications, their delivery, and the
-//! contact-method and notification routes of the API.
+//! Paging: the escalation driver that turns incidents into notifications, their delivery, people's
+//! contact methods, and where an incident's paging stands.
 //!
 //! # The driver
 //!
@@ -25,25 +25,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use firebreak_api as api;
+use std::pin::Pin;
+
+use firebreak_api::{self as api, Ref};
 use firebreak_domain::{Clock, Id, NotifyOutcome, Status, TimelineEvent};
 use firebreak_engine::{self as engine, Action as EngineAction, Input, Target};
 use firebreak_notify::{self as notify, Channel, Delivered, Notifier, SendError};
 use firebreak_store::{
-    Applied, ClaimedNotification, ContactMethod, EscalationUpdate, Finish, NewNotification, Outcome,
-    PendingIncident, Store, StoredEscalation,
+    Applied, ClaimedNotification, EscalationUpdate, Finish, NewNotification, PendingIncident, Store,
+    StoreError, StoredEscalation,
 };
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
-use crate::App;
-use crate::error::ApiError;
-use crate::extract::{Json, Path};
+pub use firebreak_store::{ContactMethod, Notification};
+
 use crate::links::{self, Links};
+use crate::workers::Stop;
+use crate::{App, Error, Result, resolve};
 
 /// Escalations decided, or notifications claimed, per transaction. Small enough that a new incident
 /// waits for at most one such transaction while a burst of timers is worked through.
@@ -59,84 +59,53 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(40);
 /// burst of escalation timers never delays the first page of a new incident.
 const DELIVERIES_MAX: usize = 64;
 
-/// Outcomes waiting to be recorded; deliveries wait when it is full.
-const OUTCOMES_QUEUED_MAX: usize = 4096;
-/// Most outcomes recorded in one transaction.
-const OUTCOMES_PER_COMMIT_MAX: usize = 512;
+/// Longest wait for deliveries in flight when the driver stops; an attempt cut short is retried
+/// by whichever replica takes its claim once the lease ends.
+const STOP_DELIVERIES_WAIT: Duration = Duration::from_secs(10);
 
-/// Records delivery outcomes as they come, everything waiting in one transaction.
-async fn record_outcomes(store: Store, mut receiver: mpsc::Receiver<Outcome>) {
-    let mut batch = Vec::new();
-    while let Some(first) = receiver.recv().await {
-        batch.push(first);
-        while batch.len() < OUTCOMES_PER_COMMIT_MAX {
-            match receiver.try_recv() {
-                Ok(outcome) => batch.push(outcome),
-                Err(_) => break,
-            }
-        }
-        record(&store, &batch).await;
-        batch.clear();
-    }
-}
+/// One delivery attempt, as a [`Transport`] makes it.
+pub type Sending<'a> = Pin<Box<dyn Future<Output = std::result::Result<Delivered, SendError>> + Send + 'a>>;
 
-async fn record(store: &Store, outcomes: &[Outcome]) {
-    match store.finish_notifications(outcomes).await {
-        Ok(held) => {
-            for (outcome, held) in outcomes.iter().zip(held) {
-                if !held {
-                    tracing::warn!(notification_id = outcome.claim.id, "notification_claim_lost");
-                }
-            }
-        }
-        Err(err) => {
-            tracing::warn!(error = %err, outcomes = outcomes.len(), "notification_outcomes_not_saved")
-        }
-    }
-}
-
-/// Delivers one page to one contact method. [`Notifier`] is the real one; simulations record.
+/// Delivers one page to one contact method. [`Notifier`] is the real one; tests and simulations
+/// record ([`crate::testing::Recording`]).
 pub trait Transport: Send + Sync + 'static {
-    fn send(
-        &self,
+    fn send<'a>(
+        &'a self,
         channel: Channel,
-        address: &str,
-        secret: Option<&str>,
-        page: &notify::Page,
+        address: &'a str,
+        secret: Option<&'a str>,
+        page: &'a notify::Page,
         now: Timestamp,
-    ) -> impl Future<Output = std::result::Result<Delivered, SendError>> + Send;
+    ) -> Sending<'a>;
 }
 
 impl Transport for Notifier {
-    fn send(
-        &self,
+    fn send<'a>(
+        &'a self,
         channel: Channel,
-        address: &str,
-        secret: Option<&str>,
-        page: &notify::Page,
+        address: &'a str,
+        secret: Option<&'a str>,
+        page: &'a notify::Page,
         now: Timestamp,
-    ) -> impl Future<Output = std::result::Result<Delivered, SendError>> + Send {
-        Notifier::send(self, channel, address, secret, page, now)
+    ) -> Sending<'a> {
+        Box::pin(Notifier::send(self, channel, address, secret, page, now))
     }
 }
 
 /// The escalation driver and notification sender of one process.
-pub struct Pager<T: Transport = Notifier> {
+pub struct Pager {
     store: Store,
     clock: Arc<dyn Clock>,
-    transport: T,
+    transport: Arc<dyn Transport>,
     links: Links,
     public_url: String,
-    wake: Notify,
     /// Set when new incidents may be pending, so that a burst of timers yields to them.
     pending_hint: AtomicBool,
     random: AtomicU64,
     fresh: Arc<Semaphore>,
     due: Arc<Semaphore>,
-    /// Where deliveries hand their outcomes when serving: one task records them in batches, so a
-    /// burst of pages costs a few commits rather than one each, and the writer stays free for new
-    /// incidents.
-    outcomes: std::sync::OnceLock<mpsc::Sender<Outcome>>,
+    /// Deliveries in flight when serving, joined when the driver stops.
+    deliveries: std::sync::Mutex<JoinSet<()>>,
 }
 
 /// How a round hands out deliveries.
@@ -158,15 +127,15 @@ struct Cache {
     methods: HashMap<Id, Vec<ContactMethod>>,
 }
 
-impl<T: Transport> Pager<T> {
+impl Pager {
     /// A driver over `store` that pages through `transport`, with links signed by `links`.
     pub fn new(
         store: Store,
         clock: Arc<dyn Clock>,
-        transport: T,
+        transport: Arc<dyn Transport>,
         links: Links,
         public_url: &str,
-    ) -> Pager<T> {
+    ) -> Pager {
         let seed = std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8);
         Pager {
             store,
@@ -174,29 +143,25 @@ impl<T: Transport> Pager<T> {
             transport,
             links,
             public_url: public_url.trim_end_matches('/').to_owned(),
-            wake: Notify::new(),
             pending_hint: AtomicBool::new(true),
             random: AtomicU64::new(seed | 1),
             fresh: Arc::new(Semaphore::new(DELIVERIES_MAX)),
             due: Arc::new(Semaphore::new(DELIVERIES_MAX)),
-            outcomes: std::sync::OnceLock::new(),
+            deliveries: std::sync::Mutex::default(),
         }
     }
 
-    /// Says that incidents were created or changed status, so the driver looks now rather than at
-    /// its next poll.
-    pub fn wake(&self) {
-        self.pending_hint.store(true, Ordering::Release);
-        self.wake.notify_one();
-    }
-
-    /// Runs the driver until the process ends.
-    pub async fn run(self: Arc<Self>) {
-        let (sender, receiver) = mpsc::channel(OUTCOMES_QUEUED_MAX);
-        if self.outcomes.set(sender).is_ok() {
-            tokio::spawn(record_outcomes(self.store.clone(), receiver));
-        }
-        loop {
+    /// Runs the driver until `stop` is raised, then waits (at most [`STOP_DELIVERIES_WAIT`]) for
+    /// the deliveries in flight. It looks for pending incidents whenever the store announces a
+    /// commit that changed incidents, and polls for work it was not told of (other replicas'
+    /// incidents, deadlines, expired claims).
+    pub(crate) async fn run(self: Arc<Self>, mut stop: Stop) {
+        let mut changes = self.store.incident_changes();
+        while !stop.is_requested() {
+            if changes.has_changed().unwrap_or(false) {
+                changes.borrow_and_update();
+                self.pending_hint.store(true, Ordering::Release);
+            }
             let more = match self.round(Delivery::Spawn).await {
                 Ok(more) => more,
                 Err(err) => {
@@ -215,15 +180,22 @@ impl<T: Transport> Pager<T> {
                 Ok(None) => POLL_INTERVAL,
                 Err(_) => POLL_INTERVAL,
             };
-            if pause.is_zero() {
-                // Due work that another replica holds (or a claim not yet expired): do not spin.
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
+            // Due work that another replica holds (or a claim not yet expired): do not spin.
+            let pause = pause.max(Duration::from_millis(20)).min(POLL_INTERVAL);
             tokio::select! {
-                () = self.wake.notified() => {}
+                () = stop.requested() => {}
+                _ = changes.changed() => {}
                 () = tokio::time::sleep(pause) => {}
             }
+        }
+        let mut deliveries =
+            std::mem::take(&mut *self.deliveries.lock().expect("the delivery set lock is never poisoned"));
+        let joined = tokio::time::timeout(STOP_DELIVERIES_WAIT, async {
+            while deliveries.join_next().await.is_some() {}
+        });
+        if joined.await.is_err() {
+            tracing::warn!(deliveries = deliveries.len(), "deliveries_cut_short");
+            deliveries.shutdown().await;
         }
     }
 
@@ -481,7 +453,11 @@ impl<T: Transport> Pager<T> {
                 Delivery::Spawn => {
                     let pager = self.clone();
                     let permits = if fresh { self.fresh.clone() } else { self.due.clone() };
-                    tokio::spawn(async move {
+                    let mut deliveries =
+                        self.deliveries.lock().expect("the delivery set lock is never poisoned");
+                    // Forget the deliveries that are done, so the set holds only those in flight.
+                    while deliveries.try_join_next().is_some() {}
+                    deliveries.spawn(async move {
                         let Ok(_permit) = permits.acquire_owned().await else { return };
                         pager.deliver(claim).await;
                     });
@@ -583,14 +559,12 @@ impl<T: Transport> Pager<T> {
             return Ok(policy.clone());
         }
         let policy = match self.store.escalation_policy(id).await {
-            Ok(stored) => match crate::oncall::policy_of(&stored) {
-                Ok(policy) => Some(policy),
-                Err(err) => {
-                    tracing::error!(policy_id = id, error = %err.detail, "escalation_policy_unreadable");
-                    None
-                }
-            },
-            Err(firebreak_store::StoreError::NotFound(_)) => None,
+            Ok(stored) => Some(stored.policy),
+            Err(StoreError::NotFound(_)) => None,
+            Err(err) if !err.is_transient() => {
+                tracing::error!(policy_id = id, error = %err, "escalation_policy_unreadable");
+                None
+            }
             Err(err) => return Err(err.into()),
         };
         cache.policies.insert(id, policy.clone());
@@ -603,8 +577,14 @@ impl<T: Transport> Pager<T> {
         cache: &mut Cache,
     ) -> anyhow::Result<Option<(String, firebreak_domain::Schedule)>> {
         cached(&mut cache.schedules, id, async {
-            let stored = self.store.schedule(id).await?;
-            Ok(crate::oncall::schedule_of(&stored).ok().map(|schedule| (stored.name, schedule)))
+            match self.store.schedule(id).await {
+                Ok(stored) => Ok(Some((stored.name, stored.schedule))),
+                Err(err) if !matches!(err, StoreError::NotFound(_)) && !err.is_transient() => {
+                    tracing::error!(schedule_id = id, error = %err, "schedule_unreadable");
+                    Ok(None)
+                }
+                Err(err) => Err(err),
+            }
         })
         .await
     }
@@ -637,136 +617,95 @@ impl<T: Transport> Pager<T> {
 async fn cached<T: Clone>(
     map: &mut HashMap<Id, Option<T>>,
     id: Id,
-    fetch: impl Future<Output = std::result::Result<Option<T>, firebreak_store::StoreError>>,
+    fetch: impl Future<Output = std::result::Result<Option<T>, StoreError>>,
 ) -> anyhow::Result<Option<T>> {
     if let Some(found) = map.get(&id) {
         return Ok(found.clone());
     }
     let found = match fetch.await {
         Ok(found) => found,
-        Err(firebreak_store::StoreError::NotFound(_)) => None,
+        Err(StoreError::NotFound(_)) => None,
         Err(err) => return Err(err.into()),
     };
     map.insert(id, found.clone());
     Ok(found)
 }
 
-// ---- HTTP ----
-
-pub(crate) fn routes() -> Router<App> {
-    Router::new()
-        .route("/users/{id}/contact-methods", get(list_contact_methods).post(create_contact_method))
-        .route("/users/{id}/contact-methods/{method}", delete(delete_contact_method))
-        .route("/incidents/{id}/notifications", get(incident_notifications))
-        .route("/incidents/{id}/escalation", get(incident_escalation))
+/// Where the paging of an incident stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EscalationView {
+    pub incident_id: Id,
+    pub escalation_policy_id: Id,
+    pub escalation: engine::Escalation,
 }
 
-/// Where the paging of an incident stands; 404 when its service had no escalation policy.
-#[utoipa::path(get, path = "/api/v1/incidents/{id}/escalation", params(("id" = i64, Path)),
-    responses((status = 200, body = api::Escalation), (status = 404, body = api::Problem)))]
-pub(crate) async fn incident_escalation(
-    State(app): State<App>,
-    Path(id): Path<Id>,
-) -> Result<axum::Json<api::Escalation>> {
-    app.store.incident(id).await?;
-    let stored = app.store.escalation(id).await?.ok_or_else(|| {
-        ApiError::not_found(format!("incident {id} is not escalated: its service had no escalation policy"))
-    })?;
-    let escalation = stored.escalation;
-    Ok(axum::Json(api::Escalation {
-        incident_id: id,
-        escalation_policy_id: stored.policy_id,
-        state: escalation.state.as_str().to_owned(),
-        generation: escalation.generation,
-        pass: escalation.pass,
-        level: escalation.level,
-        next_deadline: escalation.next_deadline,
-    }))
-}
+impl App {
+    /// Adds a contact method to a user. A webhook gets a signing secret, returned with it once.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown user, [`Error::Invalid`] for an unknown
+    /// channel or a bad address, and [`Error::Conflict`] when the user has this address already or
+    /// too many contact methods.
+    pub async fn create_contact_method(
+        &self,
+        user: &Ref,
+        body: api::CreateContactMethod,
+    ) -> Result<(ContactMethod, Option<String>)> {
+        let user_id = resolve::user_id(self.store(), user).await?;
+        let channel = Channel::parse(&body.kind).map_err(Error::Invalid)?;
+        let address = body.address.trim();
+        notify::validate_address(channel, address).map_err(Error::Invalid)?;
+        let secret = (channel == Channel::Webhook).then(notify::new_webhook_secret);
+        let mut tx = self.store().begin().await?;
+        let method = tx
+            .create_contact_method(user_id, channel.as_str(), address, secret.as_deref(), self.now())
+            .await?;
+        tx.commit().await?;
+        Ok((method, secret))
+    }
 
-type Result<T> = std::result::Result<T, ApiError>;
+    /// A user's contact methods, oldest first (without secrets).
+    pub async fn contact_methods(&self, user: &Ref) -> Result<Vec<ContactMethod>> {
+        let user_id = resolve::user_id(self.store(), user).await?;
+        Ok(self.store().contact_methods(user_id).await?)
+    }
 
-/// Add a contact method to a user. A webhook's response carries its signing secret, once.
-#[utoipa::path(post, path = "/api/v1/users/{id}/contact-methods", params(("id" = String, Path, description = "User id or name")),
-    request_body = api::CreateContactMethod,
-    responses((status = 201, body = api::ContactMethod), (status = 404, body = api::Problem), (status = 422, body = api::Problem)))]
-pub(crate) async fn create_contact_method(
-    State(app): State<App>,
-    Path(user): Path<String>,
-    Json(body): Json<api::CreateContactMethod>,
-) -> Result<(StatusCode, axum::Json<api::ContactMethod>)> {
-    let user_id = crate::v1::user_id(&app, &api::Ref::parse(&user)).await?;
-    let channel = Channel::parse(&body.kind).map_err(ApiError::invalid)?;
-    let address = body.address.trim();
-    notify::validate_address(channel, address).map_err(ApiError::invalid)?;
-    let secret = (channel == Channel::Webhook).then(notify::new_webhook_secret);
-    let method = app
-        .store
-        .create_contact_method(user_id, channel.as_str(), address, secret.as_deref(), app.now())
-        .await?;
-    let mut view = contact_method_view(method);
-    view.secret = secret;
-    Ok((StatusCode::CREATED, axum::Json(view)))
-}
+    /// Fails with [`Error::NotFound`] when the user has no such contact method.
+    pub async fn delete_contact_method(&self, user: &Ref, method: Id) -> Result<()> {
+        let user_id = resolve::user_id(self.store(), user).await?;
+        let mut tx = self.store().begin().await?;
+        tx.delete_contact_method(user_id, method).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 
-/// List a user's contact methods (without secrets).
-#[utoipa::path(get, path = "/api/v1/users/{id}/contact-methods", params(("id" = String, Path, description = "User id or name")),
-    responses((status = 200, body = Vec<api::ContactMethod>), (status = 404, body = api::Problem)))]
-pub(crate) async fn list_contact_methods(
-    State(app): State<App>,
-    Path(user): Path<String>,
-) -> Result<axum::Json<Vec<api::ContactMethod>>> {
-    let user_id = crate::v1::user_id(&app, &api::Ref::parse(&user)).await?;
-    let methods = app.store.contact_methods(user_id).await?;
-    Ok(axum::Json(methods.into_iter().map(contact_method_view).collect()))
-}
+    /// The pages of incident `id`: who was notified how, and how delivery went.
+    ///
+    /// Fails with [`Error::NotFound`] when there is no incident `id`.
+    pub async fn incident_notifications(&self, id: Id) -> Result<Vec<Notification>> {
+        self.store().incident(id).await?;
+        Ok(self.store().incident_notifications(id).await?)
+    }
 
-/// Remove a contact method.
-#[utoipa::path(delete, path = "/api/v1/users/{id}/contact-methods/{method}",
-    params(("id" = String, Path, description = "User id or name"), ("method" = i64, Path)),
-    responses((status = 204), (status = 404, body = api::Problem)))]
-pub(crate) async fn delete_contact_method(
-    State(app): State<App>,
-    Path((user, method)): Path<(String, Id)>,
-) -> Result<StatusCode> {
-    let user_id = crate::v1::user_id(&app, &api::Ref::parse(&user)).await?;
-    app.store.delete_contact_method(user_id, method).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The pages of an incident: who was notified how, and how delivery went.
-#[utoipa::path(get, path = "/api/v1/incidents/{id}/notifications", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<api::Notification>), (status = 404, body = api::Problem)))]
-pub(crate) async fn incident_notifications(
-    State(app): State<App>,
-    Path(id): Path<Id>,
-) -> Result<axum::Json<Vec<api::Notification>>> {
-    app.store.incident(id).await?;
-    let notifications = app.store.incident_notifications(id).await?;
-    Ok(axum::Json(
-        notifications
-            .into_iter()
-            .map(|n| api::Notification {
-                id: n.id,
-                incident_id: n.incident_id,
-                user_id: n.user_id,
-                user_name: n.user_name,
-                address: shown_address(&n.channel, &n.address),
-                channel: n.channel,
-                level: n.level,
-                status: n.status,
-                attempts: n.attempts,
-                last_error: n.last_error,
-                created_at: n.created_at,
-                delivered_at: n.delivered_at,
-            })
-            .collect(),
-    ))
+    /// Where the paging of incident `id` stands.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown incident, or one whose service had no
+    /// escalation policy.
+    pub async fn incident_escalation(&self, id: Id) -> Result<EscalationView> {
+        self.store().incident(id).await?;
+        let stored = self.store().escalation(id).await?.ok_or_else(|| {
+            Error::NotFound(format!("incident {id} is not escalated: its service had no escalation policy"))
+        })?;
+        Ok(EscalationView {
+            incident_id: id,
+            escalation_policy_id: stored.policy_id,
+            escalation: stored.escalation,
+        })
+    }
 }
 
 /// An address as pages and timelines show it: the URL of a webhook or Slack contact method is itself
 /// a secret (anyone holding a Slack webhook URL can post to the channel), so only its host is shown.
-pub(crate) fn shown_address(channel: &str, address: &str) -> String {
+pub fn shown_address(channel: &str, address: &str) -> String {
     if channel == "email" {
         return address.to_owned();
     }
@@ -777,16 +716,5 @@ pub(crate) fn shown_address(channel: &str, address: &str) -> String {
             format!("{scheme}://{host}/…")
         }
         None => "…".to_owned(),
-    }
-}
-
-fn contact_method_view(method: ContactMethod) -> api::ContactMethod {
-    api::ContactMethod {
-        id: method.id,
-        user_id: method.user_id,
-        kind: method.kind,
-        address: method.address,
-        secret: None,
-        created_at: method.created_at,
     }
 }

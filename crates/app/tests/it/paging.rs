@@ -7,66 +7,28 @@
 //! over the same database, before every move, and must page exactly the same people at exactly the
 //! same times.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use firebreak_api as api;
+use firebreak_app::links::Links;
+use firebreak_app::oncall::{policy_of_spec, schedule_of_spec};
+use firebreak_app::paging::Pager;
+use firebreak_app::testing::Recording;
 use firebreak_domain::{Clock, Command, Kind, ManualClock, NewIncident, Severity, TimelineEvent};
-use firebreak_notify::{Channel, Delivered, Page, SendError};
-use firebreak_server::links::Links;
-use firebreak_server::paging::{Pager, Transport};
+use firebreak_notify::SendError;
 use firebreak_store::{NewService, NewTeam, NewUser, Store, testing};
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use serde_json::json;
 
-/// One page as the transport saw it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Sent {
-    at: Timestamp,
-    incident: i64,
-    recipient: String,
-    level: u32,
-    wakes_management: bool,
-}
-
-#[derive(Clone, Default)]
-struct Recorder {
-    sent: Arc<Mutex<Vec<Sent>>>,
-    /// Outcomes to give, in order, before delivering normally.
-    script: Arc<Mutex<VecDeque<Result<(), SendError>>>>,
-}
-
-impl Transport for Recorder {
-    fn send(
-        &self,
-        _channel: Channel,
-        _address: &str,
-        _secret: Option<&str>,
-        page: &Page,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<Delivered, SendError>> + Send {
-        let outcome = self.script.lock().unwrap().pop_front().unwrap_or(Ok(()));
-        if outcome.is_ok() {
-            self.sent.lock().unwrap().push(Sent {
-                at: now,
-                incident: page.incident_id,
-                recipient: page.recipient.clone(),
-                level: page.level,
-                wakes_management: page.wakes_management,
-            });
-        }
-        std::future::ready(outcome.map(|()| Delivered { detail: "recorded".into() }))
-    }
-}
-
 /// A store with a service, users with a contact method each, and a driver over a manual clock.
 struct World {
     _dir: tempfile::TempDir,
     store: Store,
     clock: Arc<ManualClock>,
-    recorder: Recorder,
-    pager: Arc<Pager<Recorder>>,
+    recorder: Recording,
+    pager: Arc<Pager>,
     service: i64,
     users: Vec<(String, i64)>,
 }
@@ -77,9 +39,10 @@ impl World {
         let store = testing::fresh_sqlite(dir.path()).await.unwrap();
         let clock = Arc::new(ManualClock::new(start.parse().unwrap()));
         let new_team = NewTeam { name: "payments".into(), description: String::new() };
-        let team = store.create_team(&new_team, clock.now()).await.unwrap();
+        let team = write(&store, async |tx| tx.create_team(&new_team, clock.now()).await).await.unwrap();
         let new = NewService { name: "checkout".into(), team_id: team.id, ..Default::default() };
-        let (service, _) = store.create_service(&new, clock.now()).await.unwrap();
+        let (service, _) =
+            write(&store, async |tx| tx.create_service(&new, clock.now()).await).await.unwrap();
         let mut users = Vec::new();
         for name in names {
             let new = NewUser {
@@ -87,15 +50,16 @@ impl World {
                 email: format!("{name}@example.com"),
                 time_zone: "UTC".into(),
             };
-            let user = store.create_user(&new, clock.now()).await.unwrap();
+            let user = write(&store, async |tx| tx.create_user(&new, clock.now()).await).await.unwrap();
             let address = format!("https://hooks.example/{name}");
-            store
-                .create_contact_method(user.id, "webhook", &address, Some("whsec_test"), clock.now())
-                .await
-                .unwrap();
+            write(&store, async |tx| {
+                tx.create_contact_method(user.id, "webhook", &address, Some("whsec_test"), clock.now()).await
+            })
+            .await
+            .unwrap();
             users.push(((*name).to_owned(), user.id));
         }
-        let recorder = Recorder::default();
+        let recorder = Recording::default();
         let pager = pager(&store, &clock, &recorder);
         World { _dir: dir, store, clock, recorder, pager, service: service.id, users }
     }
@@ -105,16 +69,25 @@ impl World {
     }
 
     async fn schedule(&self, spec: serde_json::Value) -> i64 {
-        let name = spec["name"].as_str().unwrap().to_owned();
-        let zone = spec["time_zone"].as_str().unwrap().to_owned();
-        self.store.create_schedule(&name, &zone, &spec.to_string(), self.clock.now()).await.unwrap().id
+        let spec: api::CreateSchedule = serde_json::from_value(spec).unwrap();
+        let schedule = schedule_of_spec(&spec).unwrap();
+        write(&self.store, async |tx| tx.create_schedule(&spec.name, &schedule, self.clock.now()).await)
+            .await
+            .unwrap()
+            .id
     }
 
     async fn policy(&self, repeat: u32, levels: serde_json::Value) -> i64 {
         let spec = json!({"name": "default", "repeat": repeat, "levels": levels});
-        let spec = spec.to_string();
-        let policy = self.store.create_escalation_policy("default", &spec, self.clock.now()).await.unwrap();
-        self.store.set_service_escalation_policy(self.service, Some(policy.id)).await.unwrap();
+        let policy = policy_of_spec(&serde_json::from_value(spec).unwrap()).unwrap();
+        let policy = write(&self.store, async |tx| {
+            tx.create_escalation_policy("default", &policy, self.clock.now()).await
+        })
+        .await
+        .unwrap();
+        write(&self.store, async |tx| tx.set_service_escalation_policy(self.service, Some(policy.id)).await)
+            .await
+            .unwrap();
         policy.id
     }
 
@@ -125,13 +98,18 @@ impl World {
             severity: Severity::Sev1,
             kind: Kind::Signal,
         };
-        let id = self.store.create_incident(&new, "test", self.clock.now()).await.unwrap().id;
+        let id = write(&self.store, async |tx| tx.create_incident(&new, "test", self.clock.now()).await)
+            .await
+            .unwrap()
+            .id;
         self.run().await;
         id
     }
 
     async fn command(&self, incident: i64, command: Command) {
-        self.store.update_incident(incident, &command, "test", self.clock.now()).await.unwrap();
+        write(&self.store, async |tx| tx.update_incident(incident, &command, "test", self.clock.now()).await)
+            .await
+            .unwrap();
         self.run().await;
     }
 
@@ -151,14 +129,31 @@ impl World {
 
     /// The pages sent since the last call, as (minutes since `origin`, recipient, level).
     fn take(&self, origin: Timestamp) -> Vec<(i64, String, u32)> {
-        let sent = std::mem::take(&mut *self.recorder.sent.lock().unwrap());
+        let sent = self.recorder.take();
         sent.into_iter().map(|s| (s.at.duration_since(origin).as_secs() / 60, s.recipient, s.level)).collect()
     }
 }
 
-fn pager(store: &Store, clock: &Arc<ManualClock>, recorder: &Recorder) -> Arc<Pager<Recorder>> {
+fn pager(store: &Store, clock: &Arc<ManualClock>, recorder: &Recording) -> Arc<Pager> {
     let links = Links::new(vec![1; 32], "https://firebreak.example");
-    Arc::new(Pager::new(store.clone(), clock.clone(), recorder.clone(), links, "https://firebreak.example"))
+    Arc::new(Pager::new(
+        store.clone(),
+        clock.clone(),
+        Arc::new(recorder.clone()),
+        links,
+        "https://firebreak.example",
+    ))
+}
+
+/// Runs `change` in a transaction of its own, committed when it succeeds.
+async fn write<T>(
+    store: &Store,
+    change: impl AsyncFnOnce(&mut firebreak_store::Tx) -> Result<T, firebreak_store::StoreError>,
+) -> Result<T, firebreak_store::StoreError> {
+    let mut tx = store.begin().await?;
+    let done = change(&mut tx).await?;
+    tx.commit().await?;
+    Ok(done)
 }
 
 fn minutes(n: i64) -> SignedDuration {
@@ -216,7 +211,7 @@ async fn three_levels(restart_before: usize) -> Vec<Vec<(i64, String, u32)>> {
     step!(world.advance(minutes(5)).await); // level 2
     step!(world.command(incident, Command::Resolve).await); // stops everything
     step!(world.advance(SignedDuration::from_hours(24)).await);
-    assert!(world.recorder.sent.lock().unwrap().is_empty());
+    assert!(world.recorder.sent().is_empty());
     let sent_to_cy: Vec<_> = world
         .store
         .incident_notifications(incident)
@@ -343,8 +338,7 @@ async fn weekly_rotations_across_both_dst_changes_in_two_time_zones() {
     for at in instants {
         world.clock.set(at);
         let incident = world.trigger().await;
-        let mut paged: Vec<String> =
-            world.recorder.sent.lock().unwrap().drain(..).map(|s| s.recipient).collect();
+        let mut paged: Vec<String> = world.recorder.take().into_iter().map(|s| s.recipient).collect();
         paged.sort();
         let mut expected: Vec<String> = zones
             .iter()
@@ -404,8 +398,7 @@ async fn overrides_and_restrictions_decide_who_is_paged() {
     for (at, expected) in cases {
         world.clock.set(at.parse().unwrap());
         let incident = world.trigger().await;
-        let mut paged: Vec<String> =
-            world.recorder.sent.lock().unwrap().drain(..).map(|s| s.recipient).collect();
+        let mut paged: Vec<String> = world.recorder.take().into_iter().map(|s| s.recipient).collect();
         paged.sort();
         assert_eq!(paged, expected, "at {at}");
         let timeline = world.store.timeline(incident).await.unwrap();
@@ -428,17 +421,16 @@ async fn deliveries_retry_with_backoff_and_end_in_a_visible_failure() {
                    {"timeout_minutes": 60, "targets": [{"type": "user", "id": world.user("ben")}]}]),
         )
         .await;
-    {
-        let mut script = world.recorder.script.lock().unwrap();
-        script.push_back(Err(SendError::Transient("HTTP 503".into())));
-        script.push_back(Err(SendError::Transient("connection refused".into())));
-    }
+    world.recorder.script([
+        Err(SendError::Transient("HTTP 503".into())),
+        Err(SendError::Transient("connection refused".into())),
+    ]);
     let incident = world.trigger().await;
-    assert!(world.recorder.sent.lock().unwrap().is_empty(), "two failures so far");
+    assert!(world.recorder.sent().is_empty(), "two failures so far");
     // Backoff is at most 2 s, then 4 s (full jitter): ten seconds later the third attempt is done.
     world.advance(SignedDuration::from_secs(3)).await;
     world.advance(SignedDuration::from_secs(7)).await;
-    assert_eq!(world.recorder.sent.lock().unwrap().len(), 1);
+    assert_eq!(world.recorder.sent().len(), 1);
     let notifications = world.store.incident_notifications(incident).await.unwrap();
     assert_eq!((notifications[0].status.as_str(), notifications[0].attempts), ("delivered", 3));
     let outcomes: Vec<String> = world
@@ -455,7 +447,7 @@ async fn deliveries_retry_with_backoff_and_end_in_a_visible_failure() {
     assert_eq!(outcomes, ["1:retrying", "2:retrying", "3:delivered"]);
 
     // Level 2 fails permanently: no retry, and the failure is on the page list and the timeline.
-    world.recorder.script.lock().unwrap().push_back(Err(SendError::Permanent("HTTP 410".into())));
+    world.recorder.script([Err(SendError::Permanent("HTTP 410".into()))]);
     world.advance(minutes(60)).await;
     let notifications = world.store.incident_notifications(incident).await.unwrap();
     let ben = &notifications[1];
@@ -473,12 +465,9 @@ async fn a_transient_failure_that_never_ends_fails_after_the_last_attempt() {
     world
         .policy(0, json!([{"timeout_minutes": 60, "targets": [{"type": "user", "id": world.user("ana")}]}]))
         .await;
-    {
-        let mut script = world.recorder.script.lock().unwrap();
-        for _ in 0..firebreak_notify::ATTEMPTS_MAX {
-            script.push_back(Err(SendError::Transient("HTTP 503".into())));
-        }
-    }
+    world
+        .recorder
+        .script((0..firebreak_notify::ATTEMPTS_MAX).map(|_| Err(SendError::Transient("HTTP 503".into()))));
     let incident = world.trigger().await;
     for _ in 0..20 {
         world.advance(minutes(5)).await;
@@ -488,7 +477,7 @@ async fn a_transient_failure_that_never_ends_fails_after_the_last_attempt() {
         (notifications[0].status.as_str(), notifications[0].attempts),
         ("failed", firebreak_notify::ATTEMPTS_MAX)
     );
-    assert!(world.recorder.sent.lock().unwrap().is_empty());
+    assert!(world.recorder.sent().is_empty());
 }
 
 #[tokio::test]
@@ -496,11 +485,13 @@ async fn a_team_target_pages_every_member_once() {
     let world = World::new("2026-06-01T00:00:00Z", &["ana", "ben", "cy"]).await;
     let now = world.clock.now();
     let oncall = NewTeam { name: "db-oncall".into(), description: String::new() };
-    let team = world.store.create_team(&oncall, now).await.unwrap();
+    let team = write(&world.store, async |tx| tx.create_team(&oncall, now).await).await.unwrap();
     let empty = NewTeam { name: "nobody".into(), description: String::new() };
-    let empty = world.store.create_team(&empty, now).await.unwrap();
+    let empty = write(&world.store, async |tx| tx.create_team(&empty, now).await).await.unwrap();
     for name in ["ana", "ben"] {
-        world.store.add_team_member(team.id, world.user(name), now).await.unwrap();
+        write(&world.store, async |tx| tx.add_team_member(team.id, world.user(name), now).await)
+            .await
+            .unwrap();
     }
     // Level 1: the team, and ana directly too (paged once). Level 2: a team without members.
     world

@@ -1,0 +1,258 @@
+//! The catalog: teams and their members, users, and services with how they treat alerts and
+//! whom they page.
+//!
+//! Each change is validated completely (every field, every reference) before its transaction
+//! begins, and written in one transaction: a service's name, settings and escalation policy change
+//! together or not at all.
+
+use firebreak_api::{self as api, Ref};
+use firebreak_domain::{self as domain, AlertSettings, Id, Service, Team, User};
+use firebreak_store::{NewService, NewTeam, NewUser, ServicePatch, TeamPatch, UserPatch};
+
+use crate::resolve::{self, DESCRIPTION_CHARS_MAX, LIST_ITEMS_MAX, MARKDOWN_CHARS_MAX};
+use crate::{App, Error, Result};
+
+/// Longest group window, in minutes: a year.
+const GROUP_WINDOW_MINUTES_MAX: i64 = 525_600;
+
+/// A service with how it turns alerts into incidents and which escalation policy it follows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceDetail {
+    pub service: Service,
+    pub settings: AlertSettings,
+    pub escalation_policy_id: Option<Id>,
+}
+
+impl App {
+    /// Fails with [`Error::Invalid`] for a bad field and [`Error::Conflict`] when the name is taken.
+    pub async fn create_team(&self, body: api::CreateTeam) -> Result<Team> {
+        let team = NewTeam {
+            name: resolve::name(&body.name)?,
+            description: resolve::text("description", &body.description, DESCRIPTION_CHARS_MAX)?,
+        };
+        let mut tx = self.store().begin().await?;
+        let team = tx.create_team(&team, self.now()).await?;
+        tx.commit().await?;
+        Ok(team)
+    }
+
+    /// Every team, by name.
+    pub async fn teams(&self) -> Result<Vec<Team>> {
+        Ok(self.store().teams().await?)
+    }
+
+    /// Fails with [`Error::NotFound`] when no team has this id or name.
+    pub async fn team(&self, team: &Ref) -> Result<Team> {
+        let id = resolve::team_id(self.store(), team).await?;
+        Ok(self.store().team(id).await?)
+    }
+
+    /// Fails with [`Error::NotFound`], [`Error::Invalid`] or [`Error::Conflict`] (name taken).
+    pub async fn update_team(&self, team: &Ref, body: api::UpdateTeam) -> Result<Team> {
+        let id = resolve::team_id(self.store(), team).await?;
+        let patch = TeamPatch {
+            name: body.name.as_deref().map(resolve::name).transpose()?,
+            description: body
+                .description
+                .as_deref()
+                .map(|d| resolve::text("description", d, DESCRIPTION_CHARS_MAX))
+                .transpose()?,
+        };
+        let mut tx = self.store().begin().await?;
+        let team = tx.update_team(id, &patch).await?;
+        tx.commit().await?;
+        Ok(team)
+    }
+
+    /// The members of a team, by name.
+    pub async fn team_members(&self, team: &Ref) -> Result<Vec<User>> {
+        let id = resolve::team_id(self.store(), team).await?;
+        Ok(self.store().team_members(id).await?.1)
+    }
+
+    /// Makes user `user_id` a member of a team (again: no change) and returns the user.
+    pub async fn add_team_member(&self, team: &Ref, user_id: Id) -> Result<User> {
+        let id = resolve::team_id(self.store(), team).await?;
+        let mut tx = self.store().begin().await?;
+        tx.add_team_member(id, user_id, self.now()).await?;
+        tx.commit().await?;
+        Ok(self.store().user(user_id).await?)
+    }
+
+    /// Fails with [`Error::NotFound`] when the user is not a member of the team.
+    pub async fn remove_team_member(&self, team: &Ref, user: &Ref) -> Result<()> {
+        let team = resolve::team_id(self.store(), team).await?;
+        let user = resolve::user_id(self.store(), user).await?;
+        let mut tx = self.store().begin().await?;
+        tx.remove_team_member(team, user).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Fails with [`Error::Invalid`] for a bad field and [`Error::Conflict`] when the name or the
+    /// email is taken.
+    pub async fn create_user(&self, body: api::CreateUser) -> Result<User> {
+        let time_zone = body.time_zone.as_deref().unwrap_or("UTC");
+        resolve::time_zone(time_zone)?;
+        let user = NewUser {
+            name: resolve::name(&body.name)?,
+            email: resolve::email(&body.email)?,
+            time_zone: time_zone.to_owned(),
+        };
+        let mut tx = self.store().begin().await?;
+        let user = tx.create_user(&user, self.now()).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Every user, by name.
+    pub async fn users(&self) -> Result<Vec<User>> {
+        Ok(self.store().users().await?)
+    }
+
+    /// Fails with [`Error::NotFound`] when no user has this id or name.
+    pub async fn user(&self, user: &Ref) -> Result<User> {
+        let id = resolve::user_id(self.store(), user).await?;
+        Ok(self.store().user(id).await?)
+    }
+
+    /// Fails with [`Error::NotFound`], [`Error::Invalid`] or [`Error::Conflict`] (name or email
+    /// taken).
+    pub async fn update_user(&self, user: &Ref, body: api::UpdateUser) -> Result<User> {
+        let id = resolve::user_id(self.store(), user).await?;
+        if let Some(time_zone) = &body.time_zone {
+            resolve::time_zone(time_zone)?;
+        }
+        let patch = UserPatch {
+            name: body.name.as_deref().map(resolve::name).transpose()?,
+            email: body.email.as_deref().map(resolve::email).transpose()?,
+            time_zone: body.time_zone,
+        };
+        let mut tx = self.store().begin().await?;
+        let user = tx.update_user(id, &patch).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Creates a service and returns it with its integration key, which is not shown again.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown team or dependency, [`Error::Invalid`] for a
+    /// bad field and [`Error::Conflict`] when the name is taken.
+    pub async fn create_service(&self, body: api::CreateService) -> Result<(ServiceDetail, String)> {
+        let service = NewService {
+            name: resolve::name(&body.name)?,
+            team_id: resolve::team_id(self.store(), &body.team).await?,
+            description: resolve::text("description", &body.description, DESCRIPTION_CHARS_MAX)?,
+            documentation: resolve::text("documentation", &body.documentation, MARKDOWN_CHARS_MAX)?,
+            runbook: resolve::text("runbook", &body.runbook, MARKDOWN_CHARS_MAX)?,
+            links: resolve::links(body.links)?,
+            dependencies: resolve::dependency_ids(self.store(), &body.dependencies).await?,
+        };
+        let mut tx = self.store().begin().await?;
+        let (service, key) = tx.create_service(&service, self.now()).await?;
+        tx.commit().await?;
+        Ok((self.service_detail(service).await?, key))
+    }
+
+    /// Every service, by name, with its settings.
+    pub async fn services(&self) -> Result<Vec<ServiceDetail>> {
+        let services = self.store().services().await?;
+        let mut settings = self.store().services_settings().await?;
+        let mut details = Vec::with_capacity(services.len());
+        for service in services {
+            details.push(match settings.remove(&service.id) {
+                Some((settings, escalation_policy_id)) => {
+                    ServiceDetail { service, settings, escalation_policy_id }
+                }
+                // Created between the two reads.
+                None => self.service_detail(service).await?,
+            });
+        }
+        Ok(details)
+    }
+
+    /// Fails with [`Error::NotFound`] when no service has this id or name.
+    pub async fn service(&self, service: &Ref) -> Result<ServiceDetail> {
+        let id = resolve::service_id(self.store(), service).await?;
+        let service = self.store().service(id).await?;
+        self.service_detail(service).await
+    }
+
+    /// Changes a service: its catalog fields, how it groups alerts, and its escalation policy, all
+    /// in one transaction.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown service, team, dependency or policy,
+    /// [`Error::Invalid`] for a bad field and [`Error::Conflict`] when the new name is taken or the
+    /// service would depend on itself; then nothing has changed.
+    pub async fn update_service(&self, service: &Ref, body: api::UpdateService) -> Result<ServiceDetail> {
+        let id = resolve::service_id(self.store(), service).await?;
+        let patch = ServicePatch {
+            name: body.name.as_deref().map(resolve::name).transpose()?,
+            team_id: match &body.team {
+                Some(team) => Some(resolve::team_id(self.store(), team).await?),
+                None => None,
+            },
+            description: body
+                .description
+                .as_deref()
+                .map(|d| resolve::text("description", d, DESCRIPTION_CHARS_MAX))
+                .transpose()?,
+            documentation: body
+                .documentation
+                .as_deref()
+                .map(|d| resolve::text("documentation", d, MARKDOWN_CHARS_MAX))
+                .transpose()?,
+            runbook: body
+                .runbook
+                .as_deref()
+                .map(|d| resolve::text("runbook", d, MARKDOWN_CHARS_MAX))
+                .transpose()?,
+            links: body.links.map(resolve::links).transpose()?,
+            dependencies: match &body.dependencies {
+                Some(refs) => Some(resolve::dependency_ids(self.store(), refs).await?),
+                None => None,
+            },
+        };
+        let settings_change =
+            body.group_by.is_some() || body.group_window_minutes.is_some() || body.auto_resolve.is_some();
+        let mut settings = self.store().alert_settings(id).await?;
+        if let Some(labels) = body.group_by {
+            if labels.len() > LIST_ITEMS_MAX
+                || labels.iter().any(|l| l.is_empty() || l.len() > domain::LABEL_CHARS_MAX)
+            {
+                return Err(Error::Invalid(format!(
+                    "group_by takes at most {LIST_ITEMS_MAX} label names, each 1 to {} characters",
+                    domain::LABEL_CHARS_MAX
+                )));
+            }
+            settings.grouping.by = labels.into_iter().map(domain::GroupBy::Label).collect();
+        }
+        if let Some(minutes) = body.group_window_minutes {
+            if !(0..=GROUP_WINDOW_MINUTES_MAX).contains(&minutes) {
+                return Err(Error::Invalid(format!(
+                    "group_window_minutes must be between 0 (no window) and {GROUP_WINDOW_MINUTES_MAX}"
+                )));
+            }
+            settings.grouping.window = (minutes > 0).then(|| jiff::SignedDuration::from_mins(minutes));
+        }
+        if let Some(auto_resolve) = body.auto_resolve {
+            settings.auto_resolve = auto_resolve;
+        }
+        let mut tx = self.store().begin().await?;
+        if let Some(policy) = body.escalation_policy {
+            tx.set_service_escalation_policy(id, policy).await?;
+        }
+        let service = tx.update_service(id, &patch).await?;
+        if settings_change {
+            tx.set_alert_settings(id, &settings).await?;
+        }
+        tx.commit().await?;
+        self.service_detail(service).await
+    }
+
+    async fn service_detail(&self, service: Service) -> Result<ServiceDetail> {
+        let settings = self.store().alert_settings(service.id).await?;
+        let escalation_policy_id = self.store().service_escalation_policy(service.id).await?;
+        Ok(ServiceDetail { service, settings, escalation_policy_id })
+    }
+}

@@ -1,0 +1,162 @@
+//! Incidents: declaring them, moving them through their lifecycle, and reading them with their
+//! timelines.
+//!
+//! Every change of an incident goes through [`firebreak_domain::Incident::apply`] inside one
+//! transaction with its timeline entry; the store announces changes of status, which wakes the
+//! escalation driver.
+
+use firebreak_api::{self as api, IncidentQuery, Ref};
+use firebreak_domain::{self as domain, AssignRole, Command, Id, Incident, Severity, TimelineEntry};
+use firebreak_store::{INCIDENT_PAGE_MAX, IncidentFilter};
+
+use crate::{App, Error, Principal, Result, resolve};
+
+/// Page size of the incident list when none is asked for.
+pub const INCIDENT_PAGE_DEFAULT: u32 = 50;
+
+/// An incident with its timeline, oldest entry first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentDetail {
+    pub incident: Incident,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// One page of the incident list, and the cursor of the next page when there may be one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncidentPage {
+    pub incidents: Vec<Incident>,
+    pub next_cursor: Option<String>,
+}
+
+impl App {
+    /// Declares an incident of a service; its escalation starts at once.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown service and [`Error::Invalid`] for a bad title.
+    pub async fn declare_incident(
+        &self,
+        who: &Principal,
+        body: api::DeclareIncident,
+    ) -> Result<IncidentDetail> {
+        let new = domain::NewIncident {
+            title: domain::validate_title(&body.title).map_err(Error::Invalid)?.to_owned(),
+            service_id: resolve::service_id(self.store(), &body.service).await?,
+            severity: body.severity.unwrap_or(api::Severity::Sev3).into(),
+            kind: body.kind.unwrap_or(api::Kind::Unknown).into(),
+        };
+        let mut tx = self.store().begin().await?;
+        let incident = tx.create_incident(&new, who.name(), self.now()).await?;
+        tx.commit().await?;
+        self.detail_of(incident).await
+    }
+
+    /// The incidents `query` asks for, newest first, one page at a time.
+    ///
+    /// Fails with [`Error::BadRequest`] for a malformed filter or cursor and [`Error::NotFound`]
+    /// for an unknown service or team.
+    pub async fn incidents(&self, query: &IncidentQuery) -> Result<IncidentPage> {
+        let limit = query.limit.unwrap_or(INCIDENT_PAGE_DEFAULT);
+        if limit == 0 || limit > INCIDENT_PAGE_MAX {
+            return Err(Error::BadRequest(format!("limit must be between 1 and {INCIDENT_PAGE_MAX}")));
+        }
+        let mut filter = IncidentFilter { limit, ..Default::default() };
+        if let Some(statuses) = &query.status {
+            for status in resolve::split(statuses) {
+                if status.eq_ignore_ascii_case("all") {
+                    filter.statuses.extend(domain::Status::ALL);
+                } else if status.eq_ignore_ascii_case("open") {
+                    filter.statuses.extend([
+                        domain::Status::Triggered,
+                        domain::Status::Acknowledged,
+                        domain::Status::Mitigated,
+                    ]);
+                } else {
+                    filter.statuses.push(domain::Status::parse(status).map_err(Error::BadRequest)?);
+                }
+            }
+        }
+        if let Some(severities) = &query.severity {
+            filter.severities = resolve::split(severities)
+                .map(Severity::parse)
+                .collect::<std::result::Result<_, _>>()
+                .map_err(Error::BadRequest)?;
+        }
+        if let Some(kinds) = &query.kind {
+            filter.kinds = resolve::split(kinds)
+                .map(domain::Kind::parse)
+                .collect::<std::result::Result<_, _>>()
+                .map_err(Error::BadRequest)?;
+        }
+        if let Some(service) = &query.service {
+            filter.service_id = Some(resolve::service_id(self.store(), &Ref::parse(service)).await?);
+        }
+        if let Some(team) = &query.team {
+            filter.team_id = Some(resolve::team_id(self.store(), &Ref::parse(team)).await?);
+        }
+        filter.since = query.since.as_deref().map(|s| resolve::instant("since", s)).transpose()?;
+        filter.until = query.until.as_deref().map(|s| resolve::instant("until", s)).transpose()?;
+        if let Some(cursor) = &query.cursor {
+            let id = cursor.parse::<Id>().map_err(|_| {
+                Error::BadRequest(format!(
+                    "invalid cursor {cursor:?}; pass next_cursor from the previous page"
+                ))
+            })?;
+            filter.before_id = Some(id);
+        }
+        let incidents = self.store().list_incidents(&filter).await?;
+        let next_cursor =
+            if incidents.len() == limit as usize { incidents.last().map(|i| i.id.to_string()) } else { None };
+        Ok(IncidentPage { incidents, next_cursor })
+    }
+
+    /// Fails with [`Error::NotFound`] when there is no incident `id`.
+    pub async fn incident(&self, id: Id) -> Result<IncidentDetail> {
+        let incident = self.store().incident(id).await?;
+        self.detail_of(incident).await
+    }
+
+    /// Applies `command` to incident `id` on behalf of `who`.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown incident (or user to assign) and
+    /// [`Error::Refused`] when the incident's status does not allow the command.
+    pub async fn act(&self, who: &Principal, id: Id, command: Command) -> Result<IncidentDetail> {
+        let mut tx = self.store().begin().await?;
+        let (incident, _) = tx.update_incident(id, &command, who.name(), self.now()).await?;
+        tx.commit().await?;
+        self.detail_of(incident).await
+    }
+
+    /// Adds a note to incident `id`'s timeline.
+    ///
+    /// Fails with [`Error::Invalid`] for an empty or overlong note, and as [`App::act`].
+    pub async fn add_note(&self, who: &Principal, id: Id, text: &str) -> Result<IncidentDetail> {
+        let text = domain::validate_note(text).map_err(Error::Invalid)?.to_owned();
+        self.act(who, id, Command::AddNote(text)).await
+    }
+
+    /// Assigns incident `id`, or its command, to a user (or, with `None`, to no one).
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown user, and as [`App::act`].
+    pub async fn assign(
+        &self,
+        who: &Principal,
+        id: Id,
+        role: AssignRole,
+        user: Option<&Ref>,
+    ) -> Result<IncidentDetail> {
+        let user_id = match user {
+            Some(user) => Some(resolve::user_id(self.store(), user).await?),
+            None => None,
+        };
+        self.act(who, id, Command::Assign { role, user_id }).await
+    }
+
+    /// How many incidents there are in each status, for metrics.
+    pub async fn incident_counts(&self) -> Result<Vec<(domain::Status, i64)>> {
+        Ok(self.store().incident_counts().await?)
+    }
+
+    async fn detail_of(&self, incident: Incident) -> Result<IncidentDetail> {
+        let timeline = self.store().timeline(incident.id).await?;
+        Ok(IncidentDetail { incident, timeline })
+    }
+}

@@ -1,0 +1,79 @@
+//! For tests and simulations of this crate and the crates above it: a transport that records
+//! pages instead of sending them, and fresh databases.
+//!
+//! Nothing here is used when serving.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use firebreak_notify::{Channel, Delivered, Page, SendError};
+use jiff::Timestamp;
+
+pub use firebreak_store::testing::{TEST_DATABASE_URL_VAR, fresh_postgres, fresh_postgres_url, fresh_sqlite};
+
+use crate::paging::{Sending, Transport};
+
+/// One page as a [`Recording`] transport saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub at: Timestamp,
+    pub channel: Channel,
+    pub address: String,
+    pub incident_id: i64,
+    pub recipient: String,
+    pub level: u32,
+    pub wakes_management: bool,
+    pub title: String,
+}
+
+/// A transport that records every page it is given and delivers it, or gives the outcomes it was
+/// scripted to give first.
+#[derive(Clone, Default)]
+pub struct Recording {
+    sent: Arc<Mutex<Vec<Sent>>>,
+    script: Arc<Mutex<VecDeque<Result<(), SendError>>>>,
+}
+
+impl Recording {
+    /// Every page delivered so far, in order.
+    pub fn sent(&self) -> Vec<Sent> {
+        self.sent.lock().expect("the recording lock is never poisoned").clone()
+    }
+
+    /// Every page delivered since the last call.
+    pub fn take(&self) -> Vec<Sent> {
+        std::mem::take(&mut *self.sent.lock().expect("the recording lock is never poisoned"))
+    }
+
+    /// Makes the next attempts give `outcomes`, in order, before delivering normally again.
+    pub fn script(&self, outcomes: impl IntoIterator<Item = Result<(), SendError>>) {
+        self.script.lock().expect("the recording lock is never poisoned").extend(outcomes);
+    }
+}
+
+impl Transport for Recording {
+    fn send<'a>(
+        &'a self,
+        channel: Channel,
+        address: &'a str,
+        _secret: Option<&'a str>,
+        page: &'a Page,
+        now: Timestamp,
+    ) -> Sending<'a> {
+        let outcome =
+            self.script.lock().expect("the recording lock is never poisoned").pop_front().unwrap_or(Ok(()));
+        if outcome.is_ok() {
+            self.sent.lock().expect("the recording lock is never poisoned").push(Sent {
+                at: now,
+                channel,
+                address: address.to_owned(),
+                incident_id: page.incident_id,
+                recipient: page.recipient.clone(),
+                level: page.level,
+                wakes_management: page.wakes_management,
+                title: page.title.clone(),
+            });
+        }
+        Box::pin(std::future::ready(outcome.map(|()| Delivered { detail: "recorded".into() })))
+    }
+}

@@ -1,0 +1,213 @@
+//! The catalog over HTTP: teams and their members, users, services.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use firebreak_api::{self as api, Ref};
+use firebreak_app::catalog::ServiceDetail;
+use utoipa::OpenApi;
+
+use crate::Shared;
+use crate::error::ApiError;
+use crate::extract::{Json, Path};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    create_team,
+    list_teams,
+    get_team,
+    update_team,
+    list_team_members,
+    add_team_member,
+    remove_team_member,
+    create_user,
+    list_users,
+    get_user,
+    update_user,
+    create_service,
+    list_services,
+    get_service,
+    update_service,
+))]
+pub(crate) struct Doc;
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/teams", post(create_team).get(list_teams))
+        .route("/teams/{team}", get(get_team).patch(update_team))
+        .route("/teams/{team}/members", get(list_team_members).post(add_team_member))
+        .route("/teams/{team}/members/{user}", delete(remove_team_member))
+        .route("/users", post(create_user).get(list_users))
+        .route("/users/{user}", get(get_user).patch(update_user))
+        .route("/services", post(create_service).get(list_services))
+        .route("/services/{service}", get(get_service).patch(update_service))
+}
+
+/// A service as the API shows it, with its alert settings and escalation policy.
+fn service_view(detail: ServiceDetail) -> api::Service {
+    let mut view = api::Service::from(detail.service);
+    view.escalation_policy_id = detail.escalation_policy_id;
+    view.alert_settings = api::AlertSettings {
+        group_by: detail
+            .settings
+            .grouping
+            .by
+            .iter()
+            .map(|firebreak_domain::GroupBy::Label(name)| name.clone())
+            .collect(),
+        group_window_minutes: detail.settings.grouping.window.map(|w| w.as_secs() / 60),
+        auto_resolve: detail.settings.auto_resolve,
+    };
+    view
+}
+
+/// Create a team.
+#[utoipa::path(post, path = "/api/v1/teams", request_body = api::CreateTeam,
+    responses((status = 201, body = api::Team), (status = 409, body = api::Problem, description = "name taken")))]
+async fn create_team(
+    State(server): State<Shared>,
+    Json(body): Json<api::CreateTeam>,
+) -> Result<(StatusCode, axum::Json<api::Team>)> {
+    Ok((StatusCode::CREATED, axum::Json(server.create_team(body).await?.into())))
+}
+
+/// List teams.
+#[utoipa::path(get, path = "/api/v1/teams", responses((status = 200, body = Vec<api::Team>)))]
+async fn list_teams(State(server): State<Shared>) -> Result<axum::Json<Vec<api::Team>>> {
+    Ok(axum::Json(server.teams().await?.into_iter().map(Into::into).collect()))
+}
+
+/// Get a team by id or name.
+#[utoipa::path(get, path = "/api/v1/teams/{team}", params(("team" = String, Path, description = "id or name")),
+    responses((status = 200, body = api::Team), (status = 404, body = api::Problem)))]
+async fn get_team(State(server): State<Shared>, Path(team): Path<String>) -> Result<axum::Json<api::Team>> {
+    Ok(axum::Json(server.team(&Ref::parse(&team)).await?.into()))
+}
+
+/// Change a team.
+#[utoipa::path(patch, path = "/api/v1/teams/{team}", params(("team" = String, Path, description = "id or name")),
+    request_body = api::UpdateTeam,
+    responses((status = 200, body = api::Team), (status = 409, body = api::Problem, description = "name taken")))]
+async fn update_team(
+    State(server): State<Shared>,
+    Path(team): Path<String>,
+    Json(body): Json<api::UpdateTeam>,
+) -> Result<axum::Json<api::Team>> {
+    Ok(axum::Json(server.update_team(&Ref::parse(&team), body).await?.into()))
+}
+
+/// The members of a team, by name.
+#[utoipa::path(get, path = "/api/v1/teams/{team}/members", params(("team" = String, Path, description = "id or name")),
+    responses((status = 200, body = Vec<api::User>), (status = 404, body = api::Problem)))]
+async fn list_team_members(
+    State(server): State<Shared>,
+    Path(team): Path<String>,
+) -> Result<axum::Json<Vec<api::User>>> {
+    Ok(axum::Json(server.team_members(&Ref::parse(&team)).await?.into_iter().map(Into::into).collect()))
+}
+
+/// Make a user a member of a team. Adding a member again changes nothing.
+#[utoipa::path(post, path = "/api/v1/teams/{team}/members", params(("team" = String, Path, description = "id or name")),
+    request_body = api::AddTeamMember,
+    responses((status = 201, body = api::User), (status = 404, body = api::Problem)))]
+async fn add_team_member(
+    State(server): State<Shared>,
+    Path(team): Path<String>,
+    Json(body): Json<api::AddTeamMember>,
+) -> Result<(StatusCode, axum::Json<api::User>)> {
+    let user = server.add_team_member(&Ref::parse(&team), body.user_id).await?;
+    Ok((StatusCode::CREATED, axum::Json(user.into())))
+}
+
+/// Remove a user from a team.
+#[utoipa::path(delete, path = "/api/v1/teams/{team}/members/{user}",
+    params(("team" = String, Path, description = "id or name"), ("user" = String, Path, description = "id or name")),
+    responses((status = 204), (status = 404, body = api::Problem)))]
+async fn remove_team_member(
+    State(server): State<Shared>,
+    Path((team, user)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    server.remove_team_member(&Ref::parse(&team), &Ref::parse(&user)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create a user.
+#[utoipa::path(post, path = "/api/v1/users", request_body = api::CreateUser,
+    responses((status = 201, body = api::User), (status = 409, body = api::Problem)))]
+async fn create_user(
+    State(server): State<Shared>,
+    Json(body): Json<api::CreateUser>,
+) -> Result<(StatusCode, axum::Json<api::User>)> {
+    Ok((StatusCode::CREATED, axum::Json(server.create_user(body).await?.into())))
+}
+
+/// List users.
+#[utoipa::path(get, path = "/api/v1/users", responses((status = 200, body = Vec<api::User>)))]
+async fn list_users(State(server): State<Shared>) -> Result<axum::Json<Vec<api::User>>> {
+    Ok(axum::Json(server.users().await?.into_iter().map(Into::into).collect()))
+}
+
+/// Get a user by id or name.
+#[utoipa::path(get, path = "/api/v1/users/{user}", params(("user" = String, Path, description = "id or name")),
+    responses((status = 200, body = api::User), (status = 404, body = api::Problem)))]
+async fn get_user(State(server): State<Shared>, Path(user): Path<String>) -> Result<axum::Json<api::User>> {
+    Ok(axum::Json(server.user(&Ref::parse(&user)).await?.into()))
+}
+
+/// Change a user.
+#[utoipa::path(patch, path = "/api/v1/users/{user}", params(("user" = String, Path, description = "id or name")),
+    request_body = api::UpdateUser,
+    responses((status = 200, body = api::User), (status = 409, body = api::Problem, description = "name or email taken")))]
+async fn update_user(
+    State(server): State<Shared>,
+    Path(user): Path<String>,
+    Json(body): Json<api::UpdateUser>,
+) -> Result<axum::Json<api::User>> {
+    Ok(axum::Json(server.update_user(&Ref::parse(&user), body).await?.into()))
+}
+
+/// Create a service. The response carries its integration key, shown only this once.
+#[utoipa::path(post, path = "/api/v1/services", request_body = api::CreateService,
+    responses((status = 201, body = api::CreatedService), (status = 404, body = api::Problem, description = "unknown team or dependency"),
+        (status = 409, body = api::Problem, description = "name taken")))]
+async fn create_service(
+    State(server): State<Shared>,
+    Json(body): Json<api::CreateService>,
+) -> Result<(StatusCode, axum::Json<api::CreatedService>)> {
+    let (detail, integration_key) = server.create_service(body).await?;
+    let created = api::CreatedService { service: service_view(detail), integration_key };
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+/// List services.
+#[utoipa::path(get, path = "/api/v1/services", responses((status = 200, body = Vec<api::Service>)))]
+async fn list_services(State(server): State<Shared>) -> Result<axum::Json<Vec<api::Service>>> {
+    Ok(axum::Json(server.services().await?.into_iter().map(service_view).collect()))
+}
+
+/// Get a service by id or name.
+#[utoipa::path(get, path = "/api/v1/services/{service}", params(("service" = String, Path, description = "id or name")),
+    responses((status = 200, body = api::Service), (status = 404, body = api::Problem)))]
+async fn get_service(
+    State(server): State<Shared>,
+    Path(service): Path<String>,
+) -> Result<axum::Json<api::Service>> {
+    Ok(axum::Json(service_view(server.service(&Ref::parse(&service)).await?)))
+}
+
+/// Change a service: its catalog fields, how it groups alerts and its escalation policy, all or
+/// nothing.
+#[utoipa::path(patch, path = "/api/v1/services/{service}", params(("service" = String, Path, description = "id or name")),
+    request_body = api::UpdateService,
+    responses((status = 200, body = api::Service),
+        (status = 409, body = api::Problem, description = "name taken, or a dependency on the service itself")))]
+async fn update_service(
+    State(server): State<Shared>,
+    Path(service): Path<String>,
+    Json(body): Json<api::UpdateService>,
+) -> Result<axum::Json<api::Service>> {
+    Ok(axum::Json(service_view(server.update_service(&Ref::parse(&service), body).await?)))
+}

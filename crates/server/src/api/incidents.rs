@@ -1,0 +1,156 @@
+//! Incidents over HTTP: declaring, listing, reading with the timeline, and moving them through
+//! their lifecycle.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use firebreak_api::{self as api, IncidentQuery};
+use firebreak_app::Principal;
+use firebreak_app::incidents::IncidentDetail;
+use firebreak_domain::{Command, Id};
+use utoipa::OpenApi;
+
+use crate::Shared;
+use crate::error::ApiError;
+use crate::extract::{Json, Path, Query};
+
+type Result<T> = std::result::Result<T, ApiError>;
+type Detail = axum::Json<api::IncidentDetail>;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    declare_incident,
+    list_incidents,
+    get_incident,
+    acknowledge,
+    mitigate,
+    resolve,
+    add_note,
+    change_severity,
+    assign,
+))]
+pub(crate) struct Doc;
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/incidents", post(declare_incident).get(list_incidents))
+        .route("/incidents/{id}", get(get_incident))
+        .route("/incidents/{id}/acknowledge", post(acknowledge))
+        .route("/incidents/{id}/mitigate", post(mitigate))
+        .route("/incidents/{id}/resolve", post(resolve))
+        .route("/incidents/{id}/notes", post(add_note))
+        .route("/incidents/{id}/severity", post(change_severity))
+        .route("/incidents/{id}/assign", post(assign))
+}
+
+fn detail(detail: IncidentDetail) -> Detail {
+    axum::Json(api::IncidentDetail {
+        incident: detail.incident.into(),
+        timeline: detail.timeline.into_iter().map(Into::into).collect(),
+    })
+}
+
+/// Declare an incident.
+#[utoipa::path(post, path = "/api/v1/incidents", request_body = api::DeclareIncident,
+    responses((status = 201, body = api::IncidentDetail), (status = 404, body = api::Problem, description = "unknown service")))]
+async fn declare_incident(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Json(body): Json<api::DeclareIncident>,
+) -> Result<(StatusCode, Detail)> {
+    Ok((StatusCode::CREATED, detail(server.declare_incident(&who, body).await?)))
+}
+
+/// List incidents, newest first, one page at a time.
+#[utoipa::path(get, path = "/api/v1/incidents", params(IncidentQuery),
+    responses((status = 200, body = api::IncidentPage), (status = 400, body = api::Problem),
+        (status = 404, body = api::Problem, description = "unknown service or team")))]
+async fn list_incidents(
+    State(server): State<Shared>,
+    Query(query): Query<IncidentQuery>,
+) -> Result<axum::Json<api::IncidentPage>> {
+    let page = server.incidents(&query).await?;
+    Ok(axum::Json(api::IncidentPage {
+        incidents: page.incidents.into_iter().map(Into::into).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Get an incident with its timeline.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = api::IncidentDetail), (status = 404, body = api::Problem)))]
+async fn get_incident(State(server): State<Shared>, Path(id): Path<Id>) -> Result<Detail> {
+    Ok(detail(server.incident(id).await?))
+}
+
+/// Acknowledge a triggered incident: someone is on it.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/acknowledge", params(("id" = i64, Path)),
+    responses((status = 200, body = api::IncidentDetail), (status = 409, body = api::Problem, description = "not triggered")))]
+async fn acknowledge(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<Id>,
+) -> Result<Detail> {
+    Ok(detail(server.act(&who, id, Command::Acknowledge).await?))
+}
+
+/// Mark an incident mitigated: the impact has stopped.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/mitigate", params(("id" = i64, Path)),
+    responses((status = 200, body = api::IncidentDetail), (status = 409, body = api::Problem)))]
+async fn mitigate(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<Id>,
+) -> Result<Detail> {
+    Ok(detail(server.act(&who, id, Command::Mitigate).await?))
+}
+
+/// Resolve an incident.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/resolve", params(("id" = i64, Path)),
+    responses((status = 200, body = api::IncidentDetail), (status = 409, body = api::Problem, description = "already resolved")))]
+async fn resolve(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<Id>,
+) -> Result<Detail> {
+    Ok(detail(server.act(&who, id, Command::Resolve).await?))
+}
+
+/// Add a note to an incident's timeline.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/notes", params(("id" = i64, Path)), request_body = api::AddNote,
+    responses((status = 201, body = api::IncidentDetail)))]
+async fn add_note(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<Id>,
+    Json(body): Json<api::AddNote>,
+) -> Result<(StatusCode, Detail)> {
+    Ok((StatusCode::CREATED, detail(server.add_note(&who, id, &body.text).await?)))
+}
+
+/// Change an incident's severity.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/severity", params(("id" = i64, Path)), request_body = api::ChangeSeverity,
+    responses((status = 200, body = api::IncidentDetail),
+        (status = 409, body = api::Problem, description = "already at that severity")))]
+async fn change_severity(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<Id>,
+    Json(body): Json<api::ChangeSeverity>,
+) -> Result<Detail> {
+    Ok(detail(server.act(&who, id, Command::SetSeverity(body.severity.into())).await?))
+}
+
+/// Assign an incident, or its command, to a user (or to no one).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/assign", params(("id" = i64, Path)), request_body = api::Assign,
+    responses((status = 200, body = api::IncidentDetail),
+        (status = 409, body = api::Problem, description = "no change: already assigned so, or no one to unassign")))]
+async fn assign(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<Id>,
+    Json(body): Json<api::Assign>,
+) -> Result<Detail> {
+    Ok(detail(server.assign(&who, id, body.role.into(), body.user.as_ref()).await?))
+}

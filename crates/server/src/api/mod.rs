@@ -1,0 +1,51 @@
+//! API v1 over HTTP: JSON in, JSON out, a module per capability. Each module has its routes and
+//! the OpenAPI description of its operations ([`crate::openapi`] assembles them); this file only
+//! puts the routes together behind the bearer-token check.
+
+pub(crate) mod alerts;
+pub(crate) mod catalog;
+pub(crate) mod feeds;
+pub(crate) mod incidents;
+pub(crate) mod ingest;
+pub(crate) mod oncall;
+pub(crate) mod paging;
+pub(crate) mod signals;
+pub(crate) mod silences;
+
+use axum::Router;
+use axum::http::header;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use utoipa::OpenApi;
+
+use crate::openapi::ApiDoc;
+use crate::{Shared, auth};
+
+/// The routes under `/api/v1`: every one but the OpenAPI document needs a bearer token.
+pub(crate) fn routes(server: Shared) -> Router<Shared> {
+    Router::new()
+        .merge(catalog::routes())
+        .merge(incidents::routes())
+        .merge(alerts::routes())
+        .merge(silences::routes())
+        .merge(signals::routes())
+        .merge(oncall::routes())
+        .merge(paging::routes())
+        .merge(feeds::routes())
+        .route_layer(middleware::from_fn_with_state(server, auth::require_token))
+        .route("/openapi.json", get(openapi))
+}
+
+/// Routes outside `/api/v1` that are authenticated by a secret in their URL.
+pub(crate) fn public_routes() -> Router<Shared> {
+    feeds::public_routes()
+}
+
+async fn openapi() -> Response {
+    // The document never changes while the server runs: built and serialized once.
+    static JSON: std::sync::LazyLock<axum::body::Bytes> = std::sync::LazyLock::new(|| {
+        ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document always serializes").into()
+    });
+    ([(header::CONTENT_TYPE, "application/json")], JSON.clone()).into_response()
+}

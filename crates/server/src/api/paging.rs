@@ -1,0 +1,130 @@
+//! Paging over HTTP: people's contact methods, an incident's pages and where its escalation stands.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use firebreak_api::{self as api, Ref};
+use firebreak_app::paging::{ContactMethod, shown_address};
+use firebreak_domain::Id;
+use utoipa::OpenApi;
+
+use crate::Shared;
+use crate::error::ApiError;
+use crate::extract::{Json, Path};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    create_contact_method,
+    list_contact_methods,
+    delete_contact_method,
+    incident_notifications,
+    incident_escalation,
+))]
+pub(crate) struct Doc;
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/users/{id}/contact-methods", get(list_contact_methods).post(create_contact_method))
+        .route("/users/{id}/contact-methods/{method}", delete(delete_contact_method))
+        .route("/incidents/{id}/notifications", get(incident_notifications))
+        .route("/incidents/{id}/escalation", get(incident_escalation))
+}
+
+fn contact_method_view(method: ContactMethod, secret: Option<String>) -> api::ContactMethod {
+    api::ContactMethod {
+        id: method.id,
+        user_id: method.user_id,
+        kind: method.kind,
+        address: method.address,
+        secret,
+        created_at: method.created_at,
+    }
+}
+
+/// Where the paging of an incident stands; 404 when its service had no escalation policy.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/escalation", params(("id" = i64, Path)),
+    responses((status = 200, body = api::Escalation), (status = 404, body = api::Problem)))]
+async fn incident_escalation(
+    State(server): State<Shared>,
+    Path(id): Path<Id>,
+) -> Result<axum::Json<api::Escalation>> {
+    let view = server.incident_escalation(id).await?;
+    let escalation = view.escalation;
+    Ok(axum::Json(api::Escalation {
+        incident_id: view.incident_id,
+        escalation_policy_id: view.escalation_policy_id,
+        state: escalation.state.as_str().to_owned(),
+        generation: escalation.generation,
+        pass: escalation.pass,
+        level: escalation.level,
+        next_deadline: escalation.next_deadline,
+    }))
+}
+
+/// Add a contact method to a user. A webhook's response carries its signing secret, once.
+#[utoipa::path(post, path = "/api/v1/users/{id}/contact-methods", params(("id" = String, Path, description = "User id or name")),
+    request_body = api::CreateContactMethod,
+    responses((status = 201, body = api::ContactMethod), (status = 404, body = api::Problem), (status = 422, body = api::Problem)))]
+async fn create_contact_method(
+    State(server): State<Shared>,
+    Path(user): Path<String>,
+    Json(body): Json<api::CreateContactMethod>,
+) -> Result<(StatusCode, axum::Json<api::ContactMethod>)> {
+    let (method, secret) = server.create_contact_method(&Ref::parse(&user), body).await?;
+    Ok((StatusCode::CREATED, axum::Json(contact_method_view(method, secret))))
+}
+
+/// List a user's contact methods (without secrets).
+#[utoipa::path(get, path = "/api/v1/users/{id}/contact-methods", params(("id" = String, Path, description = "User id or name")),
+    responses((status = 200, body = Vec<api::ContactMethod>), (status = 404, body = api::Problem)))]
+async fn list_contact_methods(
+    State(server): State<Shared>,
+    Path(user): Path<String>,
+) -> Result<axum::Json<Vec<api::ContactMethod>>> {
+    let methods = server.contact_methods(&Ref::parse(&user)).await?;
+    Ok(axum::Json(methods.into_iter().map(|method| contact_method_view(method, None)).collect()))
+}
+
+/// Remove a contact method.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/contact-methods/{method}",
+    params(("id" = String, Path, description = "User id or name"), ("method" = i64, Path)),
+    responses((status = 204), (status = 404, body = api::Problem)))]
+async fn delete_contact_method(
+    State(server): State<Shared>,
+    Path((user, method)): Path<(String, Id)>,
+) -> Result<StatusCode> {
+    server.delete_contact_method(&Ref::parse(&user), method).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The pages of an incident: who was notified how, and how delivery went.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}/notifications", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<api::Notification>), (status = 404, body = api::Problem)))]
+async fn incident_notifications(
+    State(server): State<Shared>,
+    Path(id): Path<Id>,
+) -> Result<axum::Json<Vec<api::Notification>>> {
+    let notifications = server.incident_notifications(id).await?;
+    Ok(axum::Json(
+        notifications
+            .into_iter()
+            .map(|n| api::Notification {
+                id: n.id,
+                incident_id: n.incident_id,
+                user_id: n.user_id,
+                user_name: n.user_name,
+                address: shown_address(&n.channel, &n.address),
+                channel: n.channel,
+                level: n.level,
+                status: n.status,
+                attempts: n.attempts,
+                last_error: n.last_error,
+                created_at: n.created_at,
+                delivered_at: n.delivered_at,
+            })
+            .collect(),
+    ))
+}

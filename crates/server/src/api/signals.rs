@@ -1,0 +1,76 @@
+//! Golden signals and their anomalies over HTTP.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use firebreak_api::{self as api, AnomalyQuery, Ref};
+use utoipa::OpenApi;
+
+use crate::Shared;
+use crate::error::ApiError;
+use crate::extract::{Json, Path, Query};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+#[derive(OpenApi)]
+#[openapi(paths(set_golden_signal, list_golden_signals, push_samples, list_anomalies))]
+pub(crate) struct Doc;
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/services/{service}/golden-signals", get(list_golden_signals))
+        .route("/services/{service}/golden-signals/{signal}", put(set_golden_signal))
+        .route("/services/{service}/golden-signals/{signal}/samples", post(push_samples))
+        .route("/services/{service}/anomalies", get(list_anomalies))
+}
+
+/// Watch a golden signal of a service: a PromQL query polled every `step_seconds` (or samples
+/// pushed), the direction that is bad, and whether a sustained anomaly opens an incident.
+#[utoipa::path(put, path = "/api/v1/services/{service}/golden-signals/{signal}",
+    params(("service" = String, Path, description = "id or name"), ("signal" = String, Path, description = "latency, traffic, errors or saturation")),
+    request_body = api::SetGoldenSignal, responses((status = 200, body = api::GoldenSignal), (status = 422, body = api::Problem)))]
+async fn set_golden_signal(
+    State(server): State<Shared>,
+    Path((service, signal)): Path<(String, String)>,
+    Json(body): Json<api::SetGoldenSignal>,
+) -> Result<axum::Json<api::GoldenSignal>> {
+    Ok(axum::Json(server.set_golden_signal(&Ref::parse(&service), &signal, body).await?.into()))
+}
+
+/// The watched golden signals of a service.
+#[utoipa::path(get, path = "/api/v1/services/{service}/golden-signals", params(("service" = String, Path, description = "id or name")),
+    responses((status = 200, body = Vec<api::GoldenSignal>)))]
+async fn list_golden_signals(
+    State(server): State<Shared>,
+    Path(service): Path<String>,
+) -> Result<axum::Json<Vec<api::GoldenSignal>>> {
+    let signals = server.golden_signals(&Ref::parse(&service)).await?;
+    Ok(axum::Json(signals.into_iter().map(Into::into).collect()))
+}
+
+/// Push samples of a golden signal (for users without Prometheus), oldest first.
+#[utoipa::path(post, path = "/api/v1/services/{service}/golden-signals/{signal}/samples",
+    params(("service" = String, Path, description = "id or name"), ("signal" = String, Path)),
+    request_body = api::PushSamples, responses((status = 202, description = "the samples were recorded")))]
+async fn push_samples(
+    State(server): State<Shared>,
+    Path((service, signal)): Path<(String, String)>,
+    Json(body): Json<api::PushSamples>,
+) -> Result<(StatusCode, axum::Json<serde_json::Value>)> {
+    let accepted = server.push_samples(&Ref::parse(&service), &signal, body).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(serde_json::json!({"accepted": accepted}))))
+}
+
+/// Anomalies of a service's golden signals, oldest first; the last 24 hours by default.
+#[utoipa::path(get, path = "/api/v1/services/{service}/anomalies", params(("service" = String, Path, description = "id or name"), AnomalyQuery),
+    responses((status = 200, body = Vec<api::Anomaly>)))]
+async fn list_anomalies(
+    State(server): State<Shared>,
+    Path(service): Path<String>,
+    Query(query): Query<AnomalyQuery>,
+) -> Result<axum::Json<Vec<api::Anomaly>>> {
+    let anomalies =
+        server.anomalies(&Ref::parse(&service), query.since.as_deref(), query.until.as_deref()).await?;
+    Ok(axum::Json(anomalies.into_iter().map(Into::into).collect()))
+}
