@@ -152,13 +152,14 @@ impl App {
     /// Stops the workers gracefully and waits for them: first every alert event accepted is
     /// applied (for up to `timeout`; what is left is applied at the next start), then the
     /// pollers stop, deliveries in flight get up to `timeout` to finish, and every task and thread
-    /// of the application is joined. Requests should have stopped arriving.
-    pub async fn shutdown(&self, timeout: Duration) {
+    /// of the application is joined. Requests should have stopped arriving. Returns the names of
+    /// the workers that did not stop within `timeout` and were cut short (each is in the log too).
+    pub async fn shutdown(&self, timeout: Duration) -> Vec<&'static str> {
         self.inner.ingestor.drain(timeout).await;
         // The pollers stop first, so that nothing they raise meets a closed ingest queue.
         self.inner.workers.request_stop();
         self.inner.ingestor.close().await;
-        self.inner.workers.join(timeout).await;
+        self.inner.workers.join(timeout).await
     }
 
     /// Closes the database connections; after [`App::shutdown`].

@@ -184,7 +184,7 @@ impl Pager {
             let pause = pause.max(Duration::from_millis(20)).min(POLL_INTERVAL);
             tokio::select! {
                 () = stop.requested() => {}
-                _ = changes.changed() => {}
+                _ = changes.changed() => self.pending_hint.store(true, Ordering::Release),
                 () = tokio::time::sleep(pause) => {}
             }
         }

@@ -8,8 +8,9 @@
 //! anomaly that is still going on becomes an **alert event** (dedup key `anomaly:{signal}`, kind
 //! `signal`, labels `alertname=GoldenSignalAnomaly`, `signal`, `source=firebreak`) through the
 //! ingest pipeline, so that silences, grouping and dedup apply to it as to any alert: a repeated
-//! anomaly on a signal is a repeat of its alert, not a second incident. The anomaly's end resolves
-//! the alert.
+//! anomaly on a signal is a repeat of its alert, not a second incident. An anomaly's end does not
+//! resolve the alert: a flapping outage stays one incident, which a person resolves; an anomaly
+//! after that opens a new one.
 //!
 //! Detector state lives in memory and is rebuilt on start by backfilling from the metrics
 //! backend's history, so a restart does not forget what normal looks like.
@@ -73,7 +74,7 @@ struct Series {
     open: Option<OpenAnomaly>,
 }
 
-/// An anomaly going on: its stored record, and whether its alert was raised.
+/// An anomaly going on: its stored record, and whether its alert was raised for it.
 struct OpenAnomaly {
     record: Anomaly,
     alerted: bool,
@@ -226,9 +227,6 @@ impl Monitor {
                         let record =
                             Anomaly { id: open.record.id, incident_id: open.record.incident_id, ..record };
                         self.store.update_anomaly(&record).await?;
-                        if open.alerted {
-                            self.raise(signal, AlertAction::Resolve, String::new()).await;
-                        }
                     }
                 }
                 Some(AnomalyEvent::Sustained(_)) | None => {}
@@ -243,7 +241,7 @@ impl Monitor {
             {
                 open.alerted = true;
                 let summary = self.summary(signal, anomaly.observed, anomaly.expected).await?;
-                open.record.incident_id = self.raise(signal, AlertAction::Trigger, summary).await;
+                open.record.incident_id = self.raise(signal, summary).await;
                 self.store.update_anomaly(&open.record).await?;
             }
         }
@@ -265,13 +263,13 @@ impl Monitor {
         ))
     }
 
-    /// Sends the signal's alert event through the ingest pipeline and waits until it is stored.
-    /// Returns the incident the alert is on: `None` when it was silenced, or could not be stored
-    /// (which is logged; the next anomaly tries again).
-    async fn raise(&self, signal: &GoldenSignal, action: AlertAction, summary: String) -> Option<Id> {
+    /// Fires the signal's alert through the ingest pipeline and waits until it is stored. Returns
+    /// the incident the alert is on: `None` when it was silenced, or could not be stored (which is
+    /// logged; the next anomaly tries again).
+    async fn raise(&self, signal: &GoldenSignal, summary: String) -> Option<Id> {
         let dedup_key = anomaly_dedup_key(signal.signal);
         let event = AlertEvent {
-            action,
+            action: AlertAction::Trigger,
             dedup_key: Some(dedup_key.clone()),
             summary,
             source: "firebreak".to_owned(),

@@ -78,14 +78,17 @@ impl Workers {
     }
 
     /// Waits for every worker, each for at most `timeout`; a task that has not returned by then is
-    /// aborted, and said so in the log. After [`Workers::request_stop`].
-    pub(crate) async fn join(&self, timeout: Duration) {
+    /// aborted, and said so in the log. Returns the names of the workers that had to be cut short.
+    /// After [`Workers::request_stop`].
+    pub(crate) async fn join(&self, timeout: Duration) -> Vec<&'static str> {
+        let mut cut_short = Vec::new();
         let tasks = std::mem::take(&mut *self.tasks.lock().expect("the worker list lock is never poisoned"));
         for (name, mut handle) in tasks {
             if tokio::time::timeout(timeout, &mut handle).await.is_err() {
                 tracing::warn!(worker = name, timeout_secs = timeout.as_secs(), "worker_stop_timed_out");
                 handle.abort();
                 let _ = handle.await;
+                cut_short.push(name);
             }
         }
         let threads =
@@ -96,9 +99,11 @@ impl Workers {
                 Ok(Ok(Ok(()))) => {}
                 Ok(_) => tracing::error!(worker = name, "worker_thread_panicked"),
                 Err(_) => {
-                    tracing::warn!(worker = name, timeout_secs = timeout.as_secs(), "worker_stop_timed_out")
+                    tracing::warn!(worker = name, timeout_secs = timeout.as_secs(), "worker_stop_timed_out");
+                    cut_short.push(name);
                 }
             }
         }
+        cut_short
     }
 }

@@ -80,6 +80,8 @@ struct ExistingAlert {
     resolved_at: Option<i64>,
     incident_id: Option<i64>,
     silence_id: Option<i64>,
+    /// Whether the alert is on an incident that is still open.
+    on_open_incident: bool,
 }
 
 /// A service's settings and open incident (default grouping), with one of its stored alerts
@@ -100,6 +102,7 @@ struct ServiceAlertRow {
     resolved_at: Option<i64>,
     incident_id: Option<i64>,
     silence_id: Option<i64>,
+    incident_status: Option<String>,
 }
 
 impl ServiceAlertRow {
@@ -122,6 +125,7 @@ impl ServiceAlertRow {
             resolved_at: self.resolved_at,
             incident_id: self.incident_id,
             silence_id: self.silence_id,
+            on_open_incident: self.incident_status.is_some_and(|status| status != Status::Resolved.as_str()),
         })
     }
 }
@@ -271,7 +275,7 @@ impl Store {
                     "SELECT s.id AS service_id, s.auto_resolve, s.group_by, s.group_window_secs, \
                      o.id AS open_id, o.created_at AS open_created_at, \
                      a.id, a.dedup_key, a.status, a.summary, a.first_seen_at, a.resolved_at, a.incident_id, \
-                     a.silence_id \
+                     a.silence_id, ai.status AS incident_status \
                      FROM services s \
                      LEFT JOIN incidents o ON o.id = (SELECT MAX(i.id) FROM incidents i WHERE i.service_id = s.id \
                       AND i.group_key = '' AND i.status IN ('triggered', 'acknowledged', 'mitigated')) \
@@ -281,7 +285,7 @@ impl Store {
                 for (_, key) in chunk {
                     keys.push_bind(key.clone());
                 }
-                query.push(") WHERE s.id IN (");
+                query.push(") LEFT JOIN incidents ai ON ai.id = a.incident_id WHERE s.id IN (");
                 let mut chunk_services: Vec<Id> = chunk.iter().map(|(service_id, _)| *service_id).collect();
                 chunk_services.sort_unstable();
                 chunk_services.dedup();
@@ -763,10 +767,15 @@ fn fold<'a>(
     };
     let is_new = existing.is_none();
     let mut exists = !is_new;
+    // An alert still firing whose incident was resolved (by hand, say), or that a silence kept
+    // out of incidents: firing again, it needs an open incident as a new alert would, and the
+    // silences are looked at again.
+    let mut off_incident = existing.is_some_and(|row| !row.on_open_incident);
     for event in events {
         match event.action {
             AlertAction::Trigger => {
-                if alert.status == AlertStatus::Resolved {
+                if alert.status == AlertStatus::Resolved || off_incident {
+                    off_incident = false;
                     alert.opened = true;
                     alert.status = AlertStatus::Triggered;
                     alert.resolved_at = None;

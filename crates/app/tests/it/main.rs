@@ -2,4 +2,8 @@
 //! changes made in one transaction, machine-made signals through the alert path, and the workers'
 //! shutdown.
 
+mod catalog;
 mod paging;
+mod signals;
+mod support;
+mod workers;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use firebreak_domain::{
     AlertAction, AlertEvent, AlertSettings, AlertStatus, GroupBy, GroupingRule, Kind, Matcher, Severity,
-    Status,
+    Status, TimelineEvent,
 };
 use firebreak_store::{IngestItem, NewSilence, Store};
 use jiff::SignedDuration;
@@ -257,6 +257,77 @@ async fn journaled_batches_record_their_sequence_number_with_their_events() {
         // Outside the journal, the same batch is refused whole.
         assert!(store.ingest(&items, at(3)).await.is_err());
         assert_eq!(store.alert(service, "disk").await.unwrap().unwrap().event_count, 2);
+    })
+    .await;
+}
+
+/// An alert that fires again after its incident was resolved by hand opens a new incident (and so
+/// pages), as PagerDuty does, instead of counting a repeat on the resolved incident.
+#[tokio::test]
+async fn a_re_fire_after_a_manual_resolve_opens_an_incident() {
+    on_both("a_re_fire_after_a_manual_resolve_opens_an_incident", |store| async move {
+        let (_, service) = team_and_service(&store).await;
+        use AlertAction::*;
+        send(&store, service, vec![event(Trigger, "disk", &[])], 0).await;
+        let first = store.alert(service, "disk").await.unwrap().unwrap().incident_id.unwrap();
+        write(&store, async |tx| {
+            tx.update_incident(first, &firebreak_domain::Command::Resolve, "ana", at(1)).await
+        })
+        .await
+        .unwrap();
+        send(&store, service, vec![event(Trigger, "disk", &[])], 2).await;
+        let alert = store.alert(service, "disk").await.unwrap().unwrap();
+        let second = alert.incident_id.unwrap();
+        assert_ne!(second, first, "the re-fire is on a new incident");
+        assert_eq!((alert.status, alert.event_count), (AlertStatus::Triggered, 2));
+        assert_eq!(
+            incidents(&store).await,
+            ["disk is failing resolved []", "disk is failing triggered [disk:triggeredx2]"]
+        );
+        let timeline: Vec<String> = store
+            .timeline(second)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|entry| match entry.event {
+                TimelineEvent::Declared { title, .. } => format!("declared {title}"),
+                TimelineEvent::Alert { action, dedup_key, .. } => {
+                    format!("alert {} {dedup_key}", action.as_str())
+                }
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(timeline, ["declared disk is failing", "alert trigger disk"]);
+        // A repeat while the new incident is open is a repeat.
+        send(&store, service, vec![event(Trigger, "disk", &[])], 3).await;
+        let alert = store.alert(service, "disk").await.unwrap().unwrap();
+        assert_eq!((alert.incident_id, alert.event_count), (Some(second), 3));
+    })
+    .await;
+}
+
+/// An alert that a silence kept out of incidents and that is still firing when the silence ends
+/// opens an incident when it fires again.
+#[tokio::test]
+async fn a_silenced_alert_firing_after_its_silence_opens_an_incident() {
+    on_both("a_silenced_alert_firing_after_its_silence_opens_an_incident", |store| async move {
+        let (_, service) = team_and_service(&store).await;
+        let silence = NewSilence {
+            service_id: Some(service),
+            matchers: vec![Matcher::parse("alertname=DiskFull").unwrap()],
+            starts_at: at(0),
+            ends_at: at(100),
+            comment: "migration".into(),
+        };
+        write(&store, async |tx| tx.create_silence(&silence, "ana", at(0)).await).await.unwrap();
+        use AlertAction::*;
+        send(&store, service, vec![event(Trigger, "disk", &[("alertname", "DiskFull")])], 10).await;
+        send(&store, service, vec![event(Trigger, "disk", &[("alertname", "DiskFull")])], 50).await;
+        assert!(incidents(&store).await.is_empty(), "silenced while the silence lasts");
+        send(&store, service, vec![event(Trigger, "disk", &[("alertname", "DiskFull")])], 120).await;
+        let alert = store.alert(service, "disk").await.unwrap().unwrap();
+        assert_eq!((alert.silence_id, alert.event_count), (None, 3));
+        assert_eq!(incidents(&store).await, ["disk is failing triggered [disk:triggeredx3]"]);
     })
     .await;
 }
