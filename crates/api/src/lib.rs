@@ -970,7 +970,7 @@ pub struct EscalationLevel {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EscalationTarget {
-    /// `user` or `schedule`.
+    /// `user`, `schedule` or `team`.
     #[serde(rename = "type")]
     pub kind: String,
     pub id: i64,

@@ -24,6 +24,8 @@ pub struct Sent {
     pub level: u32,
     pub wakes_management: bool,
     pub title: String,
+    /// The page's signed link that acknowledges the incident.
+    pub acknowledge_url: String,
 }
 
 /// A transport that records every page it is given and delivers it, or gives the outcomes it was
@@ -72,6 +74,7 @@ impl Transport for Recording {
                 level: page.level,
                 wakes_management: page.wakes_management,
                 title: page.title.clone(),
+                acknowledge_url: page.acknowledge_url.clone(),
             });
         }
         Box::pin(std::future::ready(outcome.map(|()| Delivered { detail: "recorded".into() })))

@@ -1,6 +1,6 @@
-//! Golden signals end to end: samples pushed (and, with a real Prometheus, polled) go through the
-//! detector; a sustained shift is recorded as an anomaly and opens an incident whose page shows
-//! "What moved".
+//! Golden signals end to end with a real Prometheus: polled samples go through the detector; a
+//! sustained shift is recorded as an anomaly and opens an incident whose page shows "What moved".
+//! Pushed samples are tested in-process, in the server's tests.
 
 use std::time::{Duration, Instant};
 
@@ -32,76 +32,6 @@ async fn setup(dir: &std::path::Path, extra: &[&str]) -> (Server, Api) {
         .await;
     assert_eq!(status, 201);
     (server, api)
-}
-
-#[tokio::test]
-async fn pushed_samples_find_a_latency_shift() {
-    let dir = tempfile::tempdir().unwrap();
-    let (server, api) = setup(dir.path(), &[]).await;
-    let (status, signal) = api
-        .call(
-            reqwest::Method::PUT,
-            "/api/v1/services/checkout/golden-signals/latency",
-            Some(json!({"step_seconds": 15, "open_incident": true, "severity": "SEV2"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{signal}");
-    assert_eq!(signal["bad"], "up");
-
-    // A day of normal latency at one sample per 15 s, ending now, then a shift to five times it.
-    let now = jiff::Timestamp::now().as_second();
-    let normal = 5760;
-    let start = now - (normal + 3) * 15;
-    let mut samples: Vec<Value> = (0..normal)
-        .map(|i| {
-            json!({"at": jiff::Timestamp::from_second(start + i * 15).unwrap().to_string(),
-                        "value": 0.120 + 0.01 * wobble(i as u64)})
-        })
-        .collect();
-    let (status, answer) = api
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/services/checkout/golden-signals/latency/samples",
-            Some(json!({"samples": samples})),
-        )
-        .await;
-    assert_eq!((status, answer["accepted"].as_i64()), (202, Some(normal)));
-    let (_, anomalies) = api.call(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
-    let quiet = anomalies.as_array().unwrap().iter().filter(|a| a["incident_id"].is_number()).count();
-    assert_eq!(quiet, 0, "normal latency opens no incident: {anomalies}");
-
-    samples = (normal..normal + 3)
-        .map(|i| json!({"at": jiff::Timestamp::from_second(start + i * 15).unwrap().to_string(), "value": 0.6}))
-        .collect();
-    let (status, _) = api
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/services/checkout/golden-signals/latency/samples",
-            Some(json!({"samples": samples})),
-        )
-        .await;
-    assert_eq!(status, 202);
-    let (_, anomalies) = api.call(reqwest::Method::GET, "/api/v1/services/checkout/anomalies", None).await;
-    let shift = anomalies.as_array().unwrap().last().unwrap_or_else(|| panic!("no anomaly: {anomalies}"));
-    assert_eq!(shift["signal"], "latency");
-    assert_eq!(shift["observed"], 0.6);
-    assert!(shift["expected"].as_f64().unwrap() < 0.2, "{shift}");
-    let incident_id = shift["incident_id"].as_i64().unwrap_or_else(|| panic!("no incident: {shift}"));
-    let (_, incident) =
-        api.call(reqwest::Method::GET, &format!("/api/v1/incidents/{incident_id}"), None).await;
-    assert_eq!(incident["kind"], "signal");
-    assert_eq!(incident["severity"], "SEV2");
-    assert!(incident["title"].as_str().unwrap().starts_with("checkout latency anomalous: 0.6"), "{incident}");
-
-    let (status, problem) = api
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/services/checkout/golden-signals/errors/samples",
-            Some(json!({"samples": []})),
-        )
-        .await;
-    assert_eq!(status, 404, "{problem}");
-    server.stop();
 }
 
 /// Serves `latency_seconds VALUE` in the Prometheus text format; the value is what the test sets.

@@ -8,7 +8,6 @@ mod crash;
 mod golden;
 mod ical;
 mod ingest_http;
-mod oncall;
 mod paging;
 mod replicas;
 mod support;

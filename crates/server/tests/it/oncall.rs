@@ -1,14 +1,13 @@
 //! Schedules, escalation policies and who is on call, over the HTTP API.
 
+use axum::http::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Api, Fresh};
+use crate::support::TestApp;
 
 #[tokio::test]
 async fn schedules_policies_and_on_call() {
-    let Fresh { dir: _dir, token, server } = Fresh::start("oncall.db", "ana").await;
-    let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
-    use reqwest::Method;
+    let api = TestApp::new().await;
     for (name, email) in [("Ana", "ana@example.com"), ("Bo", "bo@example.com"), ("Cy", "cy@example.com")] {
         let (status, _) = api
             .call(
@@ -180,5 +179,5 @@ async fn schedules_policies_and_on_call() {
     let (status, service) =
         api.call(Method::PATCH, "/api/v1/services/checkout", Some(json!({"escalation_policy": null}))).await;
     assert_eq!((status, &service["escalation_policy_id"]), (200, &Value::Null));
-    server.stop();
+    api.stop().await;
 }

@@ -1,0 +1,10 @@
+//! Tests of the HTTP API and the web UI, in-process: the router over a fresh store, a manual clock
+//! and a recording transport (see `support`). Behaviour across processes (crashes, restarts,
+//! replicas, real clients, a real browser) is tested on the binary, in the `firebreak` crate.
+
+mod api;
+mod ingest;
+mod oncall;
+mod signals;
+mod support;
+mod ui;

@@ -1,0 +1,89 @@
+//! Golden signals with pushed samples: a sustained shift is recorded as an anomaly, and its alert
+//! opens an incident.
+
+use axum::http::Method;
+use firebreak_domain::Clock;
+use serde_json::{Value, json};
+
+use crate::support::TestApp;
+
+/// A deterministic wobble in [-1, 1].
+fn wobble(i: u64) -> f64 {
+    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 29;
+    (x % 2001) as f64 / 1000.0 - 1.0
+}
+
+#[tokio::test]
+async fn pushed_samples_find_a_latency_shift() {
+    let api = TestApp::new().await;
+    api.post("/api/v1/teams", json!({"name": "web"})).await;
+    let (status, _) =
+        api.post("/api/v1/services", json!({"name": "checkout", "team": "web", "description": "pays"})).await;
+    assert_eq!(status, 201);
+    let (status, signal) = api
+        .call(
+            Method::PUT,
+            "/api/v1/services/checkout/golden-signals/latency",
+            Some(json!({"step_seconds": 15, "open_incident": true, "severity": "SEV2"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{signal}");
+    assert_eq!(signal["bad"], "up");
+
+    // A day of normal latency at one sample per 15 s, ending now, then a shift to five times it.
+    let now = api.clock.now().as_second();
+    let normal = 5760;
+    let start = now - (normal + 3) * 15;
+    let mut samples: Vec<Value> = (0..normal)
+        .map(|i| {
+            json!({"at": jiff::Timestamp::from_second(start + i * 15).unwrap().to_string(),
+                        "value": 0.120 + 0.01 * wobble(i as u64)})
+        })
+        .collect();
+    let (status, answer) = api
+        .call(
+            Method::POST,
+            "/api/v1/services/checkout/golden-signals/latency/samples",
+            Some(json!({"samples": samples})),
+        )
+        .await;
+    assert_eq!((status, answer["accepted"].as_i64()), (202, Some(normal)));
+    let (_, anomalies) = api.call(Method::GET, "/api/v1/services/checkout/anomalies", None).await;
+    let quiet = anomalies.as_array().unwrap().iter().filter(|a| a["incident_id"].is_number()).count();
+    assert_eq!(quiet, 0, "normal latency opens no incident: {anomalies}");
+
+    samples = (normal..normal + 3)
+        .map(|i| json!({"at": jiff::Timestamp::from_second(start + i * 15).unwrap().to_string(), "value": 0.6}))
+        .collect();
+    let (status, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/services/checkout/golden-signals/latency/samples",
+            Some(json!({"samples": samples})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let (_, anomalies) = api.call(Method::GET, "/api/v1/services/checkout/anomalies", None).await;
+    let shift = anomalies.as_array().unwrap().last().unwrap_or_else(|| panic!("no anomaly: {anomalies}"));
+    assert_eq!(shift["signal"], "latency");
+    assert_eq!(shift["observed"], 0.6);
+    assert!(shift["expected"].as_f64().unwrap() < 0.2, "{shift}");
+    let incident_id = shift["incident_id"].as_i64().unwrap_or_else(|| panic!("no incident: {shift}"));
+    let (_, incident) = api.call(Method::GET, &format!("/api/v1/incidents/{incident_id}"), None).await;
+    assert_eq!(incident["kind"], "signal");
+    assert_eq!(incident["severity"], "SEV2");
+    assert!(incident["title"].as_str().unwrap().starts_with("checkout latency anomalous: 0.6"), "{incident}");
+
+    let (status, problem) = api
+        .call(
+            Method::POST,
+            "/api/v1/services/checkout/golden-signals/errors/samples",
+            Some(json!({"samples": []})),
+        )
+        .await;
+    assert_eq!(status, 404, "{problem}");
+    api.stop().await;
+}
