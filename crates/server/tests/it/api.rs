@@ -6,15 +6,43 @@ use serde_json::{Value, json};
 
 use crate::support::TestApp;
 
+/// A request with bad input, and the problem it must get.
+struct Case {
+    method: Method,
+    path: &'static str,
+    with_token: bool,
+    content_type: Option<&'static str>,
+    body: String,
+    status: u16,
+    /// Part of the problem's `detail`.
+    detail: &'static str,
+}
+
 #[tokio::test]
 async fn bad_input_gets_a_problem_not_a_500() {
     let app = TestApp::new().await;
     let json = Some("application/json");
     let huge = json!({"name": "x".repeat(firebreak_server::BODY_BYTES_MAX)}).to_string();
-    // (method, path, token, content type, body, status, part of the detail)
-    let cases: Vec<(Method, &str, bool, Option<&str>, String, u16, &str)> = vec![
-        (Method::POST, "/api/v1/incidents", false, json, "{}".into(), 401, "missing Authorization header"),
-        (
+    let case = |method, path, with_token, content_type, body: String, status, detail| Case {
+        method,
+        path,
+        with_token,
+        content_type,
+        body,
+        status,
+        detail,
+    };
+    let cases = [
+        case(
+            Method::POST,
+            "/api/v1/incidents",
+            false,
+            json,
+            "{}".into(),
+            401,
+            "missing Authorization header",
+        ),
+        case(
             Method::POST,
             "/api/v1/incidents",
             true,
@@ -23,7 +51,7 @@ async fn bad_input_gets_a_problem_not_a_500() {
             400,
             "Failed to parse the request body as JSON",
         ),
-        (
+        case(
             Method::POST,
             "/api/v1/incidents",
             true,
@@ -32,9 +60,17 @@ async fn bad_input_gets_a_problem_not_a_500() {
             404,
             "there is no service \"ghost\"",
         ),
-        (Method::POST, "/api/v1/incidents", true, None, "{}".into(), 415, "Content-Type: application/json"),
-        (Method::POST, "/api/v1/teams", true, json, huge, 413, "larger than the limit"),
-        (
+        case(
+            Method::POST,
+            "/api/v1/incidents",
+            true,
+            None,
+            "{}".into(),
+            415,
+            "Content-Type: application/json",
+        ),
+        case(Method::POST, "/api/v1/teams", true, json, huge, 413, "larger than the limit"),
+        case(
             Method::POST,
             "/api/v1/incidents/999/resolve",
             true,
@@ -43,8 +79,8 @@ async fn bad_input_gets_a_problem_not_a_500() {
             404,
             "there is no incident 999",
         ),
-        (Method::GET, "/api/v1/incidents/abc", true, None, String::new(), 400, "abc"),
-        (
+        case(Method::GET, "/api/v1/incidents/abc", true, None, String::new(), 400, "abc"),
+        case(
             Method::GET,
             "/api/v1/incidents?status=bogus",
             true,
@@ -53,8 +89,16 @@ async fn bad_input_gets_a_problem_not_a_500() {
             400,
             "unknown status \"bogus\"",
         ),
-        (Method::GET, "/api/v1/incidents?since=yesterday", true, None, String::new(), 400, "invalid since"),
-        (
+        case(
+            Method::GET,
+            "/api/v1/incidents?since=yesterday",
+            true,
+            None,
+            String::new(),
+            400,
+            "invalid since",
+        ),
+        case(
             Method::POST,
             "/api/v1/teams",
             true,
@@ -63,7 +107,7 @@ async fn bad_input_gets_a_problem_not_a_500() {
             422,
             "name must not be empty",
         ),
-        (
+        case(
             Method::GET,
             "/api/v1/nothing",
             true,
@@ -73,9 +117,9 @@ async fn bad_input_gets_a_problem_not_a_500() {
             "there is nothing at /api/v1/nothing",
         ),
     ];
-    for (method, path, token, content_type, body, status, detail) in cases {
+    for Case { method, path, with_token, content_type, body, status, detail } in cases {
         let mut request = axum::http::Request::builder().method(method.clone()).uri(path);
-        if token {
+        if with_token {
             request = request.header("authorization", format!("Bearer {}", app.token));
         }
         if let Some(content_type) = content_type {
