@@ -83,9 +83,20 @@ fn replay(policy: &Policy, history: &[(Input, i64)]) -> (Escalation, Timestamp, 
 }
 
 proptest! {
+    /// A tick before the next deadline (the driver looking early, or a clock that moved back)
+    /// changes nothing and pages no one.
     #[test]
-    fn step_is_deterministic(record in any_record(), policy in any_policy(), input in any_input(), now in any_timestamp()) {
-        prop_assert_eq!(step(&record, &policy, input, now), step(&record, &policy, input, now));
+    fn a_tick_before_the_deadline_changes_nothing(
+        policy in any_policy(), history in any_history(), early_secs in 1i64..86_400,
+    ) {
+        let (escalation, now, _) = replay(&policy, &history);
+        if let Some(deadline) = next_deadline(&escalation) {
+            let at = (deadline - SignedDuration::from_secs(early_secs)).max(now);
+            prop_assume!(at < deadline);
+            let (next, actions) = step(&escalation, &policy, Input::Tick, at);
+            prop_assert_eq!(next, escalation);
+            prop_assert_eq!(actions, vec![]);
+        }
     }
 
     #[test]
