@@ -4,14 +4,39 @@
 //! Nothing here is used when serving.
 
 use std::collections::VecDeque;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use firebreak_domain::Clock;
 use firebreak_notify::{Channel, Delivered, Page, SendError};
 use jiff::Timestamp;
 
 pub use firebreak_store::testing::{TEST_DATABASE_URL_VAR, fresh_postgres, fresh_postgres_url, fresh_sqlite};
 
 use crate::paging::{Sending, Transport};
+use crate::{App, Options};
+
+/// An application started over a new SQLite file in `dir` (so with the ingest journal, as served).
+///
+/// Fails when the database cannot be made or the application cannot start.
+pub async fn start_on_sqlite(dir: &Path, clock: Arc<dyn Clock>, options: Options) -> anyhow::Result<App> {
+    App::start(fresh_sqlite(dir).await?, clock, options).await
+}
+
+/// An application started over a new PostgreSQL schema, or `None` when
+/// `FIREBREAK_TEST_DATABASE_URL` is not set.
+///
+/// Fails when the database cannot be made or the application cannot start.
+pub async fn start_on_postgres(
+    test: &str,
+    clock: Arc<dyn Clock>,
+    options: Options,
+) -> anyhow::Result<Option<App>> {
+    match fresh_postgres(test).await? {
+        Some(store) => Ok(Some(App::start(store, clock, options).await?)),
+        None => Ok(None),
+    }
+}
 
 /// One page as a [`Recording`] transport saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]

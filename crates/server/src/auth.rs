@@ -8,8 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use firebreak_app::Principal;
 
-use crate::Shared;
 use crate::error::ApiError;
+use crate::state::Shared;
 
 /// Lets a request with a valid bearer token through, with its [`Principal`]; answers `401`
 /// otherwise.

@@ -9,9 +9,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::Shared;
 use crate::error::ApiError;
 use crate::request_log::Line;
+use crate::state::Shared;
 
 pub(crate) async fn healthz() -> &'static str {
     "ok\n"

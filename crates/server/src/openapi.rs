@@ -1,15 +1,11 @@
-//! The OpenAPI 3.1 document of API v1: each capability's module documents its operations; this
-//! assembles them (one line each) and adds what every operation shares: bearer authentication,
-//! and the problems any operation may answer with.
+//! What the OpenAPI 3.1 document of API v1 says of every operation: the title, bearer
+//! authentication, and the problems any operation may answer with. Each capability's module
+//! documents its own operations; `api::ApiDoc` puts them together and finishes them here.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::api;
 use crate::error::PROBLEM_JSON;
-
-/// The document: `ApiDoc::openapi()`.
-pub struct ApiDoc;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,21 +14,15 @@ pub struct ApiDoc;
 )]
 struct Base;
 
-impl OpenApi for ApiDoc {
-    fn openapi() -> utoipa::openapi::OpenApi {
-        let mut doc = Base::openapi();
-        doc.merge(api::catalog::Doc::openapi());
-        doc.merge(api::incidents::Doc::openapi());
-        doc.merge(api::alerts::Doc::openapi());
-        doc.merge(api::silences::Doc::openapi());
-        doc.merge(api::signals::Doc::openapi());
-        doc.merge(api::oncall::Doc::openapi());
-        doc.merge(api::paging::Doc::openapi());
-        doc.merge(api::feeds::Doc::openapi());
-        BearerAuth.modify(&mut doc);
-        Problems.modify(&mut doc);
-        doc
-    }
+/// The document's start: its title and security requirement, with no operations yet.
+pub(crate) fn base() -> utoipa::openapi::OpenApi {
+    Base::openapi()
+}
+
+/// Adds to `doc`, once every operation is in it, the bearer scheme and the problems.
+pub(crate) fn finish(doc: &mut utoipa::openapi::OpenApi) {
+    BearerAuth.modify(doc);
+    Problems.modify(doc);
 }
 
 struct BearerAuth;
@@ -122,7 +112,7 @@ mod tests {
     use serde_json::Value;
     use utoipa::OpenApi;
 
-    use super::ApiDoc;
+    use crate::api::ApiDoc;
 
     /// Every operation documents the problems it can answer with, as `application/problem+json`.
     #[test]

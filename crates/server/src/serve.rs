@@ -16,9 +16,11 @@ use firebreak_app::{App, Options, ScaledClock, SystemClock, alerts};
 use firebreak_domain::Clock;
 use tokio::net::TcpListener;
 
+use crate::api;
 use crate::config::{Config, LogFormat};
 use crate::observe::Observed;
-use crate::{Server, Shared, api, router};
+use crate::router::router;
+use crate::state::{Server, Shared};
 
 /// Most connections served at once; more wait in the kernel's accept queue, costing no memory here.
 /// One request of each may wait for the ingest writer, which queues exactly this many.

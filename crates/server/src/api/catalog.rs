@@ -8,9 +8,9 @@ use firebreak_api::{self as api, Ref};
 use firebreak_app::catalog::ServiceDetail;
 use utoipa::OpenApi;
 
-use crate::Shared;
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
+use crate::state::Shared;
 
 type Result<T> = std::result::Result<T, ApiError>;
 

@@ -13,9 +13,9 @@ use firebreak_api::{self as api, Ref};
 use firebreak_domain::Id;
 use utoipa::OpenApi;
 
-use crate::Shared;
 use crate::error::ApiError;
 use crate::extract::Path;
+use crate::state::Shared;
 
 type Result<T> = std::result::Result<T, ApiError>;
 

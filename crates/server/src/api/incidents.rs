@@ -11,9 +11,9 @@ use firebreak_app::incidents::IncidentDetail;
 use firebreak_domain::{Command, Id};
 use utoipa::OpenApi;
 
-use crate::Shared;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
+use crate::state::Shared;
 
 type Result<T> = std::result::Result<T, ApiError>;
 type Detail = axum::Json<api::IncidentDetail>;

@@ -14,9 +14,9 @@ use firebreak_ingest::{alertmanager, grafana, pagerduty};
 use http_body_util::LengthLimitError;
 use serde_json::json;
 
-use crate::Shared;
 use crate::error::{ApiError, body_too_large};
 use crate::extract::Path;
+use crate::state::Shared;
 
 /// PagerDuty's Events API v2.
 pub const ENQUEUE_PATH: &str = "/v2/enqueue";

@@ -1,6 +1,6 @@
 //! API v1 over HTTP: JSON in, JSON out, a module per capability. Each module has its routes and
-//! the OpenAPI description of its operations ([`crate::openapi`] assembles them); this file only
-//! puts the routes together behind the bearer-token check.
+//! the OpenAPI description of its operations; this file only puts them together: the routes behind
+//! the bearer-token check, and the document ([`ApiDoc`], finished by [`crate::openapi`]).
 
 pub(crate) mod alerts;
 pub(crate) mod catalog;
@@ -19,8 +19,28 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use crate::openapi::ApiDoc;
-use crate::{Shared, auth};
+use crate::auth;
+use crate::openapi;
+use crate::state::Shared;
+
+/// The OpenAPI document of API v1: `ApiDoc::openapi()`.
+pub struct ApiDoc;
+
+impl OpenApi for ApiDoc {
+    fn openapi() -> utoipa::openapi::OpenApi {
+        let mut doc = openapi::base();
+        doc.merge(catalog::Doc::openapi());
+        doc.merge(incidents::Doc::openapi());
+        doc.merge(alerts::Doc::openapi());
+        doc.merge(silences::Doc::openapi());
+        doc.merge(signals::Doc::openapi());
+        doc.merge(oncall::Doc::openapi());
+        doc.merge(paging::Doc::openapi());
+        doc.merge(feeds::Doc::openapi());
+        openapi::finish(&mut doc);
+        doc
+    }
+}
 
 /// The routes under `/api/v1`: every one but the OpenAPI document needs a bearer token.
 pub(crate) fn routes(server: Shared) -> Router<Shared> {

@@ -10,9 +10,9 @@ use firebreak_app::oncall::{StoredPolicy, StoredSchedule};
 use firebreak_domain::{self as domain, Id};
 use utoipa::OpenApi;
 
-use crate::Shared;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
+use crate::state::Shared;
 
 type Result<T> = std::result::Result<T, ApiError>;
 

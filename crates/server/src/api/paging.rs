@@ -9,9 +9,9 @@ use firebreak_app::paging::{ContactMethod, shown_address};
 use firebreak_domain::Id;
 use utoipa::OpenApi;
 
-use crate::Shared;
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
+use crate::state::Shared;
 
 type Result<T> = std::result::Result<T, ApiError>;
 

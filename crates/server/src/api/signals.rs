@@ -7,9 +7,9 @@ use axum::routing::{get, post, put};
 use firebreak_api::{self as api, AnomalyQuery, Ref};
 use utoipa::OpenApi;
 
-use crate::Shared;
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
+use crate::state::Shared;
 
 type Result<T> = std::result::Result<T, ApiError>;
 

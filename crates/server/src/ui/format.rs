@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use maud::{Markup, Render, html};
 
-use super::Catalog;
+use super::page::Catalog;
 
 /// `at` in UTC, to the second.
 pub(super) fn format_time(at: Timestamp) -> String {

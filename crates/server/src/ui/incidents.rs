@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 
 use axum::Form;
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
 use firebreak_domain::{self as domain, Alert, Command, Id, Incident, Status, TimelineEntry};
 use jiff::{SignedDuration, Timestamp};
 use maud::{Markup, html};
@@ -14,10 +16,10 @@ use serde::Deserialize;
 
 use super::chart::{SignalChart, anomaly_spans, chart};
 use super::format::{age, format_time, service_link, table_head};
-use super::{Catalog, Page, Session, csrf_matches, page_id};
-use crate::Shared;
+use super::page::{Catalog, Page, Session, csrf_matches, page_id};
 use crate::error::ApiError;
 use crate::extract::Path;
+use crate::state::Shared;
 use firebreak_api::IncidentQuery;
 use firebreak_app::paging::{Notification, shown_address};
 use firebreak_app::signals::short;
@@ -36,13 +38,13 @@ const MOVED_AFTER_MINS: i64 = 30;
 const TABS: [&str; 6] = ["open", "triggered", "acknowledged", "mitigated", "resolved", "all"];
 
 #[derive(Deserialize)]
-pub(super) struct ListParams {
+struct ListParams {
     status: Option<String>,
     cursor: Option<String>,
 }
 
 #[derive(Deserialize)]
-pub(super) struct ActForm {
+struct ActForm {
     csrf: String,
     action: String,
     text: Option<String>,
@@ -69,7 +71,14 @@ struct Moved {
     charts: Vec<SignalChart>,
 }
 
-pub(super) async fn incident_list(
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/incidents", get(incident_list))
+        .route("/incidents/{id}", get(incident_page))
+        .route("/incidents/{id}/act", post(incident_act))
+}
+
+async fn incident_list(
     State(server): State<Shared>,
     Query(params): Query<ListParams>,
     session: Session,
@@ -90,17 +99,13 @@ pub(super) async fn incident_list(
     Ok(session.page("Incidents", list_body(&status, &incidents, next.as_deref(), &catalog, server.now())))
 }
 
-pub(super) async fn incident_page(
-    State(server): State<Shared>,
-    Path(id): Path<String>,
-    session: Session,
-) -> Page {
+async fn incident_page(State(server): State<Shared>, Path(id): Path<String>, session: Session) -> Page {
     let data = load_incident(&server, &id).await.map_err(|err| session.error(err))?;
     let title = format!("#{} {}", data.incident.id, data.incident.title);
     Ok(session.page(&title, incident_body(&data, &session)))
 }
 
-pub(super) async fn incident_act(
+async fn incident_act(
     State(server): State<Shared>,
     Path(id): Path<Id>,
     session: Session,
@@ -466,7 +471,7 @@ mod tests {
         AlertStatus, Direction, GoldenSignal, Kind, Sample, Severity, Signal, TimelineEvent,
     };
 
-    use super::super::tests::{HOSTILE, NOW, assert_escaped, at, catalog, session};
+    use super::super::page::tests::{HOSTILE, NOW, assert_escaped, at, catalog, session};
     use super::*;
 
     fn incident() -> Incident {

@@ -6,20 +6,26 @@
 //! an incident (which stops paging) behind the responder's back. Tools that act on a responder's
 //! behalf, such as a chat bot, can `POST` to the link directly.
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum::routing::get;
 use firebreak_app::links::{Action, LinkError};
 use firebreak_app::{Error, Principal};
 use firebreak_domain::{Id, IncidentError};
 use maud::{Markup, html};
 
-use super::{Viewer, layout};
-use crate::Shared;
+use super::page::{Viewer, layout};
 use crate::extract::Path;
+use crate::state::Shared;
 
 /// Shows what the link does, with the button that does it.
-pub(super) async fn show(State(server): State<Shared>, Path(token): Path<String>) -> Response {
+pub(super) fn routes() -> Router<Shared> {
+    Router::new().route("/act/{token}", get(show).post(act))
+}
+
+async fn show(State(server): State<Shared>, Path(token): Path<String>) -> Response {
     let (action, incident_id) = match server.verify_link(&token) {
         Ok(found) => found,
         Err(err) => return refused(err),
@@ -37,7 +43,7 @@ pub(super) async fn show(State(server): State<Shared>, Path(token): Path<String>
 }
 
 /// Acknowledges or resolves the link's incident.
-pub(super) async fn act(State(server): State<Shared>, Path(token): Path<String>) -> Response {
+async fn act(State(server): State<Shared>, Path(token): Path<String>) -> Response {
     let (action, incident_id) = match server.verify_link(&token) {
         Ok(found) => found,
         Err(err) => return refused(err),
@@ -119,7 +125,7 @@ mod tests {
         use axum::http::header;
         use http_body_util::BodyExt;
 
-        use crate::ui::tests::{HOSTILE, assert_escaped};
+        use crate::ui::page::tests::{HOSTILE, assert_escaped};
 
         let title = format!("#42 {HOSTILE} (triggered)");
         let shown = page(StatusCode::OK, &title, confirmation(&title, Action::Resolve));

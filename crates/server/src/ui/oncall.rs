@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
+use axum::Router;
 use axum::extract::State;
+use axum::routing::get;
 use firebreak_app::oncall::StoredSchedule;
 use firebreak_domain::{self as domain, Id, Service, Team};
 use firebreak_engine as engine;
@@ -14,11 +16,11 @@ use super::format::{
     format_time, join, local_time, muted, person, restriction_text, shift_text, sorted_service_links,
     table_head,
 };
+use super::page::{Catalog, Page, Session, page_id};
 use super::roster::{Directory, PolicyNow, on_call_now};
-use super::{Catalog, Page, Session, page_id};
-use crate::Shared;
 use crate::error::ApiError;
 use crate::extract::Path;
+use crate::state::Shared;
 
 /// Days of a schedule shown on its page, from today in the schedule's time zone.
 const SCHEDULE_DAYS: i64 = 14;
@@ -65,7 +67,16 @@ struct ShownPiece {
     title: String,
 }
 
-pub(super) async fn oncall_page(State(server): State<Shared>, session: Session) -> Page {
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/oncall", get(oncall_page))
+        .route("/schedules", get(schedule_list))
+        .route("/schedules/{id}", get(schedule_page))
+        .route("/escalation-policies", get(policy_list))
+        .route("/escalation-policies/{id}", get(policy_page))
+}
+
+async fn oncall_page(State(server): State<Shared>, session: Session) -> Page {
     let result = async {
         let catalog = Catalog::load(&server).await?;
         let directory = Directory::load(&server).await?;
@@ -77,18 +88,14 @@ pub(super) async fn oncall_page(State(server): State<Shared>, session: Session) 
     Ok(session.page("On call now", oncall_body(&catalog, &directory, &policies, server.now())))
 }
 
-pub(super) async fn schedule_list(State(server): State<Shared>, session: Session) -> Page {
+async fn schedule_list(State(server): State<Shared>, session: Session) -> Page {
     let result =
         async { Ok::<_, ApiError>((server.schedules().await?, Directory::load(&server).await?)) }.await;
     let (schedules, directory) = result.map_err(|err| session.error(err))?;
     Ok(session.page("Schedules", schedule_list_body(&schedules, &directory, server.now())))
 }
 
-pub(super) async fn schedule_page(
-    State(server): State<Shared>,
-    Path(id): Path<String>,
-    session: Session,
-) -> Page {
+async fn schedule_page(State(server): State<Shared>, Path(id): Path<String>, session: Session) -> Page {
     let result = async {
         let data = ScheduleData::load(&server, &id).await?;
         let body = schedule_body(&data, server.now())?;
@@ -99,7 +106,7 @@ pub(super) async fn schedule_page(
     Ok(session.page(&title, body))
 }
 
-pub(super) async fn policy_list(State(server): State<Shared>, session: Session) -> Page {
+async fn policy_list(State(server): State<Shared>, session: Session) -> Page {
     let result = async {
         let catalog = Catalog::load(&server).await?;
         let directory = Directory::load(&server).await?;
@@ -116,11 +123,7 @@ pub(super) async fn policy_list(State(server): State<Shared>, session: Session) 
     Ok(session.page("Escalation policies", body))
 }
 
-pub(super) async fn policy_page(
-    State(server): State<Shared>,
-    Path(id): Path<String>,
-    session: Session,
-) -> Page {
+async fn policy_page(State(server): State<Shared>, Path(id): Path<String>, session: Session) -> Page {
     let result = async {
         let id = page_id(&id, "escalation policy")?;
         let policy = PolicyNow::load(&server, id).await?;
@@ -678,8 +681,8 @@ mod tests {
 
     use firebreak_app::oncall::Target;
 
+    use super::super::page::tests::{ESCAPED, HOSTILE, NOW, assert_escaped, at, catalog};
     use super::super::roster::{ServiceOnCall, service_on_call, stretch};
-    use super::super::tests::{ESCAPED, HOSTILE, NOW, assert_escaped, at, catalog};
     use super::*;
 
     /// A schedule in UTC with one layer of daily shifts from 2026-03-02 and the given overrides.

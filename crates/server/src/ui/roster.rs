@@ -11,8 +11,8 @@ use jiff::{SignedDuration, Timestamp};
 use maud::{Markup, html};
 
 use super::format::{format_time, join, local_time, minutes_text, muted, person, time_until};
-use crate::Shared;
 use crate::error::ApiError;
+use crate::state::Shared;
 
 /// How far ahead the end of a current shift is looked for; a longer shift is shown as "for N+ days".
 pub(super) const SHIFT_END_HORIZON_DAYS: i64 = 35;

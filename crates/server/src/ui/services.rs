@@ -2,7 +2,9 @@
 //! its escalation policy pages now, its golden signals, recent incidents and alerts, runbook and
 //! documentation.
 
+use axum::Router;
 use axum::extract::State;
+use axum::routing::get;
 use firebreak_api::Ref;
 use firebreak_domain::{Alert, Id, Incident, Service};
 use jiff::{SignedDuration, Timestamp};
@@ -10,12 +12,12 @@ use maud::{Markup, PreEscaped, html};
 
 use super::chart::{SignalChart, anomaly_spans, chart};
 use super::format::{format_time, service_links, table_head};
+use super::page::{Catalog, Page, Session};
 use super::roster::{ServiceOnCall, service_on_call};
-use super::{Catalog, Page, Session};
-use crate::Shared;
 use crate::error::ApiError;
 use crate::extract::Path;
 use crate::markdown;
+use crate::state::Shared;
 use firebreak_api::IncidentQuery;
 
 /// Hours of golden-signal history shown on a service's page.
@@ -43,16 +45,16 @@ struct Signals {
     charts: Vec<SignalChart>,
 }
 
-pub(super) async fn service_list(State(server): State<Shared>, session: Session) -> Page {
+pub(super) fn routes() -> Router<Shared> {
+    Router::new().route("/services", get(service_list)).route("/services/{id}", get(service_page))
+}
+
+async fn service_list(State(server): State<Shared>, session: Session) -> Page {
     let catalog = Catalog::load(&server).await.map_err(|err| session.error(err))?;
     Ok(session.page("Services", list_body(&catalog)))
 }
 
-pub(super) async fn service_page(
-    State(server): State<Shared>,
-    Path(service): Path<String>,
-    session: Session,
-) -> Page {
+async fn service_page(State(server): State<Shared>, Path(service): Path<String>, session: Session) -> Page {
     let data = load_service(&server, &service).await.map_err(|err| session.error(err))?;
     let Some(service) = data.catalog.services.get(&data.id) else {
         return Err(session.error(ApiError::not_found(format!("there is no service {}", data.id))));
@@ -244,7 +246,7 @@ fn recent_alerts(alerts: &[Alert]) -> Markup {
 mod tests {
     use firebreak_domain::{AlertStatus, Kind, Severity, Status};
 
-    use super::super::tests::{ESCAPED, HOSTILE, NOW, assert_escaped, at, catalog};
+    use super::super::page::tests::{ESCAPED, HOSTILE, NOW, assert_escaped, at, catalog};
     use super::*;
 
     fn data() -> ServiceData {

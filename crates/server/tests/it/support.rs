@@ -57,25 +57,24 @@ impl TestApp {
     /// On a new SQLite file, with the ingest journal, as served.
     pub(crate) async fn new() -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let store = testing::fresh_sqlite(dir.path()).await.unwrap();
-        TestApp::start(store, Some(dir)).await
+        let (clock, pages, options) = parts();
+        let app = testing::start_on_sqlite(dir.path(), clock.clone(), options).await.unwrap();
+        TestApp::over(app, clock, pages, Some(dir)).await
     }
 
     /// On a new PostgreSQL schema, when `FIREBREAK_TEST_DATABASE_URL` is set.
     pub(crate) async fn postgres(test: &str) -> Option<TestApp> {
-        let store = testing::fresh_postgres(test).await.unwrap()?;
-        Some(TestApp::start(store, None).await)
+        let (clock, pages, options) = parts();
+        let app = testing::start_on_postgres(test, clock.clone(), options).await.unwrap()?;
+        Some(TestApp::over(app, clock, pages, None).await)
     }
 
-    async fn start(store: firebreak_store::Store, dir: Option<tempfile::TempDir>) -> TestApp {
-        let clock = Arc::new(ManualClock::new(START.parse().unwrap()));
-        let pages = Recording::default();
-        let options = Options {
-            public_url: "https://firebreak.example".into(),
-            prometheus_url: None,
-            transport: Arc::new(pages.clone()),
-        };
-        let app = App::start(store, clock.clone(), options).await.unwrap();
+    async fn over(
+        app: App,
+        clock: Arc<ManualClock>,
+        pages: Recording,
+        dir: Option<tempfile::TempDir>,
+    ) -> TestApp {
         let token = app.create_token("ana").await.unwrap();
         let router = firebreak_server::router(firebreak_server::Server::new(app.clone()));
         TestApp { app, router, clock, pages, token, _dir: dir }
@@ -167,6 +166,18 @@ impl TestApp {
         assert!(cut_short.is_empty(), "workers that did not stop: {cut_short:?}");
         self.app.close().await;
     }
+}
+
+/// A manual clock at [`START`], a recording transport, and the options that use it.
+fn parts() -> (Arc<ManualClock>, Recording, Options) {
+    let clock = Arc::new(ManualClock::new(START.parse().unwrap()));
+    let pages = Recording::default();
+    let options = Options {
+        public_url: "https://firebreak.example".into(),
+        prometheus_url: None,
+        transport: Arc::new(pages.clone()),
+    };
+    (clock, pages, options)
 }
 
 /// `text` as a form value: every byte but unreserved ones percent-encoded.
