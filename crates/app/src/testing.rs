@@ -38,6 +38,16 @@ pub async fn start_on_postgres(
     }
 }
 
+/// A deterministic wobble in [-1, 1] for sample `i`: noise for synthetic metric series that is the
+/// same in every run.
+pub fn wobble(i: u64) -> f64 {
+    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 29;
+    (x % 2001) as f64 / 1000.0 - 1.0
+}
+
 /// One page as a [`Recording`] transport saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sent {

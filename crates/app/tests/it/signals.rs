@@ -3,6 +3,7 @@
 use firebreak_api::Ref;
 use firebreak_app::Principal;
 use firebreak_app::signals::{ANOMALY_ALERT_NAME, anomaly_dedup_key};
+use firebreak_app::testing::wobble;
 use firebreak_domain::{AlertStatus, Signal};
 use jiff::Timestamp;
 use serde_json::{Value, json};
@@ -14,18 +15,9 @@ const STEP_SECS: i64 = 15;
 /// Samples of normal latency before anything happens: enough for the detector to learn it.
 const NORMAL_SAMPLES: usize = 1000;
 
-/// A deterministic wobble in [-1, 1].
-fn wobble(i: usize) -> f64 {
-    let mut x = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 29;
-    (x % 2001) as f64 / 1000.0 - 1.0
-}
-
 /// Normal latency of sample `i`: about 120 ms.
 fn normal(i: usize) -> f64 {
-    0.120 + 0.01 * wobble(i)
+    0.120 + 0.01 * wobble(i as u64)
 }
 
 /// A service `checkout` whose latency raises an alert on a sustained anomaly.

@@ -4,18 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use firebreak_app::testing::wobble;
 use serde_json::json;
 
 use crate::support::{Api, Server, create_token, skipped};
-
-/// A deterministic wobble in [-1, 1].
-fn wobble(i: u64) -> f64 {
-    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 29;
-    (x % 2001) as f64 / 1000.0 - 1.0
-}
 
 async fn setup(dir: &std::path::Path, extra: &[&str]) -> (Server, Api) {
     let database = format!("sqlite:{}", dir.join("golden.db").display());

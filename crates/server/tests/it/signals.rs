@@ -2,19 +2,11 @@
 //! opens an incident.
 
 use axum::http::Method;
+use firebreak_app::testing::wobble;
 use firebreak_domain::Clock;
 use serde_json::{Value, json};
 
 use crate::support::TestApp;
-
-/// A deterministic wobble in [-1, 1].
-fn wobble(i: u64) -> f64 {
-    let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 29;
-    (x % 2001) as f64 / 1000.0 - 1.0
-}
 
 #[tokio::test]
 async fn pushed_samples_find_a_latency_shift() {
