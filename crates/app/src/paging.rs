@@ -169,7 +169,8 @@ impl Pager {
                     false
                 }
             };
-            if more {
+            // Incidents that changed during the round go first, without a look at the deadlines.
+            if more || changes.has_changed().unwrap_or(false) {
                 continue;
             }
             let pause = match self.store.next_paging_work().await {

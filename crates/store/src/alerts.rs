@@ -195,7 +195,7 @@ impl Store {
 
     /// The last ingest journal record applied.
     pub async fn journal_applied(&self) -> Result<u64> {
-        let seq: i64 = with_conn!(self.reader().await?.conn(), c => {
+        let seq: i64 = with_conn!(self.primary().await?.conn(), c => {
             sqlx::query_scalar("SELECT applied_seq FROM ingest_journal WHERE id = 1").fetch_one(&mut *c).await?
         });
         Ok(seq.max(0) as u64)
@@ -636,7 +636,7 @@ impl Store {
 
     /// How service `id` turns alerts into incidents.
     pub async fn alert_settings(&self, id: Id) -> Result<AlertSettings> {
-        let row: Option<SettingsRow> = with_conn!(self.reader().await?.conn(), c => {
+        let row: Option<SettingsRow> = with_conn!(self.primary().await?.conn(), c => {
             sqlx::query_as("SELECT auto_resolve, group_by, group_window_secs FROM services WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *c)

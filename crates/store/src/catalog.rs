@@ -74,12 +74,12 @@ impl Store {
 
     /// Fails with [`StoreError::NotFound`] when there is no team `id`.
     pub async fn team(&self, id: Id) -> Result<Team> {
-        self.reader().await?.conn().team(id).await
+        self.primary().await?.conn().team(id).await
     }
 
     /// The id of the team named `name`, if any.
     pub async fn team_id_by_name(&self, name: &str) -> Result<Option<Id>> {
-        self.reader().await?.conn().id_by_name("teams", name).await
+        self.primary().await?.conn().id_by_name("teams", name).await
     }
 
     pub async fn users(&self) -> Result<Vec<User>> {
@@ -93,19 +93,19 @@ impl Store {
 
     /// Fails with [`StoreError::NotFound`] when there is no user `id`.
     pub async fn user(&self, id: Id) -> Result<User> {
-        self.reader().await?.conn().user(id).await
+        self.primary().await?.conn().user(id).await
     }
 
     /// The id of the user named `name`, if any.
     pub async fn user_id_by_name(&self, name: &str) -> Result<Option<Id>> {
-        self.reader().await?.conn().id_by_name("users", name).await
+        self.primary().await?.conn().id_by_name("users", name).await
     }
 
     /// Team `team_id` and its members, by name.
     ///
     /// Fails with [`StoreError::NotFound`] when there is no team `team_id`.
     pub async fn team_members(&self, team_id: Id) -> Result<(Team, Vec<User>)> {
-        let mut pooled = self.reader().await?;
+        let mut pooled = self.primary().await?;
         let team = pooled.conn().team(team_id).await?;
         let rows: Vec<UserRow> = with_conn!(pooled.conn(), c => {
             sqlx::query_as(
@@ -143,12 +143,12 @@ impl Store {
 
     /// Fails with [`StoreError::NotFound`] when there is no service `id`.
     pub async fn service(&self, id: Id) -> Result<Service> {
-        self.reader().await?.conn().service(id).await
+        self.primary().await?.conn().service(id).await
     }
 
     /// The id of the service named `name`, if any.
     pub async fn service_id_by_name(&self, name: &str) -> Result<Option<Id>> {
-        self.reader().await?.conn().id_by_name("services", name).await
+        self.primary().await?.conn().id_by_name("services", name).await
     }
 
     /// The id of the service whose integration key is `key`, if any.
@@ -160,7 +160,7 @@ impl Store {
     /// caller that keeps the digest already.
     pub async fn service_id_by_key_digest(&self, digest: &[u8; 32]) -> Result<Option<Id>> {
         let hash = secret::hex(digest);
-        Ok(with_conn!(self.reader().await?.conn(), c => {
+        Ok(with_conn!(self.primary().await?.conn(), c => {
             sqlx::query_scalar("SELECT id FROM services WHERE integration_key_hash = $1")
                 .bind(&hash)
                 .fetch_optional(&mut *c)

@@ -35,7 +35,7 @@ pub struct IncidentFilter {
 impl Store {
     /// Fails with [`StoreError::NotFound`] when there is no incident `id`.
     pub async fn incident(&self, id: Id) -> Result<Incident> {
-        self.reader().await?.conn().incident(id).await
+        self.primary().await?.conn().incident(id).await
     }
 
     /// The incidents matching `filter`, newest first.
@@ -86,7 +86,7 @@ impl Store {
 
     /// The timeline of incident `id`, oldest first.
     pub async fn timeline(&self, id: Id) -> Result<Vec<TimelineEntry>> {
-        let rows: Vec<TimelineRow> = with_conn!(self.reader().await?.conn(), c => {
+        let rows: Vec<TimelineRow> = with_conn!(self.primary().await?.conn(), c => {
             sqlx::query_as("SELECT id, incident_id, at, actor, event, data FROM timeline WHERE incident_id = $1 ORDER BY id")
                 .bind(id)
                 .fetch_all(&mut *c)

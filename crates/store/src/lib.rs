@@ -470,8 +470,20 @@ impl Store {
         self.announcer.incidents.subscribe()
     }
 
-    /// A connection for reads: from SQLite's read-only pool, which never waits for the writer,
-    /// or from PostgreSQL's pool.
+    /// A connection for the single-row reads that the workers make as they decide (a policy, a
+    /// person, their contact methods): SQLite's one writer connection, or PostgreSQL's pool. On
+    /// SQLite these go through the writer, in turn with the commits around them: under a flood of
+    /// commits (the outcomes of thousands of pages) they were slower through the read-only pool,
+    /// and paging's tail latency with them (`cargo bench -p firebreak-server --bench paging`).
+    async fn primary(&self) -> Result<Pooled> {
+        Ok(match &self.backend {
+            Backend::Sqlite { write, .. } => Pooled::Sqlite(write.acquire().await?),
+            Backend::Postgres(pool) => Pooled::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// A connection for lists and other reads that may take a while: from SQLite's read-only pool,
+    /// which never waits for the writer, or from PostgreSQL's pool.
     async fn reader(&self) -> Result<Pooled> {
         Ok(match &self.backend {
             Backend::Sqlite { read, .. } => Pooled::Sqlite(read.acquire().await?),

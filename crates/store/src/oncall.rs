@@ -121,7 +121,7 @@ fn version_one() -> u32 {
 impl Store {
     /// Fails with [`StoreError::NotFound`] when there is no schedule `id`.
     pub async fn schedule(&self, id: Id) -> Result<StoredSchedule> {
-        self.reader().await?.conn().schedule(id).await
+        self.primary().await?.conn().schedule(id).await
     }
 
     /// Every schedule, by name.
@@ -136,7 +136,7 @@ impl Store {
 
     /// Fails with [`StoreError::NotFound`] when there is no escalation policy `id`.
     pub async fn escalation_policy(&self, id: Id) -> Result<StoredPolicy> {
-        self.reader().await?.conn().escalation_policy(id).await
+        self.primary().await?.conn().escalation_policy(id).await
     }
 
     /// Every escalation policy, by name.
@@ -153,7 +153,7 @@ impl Store {
     ///
     /// Fails with [`StoreError::NotFound`] when there is no service `id`.
     pub async fn service_escalation_policy(&self, id: Id) -> Result<Option<Id>> {
-        let row: Option<Option<i64>> = with_conn!(self.reader().await?.conn(), c => {
+        let row: Option<Option<i64>> = with_conn!(self.primary().await?.conn(), c => {
             sqlx::query_scalar("SELECT escalation_policy_id FROM services WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *c)

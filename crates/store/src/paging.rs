@@ -302,7 +302,7 @@ impl Store {
         if user_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(i64, i64, String, String, i64)> = with_conn!(self.reader().await?.conn(), c => {
+        let rows: Vec<(i64, i64, String, String, i64)> = with_conn!(self.primary().await?.conn(), c => {
             let mut query = sqlx::QueryBuilder::new(
                 "SELECT id, user_id, type, address, created_at FROM contact_methods WHERE user_id IN (",
             );
@@ -424,7 +424,7 @@ impl Store {
 
     /// The escalation of incident `id`, if it has one.
     pub async fn escalation(&self, incident_id: Id) -> Result<Option<StoredEscalation>> {
-        let row: Option<EscalationRow> = with_conn!(self.reader().await?.conn(), c => {
+        let row: Option<EscalationRow> = with_conn!(self.primary().await?.conn(), c => {
             sqlx::query_as(&format!("SELECT {ESCALATION_COLUMNS} FROM escalations WHERE incident_id = $1"))
                 .bind(incident_id)
                 .fetch_optional(&mut *c)

@@ -65,7 +65,7 @@ const ANOMALY_COLUMNS: &str = "id, golden_signal_id, service_id, signal, started
 impl Store {
     /// The golden signals of one service, or of every service.
     pub async fn golden_signals(&self, service_id: Option<Id>) -> Result<Vec<GoldenSignal>> {
-        self.reader().await?.conn().golden_signals(service_id).await
+        self.primary().await?.conn().golden_signals(service_id).await
     }
 
     /// Records samples of golden signal `id` (a sample at an instant already recorded replaces it),

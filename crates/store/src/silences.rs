@@ -37,7 +37,7 @@ pub(crate) const SILENCE_COLUMNS: &str =
 impl Store {
     /// Fails with [`StoreError::NotFound`] when there is no silence `id`.
     pub async fn silence(&self, id: Id) -> Result<Silence> {
-        self.reader().await?.conn().silence(id).await
+        self.primary().await?.conn().silence(id).await
     }
 
     /// Silences that have not ended at `now`, soonest ending first.
