@@ -6,12 +6,11 @@
 //! database, existing alerts are read with one query per few hundred keys, and new alerts are
 //! written with multi-row inserts.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use firebreak_domain::{
     Alert, AlertAction, AlertEvent, AlertSettings, AlertStatus, Command, GroupBy, GroupingRule, Id, Incident,
-    Kind, Severity, Status, TimelineEntry, TimelineEvent,
+    Kind, Severity, Status, TimelineEvent,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -48,26 +47,110 @@ pub struct IngestSummary {
     pub incidents_changed: usize,
 }
 
-/// An alert being folded over the events of a batch.
+/// An alert of a batch, as the batch's events so far have left it.
 struct Folded<'a> {
+    /// Its id: read with it, or returned by its insert when a timeline names it.
     existing_id: Option<Id>,
     service_id: Id,
     dedup_key: String,
+    /// Stored, or triggered in this batch: acknowledging or resolving an alert that does not
+    /// exist does nothing.
+    exists: bool,
     status: AlertStatus,
-    /// The last trigger (or the first event), borrowed from the batch.
-    last: Cow<'a, AlertEvent>,
+    /// The batch's last trigger of the alert, whose description it takes.
+    last: Option<&'a AlertEvent>,
     count_delta: i64,
     first_seen_at: Timestamp,
     resolved_at: Option<Timestamp>,
     incident_id: Option<Id>,
     silence_id: Option<Id>,
-    /// Triggered anew (new, or after being resolved): needs an incident.
-    opened: bool,
     changed: bool,
-    /// Actions to record on the incident's timeline, in order.
-    actions: Vec<AlertAction>,
-    /// The summary stored before this batch, for events that carry none.
+    /// The summary stored before this batch, for what is said of it before its first trigger.
     stored_summary: String,
+}
+
+impl<'a> Folded<'a> {
+    fn new(key: &(Id, String), now: Timestamp) -> Folded<'a> {
+        Folded {
+            existing_id: None,
+            service_id: key.0,
+            dedup_key: key.1.clone(),
+            exists: false,
+            status: AlertStatus::Resolved,
+            last: None,
+            count_delta: 0,
+            first_seen_at: now,
+            resolved_at: None,
+            incident_id: None,
+            silence_id: None,
+            changed: false,
+            stored_summary: String::new(),
+        }
+    }
+
+    fn stored(row: ExistingAlert) -> Result<Folded<'a>> {
+        Ok(Folded {
+            existing_id: Some(row.id),
+            service_id: row.service_id,
+            dedup_key: row.dedup_key,
+            exists: true,
+            status: AlertStatus::parse(&row.status).map_err(|err| rows::corrupt("alert", err))?,
+            last: None,
+            count_delta: 0,
+            first_seen_at: rows::from_millis(row.first_seen_at),
+            resolved_at: row.resolved_at.map(rows::from_millis),
+            incident_id: row.incident_id,
+            silence_id: row.silence_id,
+            changed: false,
+            stored_summary: row.summary,
+        })
+    }
+
+    fn is_open(&self) -> bool {
+        self.status != AlertStatus::Resolved
+    }
+
+    /// Sets the alert's status and incident, keeping the incidents' counts of open alerts.
+    fn put(&mut self, status: AlertStatus, incident_id: Option<Id>, touched: &mut HashMap<Id, Touched>) {
+        if self.is_open()
+            && let Some(incident) = self.incident_id.and_then(|id| touched.get_mut(&id))
+        {
+            incident.open_delta -= 1;
+        }
+        self.status = status;
+        self.incident_id = incident_id;
+        if self.is_open()
+            && let Some(incident) = self.incident_id.and_then(|id| touched.get_mut(&id))
+        {
+            incident.open_delta += 1;
+        }
+    }
+}
+
+/// An incident that a batch's alerts are on, as the batch's events so far have left it.
+struct Touched {
+    status: Status,
+    severity: Severity,
+    /// The group the batch found or opened it in, to look for another open incident in once it
+    /// resolves.
+    slot: Option<(Id, String)>,
+    /// Its open alerts before the batch, read when first needed.
+    stored_open: Option<i64>,
+    /// The batch's alerts open on it now, less those open on it before the batch.
+    open_delta: i64,
+}
+
+impl Touched {
+    fn stored(status: &str, severity: &str, id: Id) -> Result<Touched> {
+        let what = format!("incident {id}");
+        Ok(Touched {
+            status: Status::parse(status).map_err(|err| rows::corrupt(&what, err))?,
+            severity: Severity::parse(severity).map_err(|err| rows::corrupt(&what, err))?,
+            slot: None,
+            stored_open: None,
+            open_delta: 0,
+        })
+    }
 }
 
 struct ExistingAlert {
@@ -80,12 +163,10 @@ struct ExistingAlert {
     resolved_at: Option<i64>,
     incident_id: Option<i64>,
     silence_id: Option<i64>,
-    /// Whether the alert is on an incident that is still open.
-    on_open_incident: bool,
 }
 
 /// A service's settings and open incident (default grouping), with one of its stored alerts
-/// from the batch, if any.
+/// from the batch and that alert's incident, if any.
 #[derive(sqlx::FromRow)]
 struct ServiceAlertRow {
     service_id: i64,
@@ -94,6 +175,8 @@ struct ServiceAlertRow {
     group_window_secs: Option<i64>,
     open_id: Option<i64>,
     open_created_at: Option<i64>,
+    open_status: Option<String>,
+    open_severity: Option<String>,
     id: Option<i64>,
     dedup_key: Option<String>,
     status: Option<String>,
@@ -103,6 +186,7 @@ struct ServiceAlertRow {
     incident_id: Option<i64>,
     silence_id: Option<i64>,
     incident_status: Option<String>,
+    incident_severity: Option<String>,
 }
 
 impl ServiceAlertRow {
@@ -125,7 +209,6 @@ impl ServiceAlertRow {
             resolved_at: self.resolved_at,
             incident_id: self.incident_id,
             silence_id: self.silence_id,
-            on_open_incident: self.incident_status.is_some_and(|status| status != Status::Resolved.as_str()),
         })
     }
 }
@@ -222,21 +305,23 @@ impl Store {
         journal_seq: Option<u64>,
     ) -> Result<IngestSummary> {
         let now = rows::truncate(now);
-        // Fold the batch per alert, keeping first-seen order.
+        // The batch's alerts in first-seen order, and each event's alert.
         let mut order: Vec<(Id, String)> = Vec::new();
-        let mut events: HashMap<(Id, String), Vec<&AlertEvent>> = HashMap::new();
+        let mut positions: HashMap<(Id, String), usize> = HashMap::new();
+        let mut alert_of: Vec<usize> = Vec::with_capacity(items.len());
         for item in items {
-            let Some(key) = item.event.dedup_key.clone() else {
+            let Some(key) = &item.event.dedup_key else {
                 return Err(StoreError::Conflict(
                     "an alert event without a dedup key reached the store".to_owned(),
                 ));
             };
-            let entry = events.entry((item.service_id, key.clone())).or_default();
-            if entry.is_empty() {
-                order.push((item.service_id, key));
-            }
-            entry.push(&item.event);
+            let position = *positions.entry((item.service_id, key.clone())).or_insert_with(|| {
+                order.push((item.service_id, key.clone()));
+                order.len() - 1
+            });
+            alert_of.push(position);
         }
+        drop(positions);
 
         // A journal record with nothing left to store still records its sequence number.
         if order.is_empty() && journal_seq.is_none() {
@@ -263,9 +348,10 @@ impl Store {
             };
 
             // Each service's settings and open incident (for the default grouping), and the
-            // stored alerts, in one query per few hundred keys.
+            // stored alerts with their incidents, in one query per few hundred keys.
             let mut settings: HashMap<Id, AlertSettings> = HashMap::new();
             let mut open_incidents: HashMap<(Id, String), Option<(Id, Timestamp)>> = HashMap::new();
+            let mut touched: HashMap<Id, Touched> = HashMap::new();
             let mut existing: HashMap<(Id, String), ExistingAlert> = HashMap::new();
             for chunk in shaped_chunks(&order, KEYS_PER_QUERY) {
                 // Each lookup is an index search: the open incident by (service, group key,
@@ -273,9 +359,10 @@ impl Store {
                 // chunk with a key of this one comes along too and is not looked at.
                 let mut query = sqlx::QueryBuilder::new(
                     "SELECT s.id AS service_id, s.auto_resolve, s.group_by, s.group_window_secs, \
-                     o.id AS open_id, o.created_at AS open_created_at, \
+                     o.id AS open_id, o.created_at AS open_created_at, o.status AS open_status, \
+                     o.severity AS open_severity, \
                      a.id, a.dedup_key, a.status, a.summary, a.first_seen_at, a.resolved_at, a.incident_id, \
-                     a.silence_id, ai.status AS incident_status \
+                     a.silence_id, ai.status AS incident_status, ai.severity AS incident_severity \
                      FROM services s \
                      LEFT JOIN incidents o ON o.id = (SELECT MAX(i.id) FROM incidents i WHERE i.service_id = s.id \
                       AND i.group_key = '' AND i.status IN ('triggered', 'acknowledged', 'mitigated')) \
@@ -298,113 +385,225 @@ impl Store {
                 for row in rows {
                     let service = settings.entry(row.service_id).or_insert_with(|| row.settings());
                     if service.grouping.by.is_empty() {
+                        let slot = (row.service_id, String::new());
                         let open = row.open_id.zip(row.open_created_at).map(|(id, at)| (id, rows::from_millis(at)));
-                        open_incidents.insert((row.service_id, String::new()), open);
+                        if let (Some((id, _)), Some(status), Some(severity)) = (open, &row.open_status, &row.open_severity) {
+                            touched.entry(id).or_insert(Touched::stored(status, severity, id)?).slot = Some(slot.clone());
+                        }
+                        open_incidents.insert(slot, open);
+                    }
+                    if let (Some(id), Some(status), Some(severity)) =
+                        (row.incident_id, &row.incident_status, &row.incident_severity)
+                    {
+                        touched.entry(id).or_insert(Touched::stored(status, severity, id)?);
                     }
                     if let Some(alert) = row.alert() {
                         existing.insert((alert.service_id, alert.dedup_key.clone()), alert);
                     }
                 }
             }
+            let mut folded: Vec<Folded> = order
+                .iter()
+                .map(|key| match existing.remove(key) {
+                    Some(row) => Folded::stored(row),
+                    None => Ok(Folded::new(key, now)),
+                })
+                .collect::<Result<_>>()?;
+            drop(existing);
 
-            let mut folded: Vec<Folded> = Vec::with_capacity(order.len());
-            let mut dropped = 0;
-            for key in &order {
-                if !settings.contains_key(&key.0) {
-                    if journal_seq.is_some() {
-                        dropped += events[key].len();
-                        continue;
-                    }
-                    return Err(StoreError::NotFound(format!("there is no service {}", key.0)));
-                }
-                if let Some(alert) = fold(existing.get(key), key, &events[key], now)? {
-                    folded.push(alert);
-                }
-            }
-
-            // Silences and incidents for alerts that (re)opened.
-            let mut summary = IngestSummary { events_dropped: dropped, ..IngestSummary::default() };
-            let mut joined: BTreeMap<Id, Vec<usize>> = BTreeMap::new();
-            for (index, alert) in folded.iter_mut().enumerate() {
-                if !alert.opened {
-                    continue;
-                }
-                let labels = &alert.last.labels;
-                if let Some(silence) = silences.iter().find(|s| s.silences(alert.service_id, labels, now)) {
-                    alert.silence_id = Some(silence.id);
-                    alert.incident_id = None;
-                    summary.alerts_silenced += 1;
-                    continue;
-                }
-                alert.silence_id = None;
-                let rule = &settings[&alert.service_id].grouping;
-                let group_key = rule.key(labels);
-                let slot = (alert.service_id, group_key.clone());
-                if !open_incidents.contains_key(&slot) {
-                    let found: Option<(i64, i64)> = sqlx::query_as(
-                        "SELECT id, created_at FROM incidents WHERE id = (SELECT MAX(id) FROM incidents \
-                         WHERE service_id = $1 AND group_key = $2 \
-                         AND status IN ('triggered', 'acknowledged', 'mitigated'))",
-                    )
-                    .bind(alert.service_id)
-                    .bind(&group_key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    open_incidents.insert(slot.clone(), found.map(|(id, at)| (id, rows::from_millis(at))));
-                }
-                let incident_id = match open_incidents[&slot] {
-                    Some((id, opened_at)) if rule.accepts(opened_at, now) => id,
-                    _ => {
-                        let event = &alert.last;
-                        let id: i64 = sqlx::query_scalar(
-                            "INSERT INTO incidents (title, service_id, severity, kind, status, created_at, updated_at, \
-                             group_key) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
-                        )
-                        .bind(&event.summary)
-                        .bind(alert.service_id)
-                        .bind(event.severity.as_str())
-                        .bind(event.kind.as_str())
-                        .bind(Status::Triggered.as_str())
-                        .bind(millis(now))
-                        .bind(&group_key)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                        let declared = TimelineEvent::Declared { title: event.summary.clone(), severity: event.severity };
-                        insert_timeline!(tx, id, now, SYSTEM_ACTOR, &declared);
-                        open_incidents.insert(slot, Some((id, now)));
-                        summary.incidents_opened.push(id);
-                        id
-                    }
-                };
-                alert.incident_id = Some(incident_id);
-                joined.entry(incident_id).or_default().push(index);
-            }
-
-            // What the incidents' timelines will say: the alerts that joined (the first few of
-            // each incident, then how many more), then acknowledgements and resolutions.
+            // The events in the order they came, as if each were a batch of its own: alerts
+            // change in memory; incidents open at once, and what else happens to them is
+            // written after the alerts.
+            let mut summary = IngestSummary::default();
             let mut mentions: Vec<(Id, Mention)> = Vec::new();
-            for (incident_id, indices) in &joined {
-                for index in indices.iter().take(TIMELINE_ALERTS_PER_BATCH_MAX) {
-                    mentions.push((*incident_id, Mention::Alert(*index, AlertAction::Trigger)));
-                }
-                if indices.len() > TIMELINE_ALERTS_PER_BATCH_MAX {
-                    let count = (indices.len() - TIMELINE_ALERTS_PER_BATCH_MAX) as i64;
-                    mentions.push((*incident_id, Mention::Joined(count)));
-                }
-            }
-            let mut acknowledged: Vec<Id> = Vec::new();
-            let mut resolved: Vec<Id> = Vec::new();
-            for (index, alert) in folded.iter().enumerate() {
-                let Some(incident_id) = alert.incident_id else { continue };
-                for action in &alert.actions {
-                    if *action == AlertAction::Trigger {
+            let mut joined: BTreeMap<Id, usize> = BTreeMap::new();
+            let mut changes: Vec<(Id, Command)> = Vec::new();
+            for (item, &index) in items.iter().zip(&alert_of) {
+                let event = &item.event;
+                let Some(service) = settings.get(&item.service_id) else {
+                    if journal_seq.is_some() {
+                        summary.events_dropped += 1;
                         continue;
                     }
-                    mentions.push((incident_id, Mention::Alert(index, *action)));
-                    let list = if *action == AlertAction::Acknowledge { &mut acknowledged } else { &mut resolved };
-                    if !list.contains(&incident_id) {
-                        list.push(incident_id);
+                    return Err(StoreError::NotFound(format!("there is no service {}", item.service_id)));
+                };
+                let alert = &mut folded[index];
+                match event.action {
+                    AlertAction::Trigger => {
+                        // An alert that is new, resolved, or still firing off an open incident
+                        // (its incident was resolved by hand, or a silence kept it out) needs an
+                        // incident and is looked at by the silences; a repeat only counts.
+                        let on_open_incident = alert
+                            .incident_id
+                            .and_then(|id| touched.get(&id))
+                            .is_some_and(|incident| incident.status != Status::Resolved);
+                        let placed = !alert.exists || !alert.is_open() || !on_open_incident;
+                        alert.exists = true;
+                        alert.count_delta += 1;
+                        alert.last = Some(event);
+                        alert.changed = true;
+                        if !placed {
+                            continue;
+                        }
+                        alert.resolved_at = None;
+                        if let Some(silence) = silences.iter().find(|s| s.silences(item.service_id, &event.labels, now)) {
+                            alert.silence_id = Some(silence.id);
+                            alert.put(AlertStatus::Triggered, None, &mut touched);
+                            summary.alerts_silenced += 1;
+                            continue;
+                        }
+                        alert.silence_id = None;
+                        let rule = &service.grouping;
+                        let slot = (item.service_id, rule.key(&event.labels));
+                        if !open_incidents.contains_key(&slot) {
+                            // The newest open incident of the group that this batch has not
+                            // resolved.
+                            let mut below = i64::MAX;
+                            let found = loop {
+                                let found: Option<(i64, i64, String, String)> = sqlx::query_as(
+                                    "SELECT id, created_at, status, severity FROM incidents WHERE id = \
+                                     (SELECT MAX(id) FROM incidents WHERE service_id = $1 AND group_key = $2 \
+                                     AND status IN ('triggered', 'acknowledged', 'mitigated') AND id < $3)",
+                                )
+                                .bind(slot.0)
+                                .bind(&slot.1)
+                                .bind(below)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                                match found {
+                                    Some((id, ..)) if touched.get(&id).is_some_and(|t| t.status == Status::Resolved) => {
+                                        below = id;
+                                    }
+                                    found => break found,
+                                }
+                            };
+                            if let Some((id, _, status, severity)) = &found {
+                                touched.entry(*id).or_insert(Touched::stored(status, severity, *id)?).slot =
+                                    Some(slot.clone());
+                            }
+                            open_incidents.insert(slot.clone(), found.map(|(id, at, ..)| (id, rows::from_millis(at))));
+                        }
+                        let mut raised = false;
+                        let incident_id = match open_incidents[&slot] {
+                            Some((id, opened_at)) if rule.accepts(opened_at, now) => {
+                                // A more severe alert raises the incident's severity.
+                                let incident = touched.get_mut(&id).expect("an open incident found is touched");
+                                if event.severity < incident.severity {
+                                    incident.severity = event.severity;
+                                    changes.push((id, Command::SetSeverity(event.severity)));
+                                    raised = true;
+                                }
+                                id
+                            }
+                            _ => {
+                                // The incident takes its title and severity from the trigger
+                                // that opens it.
+                                let id: i64 = sqlx::query_scalar(
+                                    "INSERT INTO incidents (title, service_id, severity, kind, status, created_at, \
+                                     updated_at, group_key) VALUES ($1, $2, $3, $4, $5, $6, $6, $7) RETURNING id",
+                                )
+                                .bind(&event.summary)
+                                .bind(item.service_id)
+                                .bind(event.severity.as_str())
+                                .bind(event.kind.as_str())
+                                .bind(Status::Triggered.as_str())
+                                .bind(millis(now))
+                                .bind(&slot.1)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                                let declared =
+                                    TimelineEvent::Declared { title: event.summary.clone(), severity: event.severity };
+                                mentions.push((id, Mention::Entry(declared)));
+                                touched.insert(
+                                    id,
+                                    Touched {
+                                        status: Status::Triggered,
+                                        severity: event.severity,
+                                        slot: Some(slot.clone()),
+                                        stored_open: Some(0),
+                                        open_delta: 0,
+                                    },
+                                );
+                                open_incidents.insert(slot, Some((id, now)));
+                                summary.incidents_opened.push(id);
+                                id
+                            }
+                        };
+                        alert.put(AlertStatus::Triggered, Some(incident_id), &mut touched);
+                        let count = joined.entry(incident_id).or_default();
+                        *count += 1;
+                        if *count <= TIMELINE_ALERTS_PER_BATCH_MAX {
+                            let mention = Mention::Alert { index, action: AlertAction::Trigger, described_by: Some(event) };
+                            mentions.push((incident_id, mention));
+                        }
+                        if raised {
+                            mentions.push((incident_id, Mention::Changed(changes.len() - 1)));
+                        }
                     }
+                    AlertAction::Acknowledge => {
+                        if !alert.exists || alert.status != AlertStatus::Triggered {
+                            continue;
+                        }
+                        alert.status = AlertStatus::Acknowledged;
+                        alert.changed = true;
+                        let Some(incident_id) = alert.incident_id else { continue };
+                        let mention = Mention::Alert { index, action: AlertAction::Acknowledge, described_by: alert.last };
+                        mentions.push((incident_id, mention));
+                        if let Some(incident) = touched.get_mut(&incident_id)
+                            && incident.status == Status::Triggered
+                        {
+                            incident.status = Status::Acknowledged;
+                            changes.push((incident_id, Command::Acknowledge));
+                            mentions.push((incident_id, Mention::Changed(changes.len() - 1)));
+                        }
+                    }
+                    AlertAction::Resolve => {
+                        if !alert.exists || !alert.is_open() {
+                            continue;
+                        }
+                        let incident_id = alert.incident_id;
+                        alert.put(AlertStatus::Resolved, incident_id, &mut touched);
+                        alert.resolved_at = Some(now);
+                        alert.changed = true;
+                        let Some(incident_id) = incident_id else { continue };
+                        let mention = Mention::Alert { index, action: AlertAction::Resolve, described_by: alert.last };
+                        mentions.push((incident_id, mention));
+                        // The incident resolves with its last open alert, if the service says so.
+                        let Some(incident) = touched.get_mut(&incident_id) else { continue };
+                        if !service.auto_resolve || incident.status == Status::Resolved {
+                            continue;
+                        }
+                        let stored_open = match incident.stored_open {
+                            Some(count) => count,
+                            None => {
+                                let count: i64 = sqlx::query_scalar(
+                                    "SELECT COUNT(*) FROM alerts WHERE incident_id = $1 AND status <> 'resolved'",
+                                )
+                                .bind(incident_id)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                                *incident.stored_open.insert(count)
+                            }
+                        };
+                        if stored_open + incident.open_delta > 0 {
+                            continue;
+                        }
+                        incident.status = Status::Resolved;
+                        changes.push((incident_id, Command::Resolve));
+                        mentions.push((incident_id, Mention::Changed(changes.len() - 1)));
+                        // Alerts of its group that fire from now on go elsewhere.
+                        if let Some(slot) = incident.slot.take()
+                            && open_incidents.get(&slot).is_some_and(|open| open.is_some_and(|(id, _)| id == incident_id))
+                        {
+                            open_incidents.remove(&slot);
+                        }
+                    }
+                }
+            }
+            for (incident_id, count) in &joined {
+                if *count > TIMELINE_ALERTS_PER_BATCH_MAX {
+                    let more = (*count - TIMELINE_ALERTS_PER_BATCH_MAX) as i64;
+                    mentions.push((*incident_id, Mention::Entry(TimelineEvent::AlertsJoined { count: more })));
                 }
             }
 
@@ -412,11 +611,13 @@ impl Store {
             // alerts a timeline names need their ids back (a row returned per alert costs more
             // than the insert), so inserts return ids only for those, in runs that keep the
             // alerts' first-seen order.
-            let new: Vec<usize> = (0..folded.len()).filter(|i| folded[*i].existing_id.is_none()).collect();
+            let new: Vec<usize> = (0..folded.len())
+                .filter(|index| folded[*index].existing_id.is_none() && folded[*index].exists)
+                .collect();
             summary.alerts_created = new.len();
             let mut on_timeline = vec![false; folded.len()];
             for (_, mention) in &mentions {
-                if let Mention::Alert(index, _) = mention {
+                if let Mention::Alert { index, .. } = mention {
                     on_timeline[*index] = true;
                 }
             }
@@ -429,15 +630,17 @@ impl Store {
                     );
                     query.push_values(chunk, |mut row, index| {
                         let alert = &folded[*index];
+                        let event = alert.last.expect("an alert is new by a trigger");
+                        let summary = if event.summary.is_empty() { &alert.dedup_key } else { &event.summary };
                         row.push_bind(alert.service_id)
                             .push_bind(alert.dedup_key.clone())
                             .push_bind(alert.status.as_str())
-                            .push_bind(alert.last.summary.clone())
-                            .push_bind(alert.last.source.clone())
-                            .push_bind(alert.last.severity.as_str())
-                            .push_bind(alert.last.kind.as_str())
-                            .push_bind(labels_to_json(&alert.last.labels))
-                            .push_bind(alert.last.details.clone())
+                            .push_bind(summary.clone())
+                            .push_bind(event.source.clone())
+                            .push_bind(event.severity.as_str())
+                            .push_bind(event.kind.as_str())
+                            .push_bind(labels_to_json(&event.labels))
+                            .push_bind(event.details.clone())
                             .push_bind(alert.count_delta)
                             .push_bind(millis(alert.first_seen_at))
                             .push_bind(millis(now))
@@ -488,35 +691,66 @@ impl Store {
                         .push_bind(alert.incident_id)
                         .push(", silence_id = ")
                         .push_bind(alert.silence_id);
-                    // Acknowledge and resolve events carry no description: keep the stored one.
-                    if !alert.last.summary.is_empty() {
+                    // The description is the last trigger's: acknowledgements and resolutions
+                    // leave it as it is.
+                    if let Some(event) = alert.last
+                        && !event.summary.is_empty()
+                    {
                         query
                             .push(", summary = ")
-                            .push_bind(alert.last.summary.clone())
+                            .push_bind(event.summary.clone())
                             .push(", source = ")
-                            .push_bind(alert.last.source.clone())
+                            .push_bind(event.source.clone())
                             .push(", severity = ")
-                            .push_bind(alert.last.severity.as_str())
+                            .push_bind(event.severity.as_str())
                             .push(", kind = ")
-                            .push_bind(alert.last.kind.as_str())
+                            .push_bind(event.kind.as_str())
                             .push(", labels = ")
-                            .push_bind(labels_to_json(&alert.last.labels))
+                            .push_bind(labels_to_json(&event.labels))
                             .push(", details = ")
-                            .push_bind(alert.last.details.clone());
+                            .push_bind(event.details.clone());
                     }
                     query.push(" WHERE id = ").push_bind(id);
                 });
             }
 
-            // Timelines, written with multi-row inserts (in order, so their ids keep it).
+            // What happened to incidents, each applied by the incident lifecycle to the incident
+            // as it is now: another replica, or a person, may have changed it since it was read.
+            let mut outcomes: Vec<Option<TimelineEvent>> = vec![None; changes.len()];
+            let mut by_incident: Vec<usize> = (0..changes.len()).collect();
+            by_incident.sort_by_key(|position| changes[*position].0);
+            for run in by_incident.chunk_by(|a, b| changes[*a].0 == changes[*b].0) {
+                let mut incident = lock_incident!(tx, changes[run[0]].0, for_update);
+                for position in run {
+                    let command = &changes[*position].1;
+                    if let Command::SetSeverity(severity) = command
+                        && *severity >= incident.severity
+                    {
+                        continue;
+                    }
+                    if let Ok(event) = incident.apply(command, now) {
+                        outcomes[*position] = Some(event);
+                        summary.incidents_changed += 1;
+                    }
+                }
+                if run.iter().any(|position| outcomes[*position].is_some()) {
+                    update_incident_row!(tx, incident);
+                }
+            }
+
+            // Timelines, in the order things happened, written with multi-row inserts (so that
+            // their ids keep that order).
             let entries: Vec<(Id, TimelineEvent)> = mentions
-                .iter()
-                .map(|(incident_id, mention)| {
+                .into_iter()
+                .filter_map(|(incident_id, mention)| {
                     let event = match mention {
-                        Mention::Alert(index, action) => alert_event(&folded[*index], *action),
-                        Mention::Joined(count) => TimelineEvent::AlertsJoined { count: *count },
+                        Mention::Alert { index, action, described_by } => {
+                            alert_event(&folded[index], action, described_by)
+                        }
+                        Mention::Entry(event) => event,
+                        Mention::Changed(position) => outcomes[position].take()?,
                     };
-                    (*incident_id, event)
+                    Some((incident_id, event))
                 })
                 .collect();
             for chunk in entries.chunks(ROWS_PER_INSERT) {
@@ -531,35 +765,6 @@ impl Store {
                             .push_bind(data);
                     });
                 });
-            }
-            if (!acknowledged.is_empty() || !resolved.is_empty()) && !writes.sql().is_empty() {
-                // What follows reads what these wrote.
-                writes.build().persistent(false).execute(&mut *tx).await?;
-                writes.reset();
-            }
-            for incident_id in acknowledged {
-                let incident = lock_incident!(tx, incident_id, for_update);
-                if incident.status == Status::Triggered {
-                    apply_in_tx!(tx, incident, &Command::Acknowledge, SYSTEM_ACTOR, now);
-                    summary.incidents_changed += 1;
-                }
-            }
-            for incident_id in resolved {
-                let incident = lock_incident!(tx, incident_id, for_update);
-                let auto_resolve = settings.get(&incident.service_id).is_some_and(|s| s.auto_resolve);
-                if !auto_resolve || !incident.is_open() {
-                    continue;
-                }
-                let open: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM alerts WHERE incident_id = $1 AND status <> 'resolved'",
-                )
-                .bind(incident_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                if open == 0 {
-                    apply_in_tx!(tx, incident, &Command::Resolve, SYSTEM_ACTOR, now);
-                    summary.incidents_changed += 1;
-                }
             }
             if let Some(seq) = journal_seq {
                 write_statement!(tx, writes, sqlite, |query| {
@@ -723,115 +928,28 @@ macro_rules! write_statement {
 }
 use write_statement;
 
-/// Folds the events of one alert in a batch over its stored state. `None` when nothing applies
-/// (acknowledging or resolving an alert that does not exist or is already resolved).
-fn fold<'a>(
-    existing: Option<&ExistingAlert>,
-    key: &(Id, String),
-    events: &[&'a AlertEvent],
-    now: Timestamp,
-) -> Result<Option<Folded<'a>>> {
-    let mut alert = match existing {
-        Some(row) => Folded {
-            existing_id: Some(row.id),
-            service_id: row.service_id,
-            dedup_key: row.dedup_key.clone(),
-            status: AlertStatus::parse(&row.status).map_err(|err| rows::corrupt("alert", err))?,
-            last: Cow::Borrowed(events[0]),
-            count_delta: 0,
-            first_seen_at: rows::from_millis(row.first_seen_at),
-            resolved_at: row.resolved_at.map(rows::from_millis),
-            incident_id: row.incident_id,
-            silence_id: row.silence_id,
-            opened: false,
-            changed: false,
-            actions: Vec::new(),
-            stored_summary: row.summary.clone(),
-        },
-        None => Folded {
-            existing_id: None,
-            service_id: key.0,
-            dedup_key: key.1.clone(),
-            status: AlertStatus::Resolved,
-            last: Cow::Borrowed(events[0]),
-            count_delta: 0,
-            first_seen_at: now,
-            resolved_at: None,
-            incident_id: None,
-            silence_id: None,
-            opened: false,
-            changed: false,
-            actions: Vec::new(),
-            stored_summary: String::new(),
-        },
-    };
-    let is_new = existing.is_none();
-    let mut exists = !is_new;
-    // An alert still firing whose incident was resolved (by hand, say), or that a silence kept
-    // out of incidents: firing again, it needs an open incident as a new alert would, and the
-    // silences are looked at again.
-    let mut off_incident = existing.is_some_and(|row| !row.on_open_incident);
-    for event in events {
-        match event.action {
-            AlertAction::Trigger => {
-                if alert.status == AlertStatus::Resolved || off_incident {
-                    off_incident = false;
-                    alert.opened = true;
-                    alert.status = AlertStatus::Triggered;
-                    alert.resolved_at = None;
-                    alert.incident_id = None;
-                    alert.actions.clear();
-                    if !exists {
-                        alert.first_seen_at = now;
-                    }
-                }
-                exists = true;
-                alert.count_delta += 1;
-                alert.last = Cow::Borrowed(*event);
-                alert.changed = true;
-            }
-            AlertAction::Acknowledge if exists && alert.status == AlertStatus::Triggered => {
-                alert.status = AlertStatus::Acknowledged;
-                alert.actions.push(AlertAction::Acknowledge);
-                alert.changed = true;
-            }
-            AlertAction::Resolve if exists && alert.status != AlertStatus::Resolved => {
-                alert.status = AlertStatus::Resolved;
-                alert.resolved_at = Some(now);
-                alert.actions.push(AlertAction::Resolve);
-                alert.changed = true;
-            }
-            AlertAction::Acknowledge | AlertAction::Resolve => {}
-        }
-    }
-    if !exists || !alert.changed {
-        return Ok(None);
-    }
-    if alert.last.summary.is_empty() && is_new {
-        // Cannot happen: a new alert is created only by a trigger, which has a summary.
-        alert.last.to_mut().summary = alert.dedup_key.clone();
-    }
-    Ok(Some(alert))
-}
-
 /// An entry an ingest batch adds to an incident's timeline.
-enum Mention {
-    /// The alert at this index of the batch's folded alerts did this.
-    Alert(usize, AlertAction),
-    /// This many more alerts joined than the timeline lists one by one.
-    Joined(i64),
+enum Mention<'a> {
+    /// The alert at this index of the batch's alerts did this; the trigger that last described
+    /// it by then, if any.
+    Alert { index: usize, action: AlertAction, described_by: Option<&'a AlertEvent> },
+    /// An entry as it is.
+    Entry(TimelineEvent),
+    /// What the change at this position of the batch's incident changes did, if the incident
+    /// took it.
+    Changed(usize),
 }
 
-fn alert_event(alert: &Folded<'_>, action: AlertAction) -> TimelineEvent {
+fn alert_event(alert: &Folded<'_>, action: AlertAction, described_by: Option<&AlertEvent>) -> TimelineEvent {
+    let summary = match described_by {
+        Some(event) if !event.summary.is_empty() => event.summary.clone(),
+        _ => alert.stored_summary.clone(),
+    };
     TimelineEvent::Alert {
         action,
         alert_id: alert.existing_id.unwrap_or_default(),
         dedup_key: alert.dedup_key.clone(),
-        summary: if alert.last.summary.is_empty() {
-            alert.stored_summary.clone()
-        } else {
-            alert.last.summary.clone()
-        },
+        summary,
     }
 }
 

@@ -280,13 +280,11 @@ macro_rules! lock_incident {
     }};
 }
 
-/// Applies `$command` to `$incident` (read with `lock_incident!`) inside transaction `$tx`: asks
-/// the domain, writes the new state and the timeline entry. Evaluates to `(Incident, TimelineEntry)`.
-macro_rules! apply_in_tx {
-    ($tx:expr, $incident:expr, $command:expr, $actor:expr, $now:expr) => {{
-        let mut incident: Incident = $incident;
-        let now: Timestamp = $now;
-        let event = incident.apply($command, now)?;
+/// Writes what the incident lifecycle changes of `$incident` (its status, times, severity and
+/// people) inside transaction `$tx`.
+macro_rules! update_incident_row {
+    ($tx:expr, $incident:expr) => {{
+        let incident: &Incident = &$incident;
         sqlx::query(
             "UPDATE incidents SET severity = $1, status = $2, assignee_id = $3, commander_id = $4, \
              acknowledged_at = $5, mitigated_at = $6, resolved_at = $7, updated_at = $8 WHERE id = $9",
@@ -302,6 +300,17 @@ macro_rules! apply_in_tx {
         .bind(incident.id)
         .execute(&mut *$tx)
         .await?;
+    }};
+}
+
+/// Applies `$command` to `$incident` (read with `lock_incident!`) inside transaction `$tx`: asks
+/// the domain, writes the new state and the timeline entry. Evaluates to `(Incident, TimelineEntry)`.
+macro_rules! apply_in_tx {
+    ($tx:expr, $incident:expr, $command:expr, $actor:expr, $now:expr) => {{
+        let mut incident: Incident = $incident;
+        let now: Timestamp = $now;
+        let event = incident.apply($command, now)?;
+        update_incident_row!($tx, incident);
         let entry_id = insert_timeline!($tx, incident.id, now, $actor, &event);
         let entry = TimelineEntry {
             id: entry_id,

@@ -331,3 +331,102 @@ async fn a_silenced_alert_firing_after_its_silence_opens_an_incident() {
     })
     .await;
 }
+
+/// Events stored together are applied in the order they were accepted: an alert acknowledged and
+/// resolved in a batch resolves its incident before a later alert of the batch arrives, which
+/// therefore opens an incident of its own, with its own title and severity.
+#[tokio::test]
+async fn a_batch_applies_its_events_in_the_order_they_came() {
+    on_both("a_batch_applies_its_events_in_the_order_they_came", |store| async move {
+        let (_, service) = team_and_service(&store).await;
+        use AlertAction::*;
+        let mut warning = event(Trigger, "disk", &[]);
+        warning.severity = Severity::Sev3;
+        let mut critical = event(Trigger, "mysql", &[]);
+        critical.summary = "MySQL is down".to_owned();
+        critical.severity = Severity::Sev1;
+        let batch = vec![warning, event(Acknowledge, "disk", &[]), event(Resolve, "disk", &[]), critical];
+        send(&store, service, batch, 0).await;
+        assert_eq!(
+            incidents(&store).await,
+            ["disk is failing resolved [disk:resolvedx1]", "MySQL is down triggered [mysql:triggeredx1]"]
+        );
+        let incidents = store.list_incidents(&Default::default()).await.unwrap();
+        assert_eq!(incidents[0].severity, Severity::Sev1, "the critical alert opened its own incident");
+        let timeline: Vec<String> = store
+            .timeline(incidents[1].id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| format!("{:?}", e.event).split(", alert_id").next().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            timeline,
+            [
+                "Declared { title: \"disk is failing\", severity: Sev3 }",
+                "Alert { action: Trigger",
+                "Alert { action: Acknowledge",
+                "StatusChanged { from: Triggered, to: Acknowledged }",
+                "Alert { action: Resolve",
+                "StatusChanged { from: Acknowledged, to: Resolved }",
+            ]
+        );
+    })
+    .await;
+}
+
+/// An incident takes its title and severity from the trigger that opened it, however many
+/// triggers of the same alert came in the same batch; a more severe alert joining it raises its
+/// severity, on its timeline.
+#[tokio::test]
+async fn an_incident_is_named_by_its_first_trigger_and_raised_by_a_more_severe_alert() {
+    on_both(
+        "an_incident_is_named_by_its_first_trigger_and_raised_by_a_more_severe_alert",
+        |store| async move {
+            let (_, service) = team_and_service(&store).await;
+            use AlertAction::*;
+            let mut first = event(Trigger, "disk", &[]);
+            first.summary = "disk 91% full".to_owned();
+            first.severity = Severity::Sev4;
+            let mut second = first.clone();
+            second.summary = "disk 97% full".to_owned();
+            send(&store, service, vec![first, second], 0).await;
+            let incident = store.list_incidents(&Default::default()).await.unwrap()[0].clone();
+            assert_eq!((incident.title.as_str(), incident.severity), ("disk 91% full", Severity::Sev4));
+            let alert = store.alert(service, "disk").await.unwrap().unwrap();
+            assert_eq!(alert.summary, "disk 97% full", "the alert says what its last trigger said");
+
+            let mut worse = event(Trigger, "mysql", &[]);
+            worse.severity = Severity::Sev1;
+            send(&store, service, vec![worse], 1).await;
+            let incident = store.incident(incident.id).await.unwrap();
+            assert_eq!((incident.title.as_str(), incident.severity), ("disk 91% full", Severity::Sev1));
+            let last = store.timeline(incident.id).await.unwrap().pop().unwrap();
+            assert_eq!(
+                (last.actor.as_str(), last.event),
+                ("firebreak", TimelineEvent::SeverityChanged { from: Severity::Sev4, to: Severity::Sev1 })
+            );
+            // A less severe one leaves it as it is.
+            send(&store, service, vec![event(Trigger, "cpu", &[])], 2).await;
+            assert_eq!(store.incident(incident.id).await.unwrap().severity, Severity::Sev1);
+        },
+    )
+    .await;
+}
+
+/// A resolve event describes nothing: the alert keeps what its trigger said.
+#[tokio::test]
+async fn a_resolve_keeps_the_alerts_description() {
+    on_both("a_resolve_keeps_the_alerts_description", |store| async move {
+        let (_, service) = team_and_service(&store).await;
+        use AlertAction::*;
+        send(&store, service, vec![event(Trigger, "disk", &[])], 0).await;
+        let mut resolve = event(Resolve, "disk", &[]);
+        resolve.summary = "[RESOLVED] disk is failing".to_owned();
+        resolve.severity = Severity::Sev4;
+        send(&store, service, vec![resolve], 1).await;
+        let alert = store.alert(service, "disk").await.unwrap().unwrap();
+        assert_eq!((alert.summary.as_str(), alert.severity), ("disk is failing", Severity::Sev2));
+    })
+    .await;
+}

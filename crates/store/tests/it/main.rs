@@ -4,6 +4,7 @@
 mod feeds;
 mod golden;
 mod ingest;
+mod ingest_order;
 mod journal;
 mod oncall;
 mod paging;
