@@ -84,6 +84,9 @@ pub(crate) fn body_too_large(limit: usize) -> String {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> ApiError {
+        if let Some(timed_out) = crate::connections::timed_out(&rejection) {
+            return timed_out;
+        }
         let status = rejection.status();
         let code = match status {
             StatusCode::PAYLOAD_TOO_LARGE => "body-too-large",
@@ -118,15 +121,22 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The problem document, as sent.
+    pub(crate) fn problem_body(&self) -> Vec<u8> {
         let problem = Problem {
             type_: format!("https://firebreak.dev/problems/{}", self.code),
             title: self.title().to_owned(),
             status: self.status.as_u16(),
-            detail: self.detail,
+            detail: self.detail.clone(),
         };
-        let body = serde_json::to_vec(&problem).expect("a problem always serializes");
+        serde_json::to_vec(&problem).expect("a problem always serializes")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.problem_body();
         let mut response = (self.status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if self.status == StatusCode::UNAUTHORIZED {

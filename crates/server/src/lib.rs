@@ -11,6 +11,7 @@
 mod api;
 pub mod auth;
 pub mod config;
+mod connections;
 pub mod error;
 pub mod extract;
 mod markdown;
@@ -25,8 +26,9 @@ mod ui;
 
 pub use api::ApiDoc;
 pub use api::ingest::{ENQUEUE_PATH, INGEST_BODY_BYTES_MAX};
+pub use connections::{CONNECTIONS_MAX, Limits};
 pub use router::router;
-pub use serve::{CONNECTIONS_MAX, SHUTDOWN_DRAIN_TIMEOUT, init_logging, run, serve, shutdown_signal};
+pub use serve::{SHUTDOWN_DRAIN_TIMEOUT, init_logging, run, serve, serve_with, shutdown_signal};
 pub use state::{Server, Shared};
 
 /// Largest request body accepted, in bytes.

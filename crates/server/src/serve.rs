@@ -1,5 +1,6 @@
-//! Serving: the listener (a bounded number of connections), the fast path for PagerDuty events,
-//! graceful shutdown, and `firebreak serve` from configuration to a stopped server.
+//! Serving: the accept loop (a bounded number of connections, see [`connections`]), the fast path
+//! for PagerDuty events, graceful shutdown, and `firebreak serve` from configuration to a stopped
+//! server.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -8,23 +9,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::Router;
+use axum::body::Body;
 use axum::extract::Request;
 use axum::http::Method;
 use axum::response::Response;
-use axum::{Router, ServiceExt};
-use firebreak_app::{App, Options, ScaledClock, SystemClock, alerts};
+use firebreak_app::{App, Options, ScaledClock, SystemClock};
 use firebreak_domain::Clock;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tower_service::Service;
 
 use crate::api;
 use crate::config::{Config, LogFormat};
+use crate::connections::{Admission, Admitted, Answering, Deadline, Limits, Socket};
 use crate::observe::Observed;
 use crate::router::router;
 use crate::state::{Server, Shared};
 
-/// Most connections served at once; more wait in the kernel's accept queue, costing no memory here.
-/// One request of each may wait for the ingest writer, which queues exactly this many.
-pub const CONNECTIONS_MAX: usize = alerts::QUEUE_REQUESTS_MAX;
 /// Longest time shutdown waits for requests in flight before closing anyway, and then for the
 /// application's workers.
 pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,146 +41,110 @@ struct Application {
     router: Router,
 }
 
-impl tower_service::Service<Request> for Application {
-    type Response = Response;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
-        std::task::Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
+impl Application {
+    async fn respond(mut self, request: Request) -> Response {
         if request.method() == Method::POST && request.uri().path() == api::ingest::ENQUEUE_PATH {
-            let server = self.server.clone();
-            return Box::pin(async move {
-                let observed = Observed::start(&server, &request);
-                let response = api::ingest::enqueue_request(&server, request).await;
-                Ok(observed.finish(&server, api::ingest::ENQUEUE_PATH, response))
-            });
+            let observed = Observed::start(&self.server, &request);
+            let response = api::ingest::enqueue_request(&self.server, request).await;
+            return observed.finish(&self.server, api::ingest::ENQUEUE_PATH, response);
         }
-        Box::pin(self.router.call(request))
+        match self.router.call(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
     }
 }
 
-/// Serves `server` on `listener` until `shutdown` completes, then lets requests in flight finish
-/// for up to [`SHUTDOWN_DRAIN_TIMEOUT`].
+/// [`Application`] on one connection: each request's body gets [`Limits::body_timeout`], and the
+/// connection counts as busy from the request to the end of its response.
+struct Connection {
+    application: Application,
+    admitted: Arc<Admitted>,
+    body_timeout: Duration,
+}
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Connection {
+    type Response = hyper::Response<Answering>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        let busy = self.admitted.busy();
+        let request = request.map(|body| Body::new(Deadline::new(body, self.body_timeout)));
+        let application = self.application.clone();
+        Box::pin(async move {
+            let response = application.respond(request).await;
+            Ok(response.map(|body| Answering { body, _busy: busy }))
+        })
+    }
+}
+
+/// Serves `server` on `listener` with the default [`Limits`] until `shutdown` completes, then lets
+/// requests in flight finish for up to [`SHUTDOWN_DRAIN_TIMEOUT`].
 pub async fn serve(
     listener: TcpListener,
     server: Shared,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let listener = LimitedListener::new(listener, CONNECTIONS_MAX);
+    serve_with(listener, server, shutdown, Limits::default()).await
+}
+
+/// [`serve`] with `limits`.
+pub async fn serve_with(
+    listener: TcpListener,
+    server: Shared,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    limits: Limits,
+) -> std::io::Result<()> {
     let application = Application { router: router(server.clone()), server };
-    let serving = axum::serve(listener, application.into_make_service()).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
-    let drain_deadline = async move {
-        let mut stop_rx = stop_rx;
-        let _ = stop_rx.wait_for(|stopped| *stopped).await;
-        tokio::time::sleep(SHUTDOWN_DRAIN_TIMEOUT).await;
-    };
-    tokio::select! {
-        result = serving => result,
-        () = drain_deadline => {
-            tracing::warn!(timeout_secs = SHUTDOWN_DRAIN_TIMEOUT.as_secs(), "shutdown_drain_timed_out");
-            Ok(())
-        }
-    }
-}
-
-/// A TCP listener that serves at most a fixed number of connections at once: each accepted
-/// connection holds a permit until it closes, and accepting waits for a free one. Under a flood of
-/// connections memory stays bounded and the excess waits (or times out) in the kernel's queue.
-struct LimitedListener {
-    inner: TcpListener,
-    permits: Arc<tokio::sync::Semaphore>,
-}
-
-impl LimitedListener {
-    fn new(inner: TcpListener, connections_max: usize) -> LimitedListener {
-        LimitedListener { inner, permits: Arc::new(tokio::sync::Semaphore::new(connections_max)) }
-    }
-}
-
-impl axum::serve::Listener for LimitedListener {
-    type Io = LimitedStream;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let permit = self.permits.clone().acquire_owned().await.expect("the semaphore is never closed");
-        loop {
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    return (LimitedStream { inner: stream, _permit: permit }, addr);
-                }
+    let admission = Admission::new(limits.connections_max);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(limits.idle_timeout);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
                 Err(err) => {
                     // Out of file descriptors and the like: wait instead of spinning.
                     tracing::warn!(error = %err, "accept_failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
                 }
+            },
+            () = &mut shutdown => break,
+        };
+        let admitted = tokio::select! {
+            admitted = admission.admit() => Arc::new(admitted),
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = Connection {
+            application: application.clone(),
+            admitted: admitted.clone(),
+            body_timeout: limits.body_timeout,
+        };
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(Socket::new(stream)), service));
+        tokio::spawn(async move {
+            tokio::select! {
+                served = connection => {
+                    if let Err(err) = served {
+                        tracing::debug!(error = %err, "connection_failed");
+                    }
+                }
+                () = admitted.evicted() => {}
             }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_DRAIN_TIMEOUT) => {
+            tracing::warn!(timeout_secs = SHUTDOWN_DRAIN_TIMEOUT.as_secs(), "shutdown_drain_timed_out");
         }
     }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-/// A connection and the permit it holds while open.
-struct LimitedStream {
-    inner: tokio::net::TcpStream,
-    _permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl tokio::io::AsyncRead for LimitedStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for LimitedStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
+    Ok(())
 }
 
 /// Sets up logging in `format`, with the level from `RUST_LOG` (default `info`).

@@ -6,7 +6,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use firebreak_app::alerts::{RETRY_AFTER_SECS, Refusal};
@@ -14,6 +14,7 @@ use firebreak_ingest::{alertmanager, grafana, pagerduty};
 use http_body_util::LengthLimitError;
 use serde_json::json;
 
+use crate::connections;
 use crate::error::{ApiError, body_too_large};
 use crate::extract::Path;
 use crate::state::Shared;
@@ -24,10 +25,60 @@ pub const ENQUEUE_PATH: &str = "/v2/enqueue";
 pub const INGEST_BODY_BYTES_MAX: usize = 512 * 1024;
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
-        .route(ENQUEUE_PATH, post(enqueue))
         .route("/api/v1/ingest/alertmanager/{key}", post(alertmanager_webhook))
         .route("/api/v1/ingest/grafana/{key}", post(grafana_webhook))
+        .route_layer(axum::middleware::from_fn(webhook_headers))
+        .route(ENQUEUE_PATH, post(enqueue))
         .layer(DefaultBodyLimit::max(INGEST_BODY_BYTES_MAX))
+}
+
+/// Refuses a webhook request on its headers alone (see [`refused_by_headers`]).
+async fn webhook_headers(request: Request, next: axum::middleware::Next) -> Response {
+    if let Some((status, code, detail)) = refused_by_headers(request.headers()) {
+        return ApiError::new(status, code, detail).into_response();
+    }
+    next.run(request).await
+}
+
+/// Why an ingest request is refused on its headers alone, before its body is read: a declared
+/// length over [`INGEST_BODY_BYTES_MAX`], or a body that is not JSON. A request that names no media
+/// type is read as JSON.
+fn refused_by_headers(headers: &HeaderMap) -> Option<(StatusCode, &'static str, String)> {
+    if connections::declared_too_large(headers, INGEST_BODY_BYTES_MAX) {
+        return Some((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            body_too_large(INGEST_BODY_BYTES_MAX),
+        ));
+    }
+    let content_type = headers.get(header::CONTENT_TYPE)?;
+    let essence = content_type.to_str().ok().and_then(|value| value.split(';').next()).map(str::trim);
+    let json = essence.is_some_and(|essence| {
+        essence.eq_ignore_ascii_case("application/json")
+            || essence.len() > 17
+                && essence[..12].eq_ignore_ascii_case("application/")
+                && essence[essence.len() - 5..].eq_ignore_ascii_case("+json")
+    });
+    if json {
+        return None;
+    }
+    let named = String::from_utf8_lossy(content_type.as_bytes()).into_owned();
+    Some((
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        format!("the body must be JSON, sent with Content-Type: application/json, not {named:?}"),
+    ))
+}
+
+/// Why an ingest request's body could not be read.
+fn body_rejected(err: &(dyn std::error::Error + 'static), status: StatusCode) -> ApiError {
+    if let Some(timed_out) = connections::timed_out(err) {
+        return timed_out;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(status, "body-too-large", body_too_large(INGEST_BODY_BYTES_MAX));
+    }
+    ApiError::new(status, "bad-request", format!("the body could not be read: {err}"))
 }
 
 /// `POST /v2/enqueue` in the router. The server answers it ahead of the router (see `serve`);
@@ -39,19 +90,17 @@ async fn enqueue(State(server): State<Shared>, request: Request) -> Response {
 /// `POST /v2/enqueue`, answered exactly as PagerDuty's Events API v2 answers: the body read with
 /// the ingest limit, then [`enqueue_body`].
 pub(crate) async fn enqueue_request(server: &Shared, request: Request) -> Response {
+    if let Some((status, _, detail)) = refused_by_headers(request.headers()) {
+        return pagerduty_invalid(status, vec![detail]);
+    }
     match axum::body::to_bytes(request.into_body(), INGEST_BODY_BYTES_MAX).await {
         Ok(body) => enqueue_body(server, &body).await,
         Err(err) => {
             let too_large =
                 std::error::Error::source(&err).is_some_and(|source| source.is::<LengthLimitError>());
-            if too_large {
-                pagerduty_invalid(StatusCode::PAYLOAD_TOO_LARGE, vec![body_too_large(INGEST_BODY_BYTES_MAX)])
-            } else {
-                pagerduty_invalid(
-                    StatusCode::BAD_REQUEST,
-                    vec![format!("Failed to buffer the request body: {err}")],
-                )
-            }
+            let status = if too_large { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST };
+            let rejected = body_rejected(&err, status);
+            pagerduty_invalid(rejected.status, vec![rejected.detail])
         }
     }
 }
@@ -105,15 +154,6 @@ struct Processed<'a> {
     dedup_key: &'a str,
 }
 
-/// Why an ingest request's body could not be read.
-fn body_rejected(rejection: &axum::extract::rejection::BytesRejection) -> String {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        body_too_large(INGEST_BODY_BYTES_MAX)
-    } else {
-        rejection.body_text()
-    }
-}
-
 fn pagerduty_invalid(status: StatusCode, errors: Vec<String>) -> Response {
     pagerduty_response(
         status,
@@ -151,10 +191,7 @@ async fn webhook(
 ) -> Response {
     let body = match body {
         Ok(body) => body,
-        Err(rejection) => {
-            return ApiError::new(rejection.status(), "bad-request", body_rejected(&rejection))
-                .into_response();
-        }
+        Err(rejection) => return body_rejected(&rejection, rejection.status()).into_response(),
     };
     let service_id = match server.service_for_integration_key(&key).await {
         Ok(Some(id)) => id,

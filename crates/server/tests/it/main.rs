@@ -3,6 +3,7 @@
 //! replicas, real clients, a real browser) is tested on the binary, in the `firebreak` crate.
 
 mod api;
+mod connections;
 mod ingest;
 mod oncall;
 mod signals;

@@ -160,6 +160,27 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// Serves the application on a socket of its own, with `limits`, until the returned sender is
+    /// dropped: for what only a real connection shows.
+    pub(crate) async fn listen(
+        &self,
+        limits: firebreak_server::Limits,
+    ) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = firebreak_server::Server::new(self.app.clone());
+        tokio::spawn(firebreak_server::serve_with(
+            listener,
+            server,
+            async move {
+                let _ = stopped.await;
+            },
+            limits,
+        ));
+        (address, stop)
+    }
+
     /// Stops the application and closes its database.
     pub(crate) async fn stop(self) {
         let cut_short = self.app.shutdown(STOP_TIMEOUT).await;
