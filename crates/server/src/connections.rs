@@ -18,7 +18,7 @@ use axum::response::IntoResponse;
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
 
 use crate::error::{ApiError, body_too_large};
 
@@ -69,11 +69,11 @@ struct Open {
 }
 
 /// One admitted connection.
-#[derive(Default)]
 pub(crate) struct Slot {
     /// Requests being answered, from the call of the service to the end of the response's body.
     busy: AtomicUsize,
-    evicted: Notify,
+    /// Told when the connection is to close to make room for a newer one.
+    evict: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 impl Admission {
@@ -82,8 +82,9 @@ impl Admission {
     }
 
     /// Admits a connection, closing the longest idle one if all are open, or waiting for one to
-    /// close if every connection is answering a request.
-    pub(crate) async fn admit(self: &Arc<Self>) -> Admitted {
+    /// close if every connection is answering a request. The connection is to close when the
+    /// receiver completes.
+    pub(crate) async fn admit(self: &Arc<Self>) -> (Admitted, oneshot::Receiver<()>) {
         loop {
             let freed = self.freed.notified();
             tokio::pin!(freed);
@@ -99,16 +100,20 @@ impl Admission {
                     if let Some(id) = idle
                         && let Some(slot) = open.slots.remove(&id)
                     {
-                        slot.evicted.notify_one();
+                        let evict = slot.evict.lock().expect("an eviction lock is never poisoned").take();
+                        if let Some(evict) = evict {
+                            let _ = evict.send(());
+                        }
                         tracing::debug!("idle_connection_closed_for_a_new_one");
                     }
                 }
                 if open.slots.len() < self.max {
                     let id = open.next_id;
                     open.next_id += 1;
-                    let slot = Arc::new(Slot::default());
+                    let (evict, evicted) = oneshot::channel();
+                    let slot = Arc::new(Slot { busy: AtomicUsize::new(0), evict: Mutex::new(Some(evict)) });
                     open.slots.insert(id, slot.clone());
-                    return Admitted { admission: self.clone(), id, slot };
+                    return (Admitted { admission: self.clone(), id, slot }, evicted);
                 }
             }
             freed.await;
@@ -130,11 +135,6 @@ pub(crate) struct Admitted {
 }
 
 impl Admitted {
-    /// Completes when the connection was closed to make room for a newer one.
-    pub(crate) async fn evicted(&self) {
-        self.slot.evicted.notified().await;
-    }
-
     /// Marks a request as being answered until the returned guard is dropped.
     pub(crate) fn busy(&self) -> Busy {
         self.slot.busy.fetch_add(1, Ordering::AcqRel);
@@ -446,12 +446,12 @@ mod tests {
     #[tokio::test]
     async fn the_longest_idle_connection_makes_room() {
         let admission = Admission::new(2);
-        let first = admission.admit().await;
-        let second = admission.admit().await;
+        let (first, first_evicted) = admission.admit().await;
+        let (second, _) = admission.admit().await;
         let _busy = second.busy();
         // Full: the first, idle, is closed for the third.
-        let third = admission.admit().await;
-        tokio::time::timeout(Duration::from_secs(1), first.evicted()).await.unwrap();
+        let (third, _) = admission.admit().await;
+        tokio::time::timeout(Duration::from_secs(1), first_evicted).await.unwrap().unwrap();
         assert_eq!(admission.len(), 2);
         // Full of busy connections: a fourth waits until one closes.
         let _busy_third = third.busy();

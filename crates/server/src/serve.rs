@@ -59,7 +59,7 @@ impl Application {
 /// connection counts as busy from the request to the end of its response.
 struct Connection {
     application: Application,
-    admitted: Arc<Admitted>,
+    admitted: Admitted,
     body_timeout: Duration,
 }
 
@@ -115,16 +115,13 @@ pub async fn serve_with(
             },
             () = &mut shutdown => break,
         };
-        let admitted = tokio::select! {
-            admitted = admission.admit() => Arc::new(admitted),
+        let (admitted, evicted) = tokio::select! {
+            admitted = admission.admit() => admitted,
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = Connection {
-            application: application.clone(),
-            admitted: admitted.clone(),
-            body_timeout: limits.body_timeout,
-        };
+        let service =
+            Connection { application: application.clone(), admitted, body_timeout: limits.body_timeout };
         let connection = graceful.watch(http.serve_connection(TokioIo::new(Socket::new(stream)), service));
         tokio::spawn(async move {
             tokio::select! {
@@ -133,7 +130,7 @@ pub async fn serve_with(
                         tracing::debug!(error = %err, "connection_failed");
                     }
                 }
-                () = admitted.evicted() => {}
+                _ = evicted => {}
             }
         });
     }
