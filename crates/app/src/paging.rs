@@ -19,7 +19,7 @@
 //! once. Every attempt's outcome is recorded with the claim it was made under, and goes on the
 //! incident's timeline.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -344,6 +344,7 @@ impl Pager {
         cache: &mut Cache,
         update: &mut EscalationUpdate,
     ) -> anyhow::Result<()> {
+        let mut reached = HashSet::new();
         for action in actions {
             let page = match action {
                 EngineAction::Page(page) => page,
@@ -371,7 +372,7 @@ impl Pager {
             match recipients {
                 Ok(users) => {
                     for user_id in users {
-                        self.page_user(page, user_id, cache, update).await?;
+                        self.page_user(page, user_id, cache, &mut reached, update).await?;
                     }
                 }
                 Err(reason) => update.timeline.push(TimelineEvent::Unreachable { level: page.level, reason }),
@@ -387,6 +388,7 @@ impl Pager {
         page: &engine::Page,
         user_id: Id,
         cache: &mut Cache,
+        reached: &mut HashSet<(u32, u32, u32, Id)>,
         update: &mut EscalationUpdate,
     ) -> anyhow::Result<()> {
         let Some(name) = self.user(user_id, cache).await? else {
@@ -406,10 +408,10 @@ impl Pager {
         }
         let key = page.key();
         for method in methods {
-            // The same person reached twice in one step (directly and through a schedule, say)
-            // gets one message per contact method.
-            if update.notifications.iter().any(|n| n.contact_method_id == method.id && n.level == page.level)
-            {
+            // The same person reached twice by one level (directly and through a schedule, say)
+            // gets one message per contact method. A step that catches up after downtime may page
+            // the same level of several passes: each is a page of its own.
+            if !reached.insert((page.generation, page.pass, page.level, method.id)) {
                 continue;
             }
             update.notifications.push(NewNotification {

@@ -59,6 +59,9 @@ pub struct Sent {
     pub level: u32,
     pub wakes_management: bool,
     pub title: String,
+    /// Which page this is (it names the incident, generation, pass, level and target), and which
+    /// notification of it.
+    pub delivery_id: String,
     /// The page's signed link that acknowledges the incident.
     pub acknowledge_url: String,
 }
@@ -109,6 +112,7 @@ impl Transport for Recording {
                 level: page.level,
                 wakes_management: page.wakes_management,
                 title: page.title.clone(),
+                delivery_id: page.delivery_id.clone(),
                 acknowledge_url: page.acknowledge_url.clone(),
             });
         }

@@ -24,7 +24,7 @@ use serde_json::json;
 
 /// A store with a service, users with a contact method each, and a driver over a manual clock.
 struct World {
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     store: Store,
     clock: Arc<ManualClock>,
     recorder: Recording,
@@ -37,6 +37,16 @@ impl World {
     async fn new(start: &str, names: &[&str]) -> World {
         let dir = tempfile::tempdir().unwrap();
         let store = testing::fresh_sqlite(dir.path()).await.unwrap();
+        World::over(store, Some(dir), start, names).await
+    }
+
+    /// On a fresh PostgreSQL schema, when `FIREBREAK_TEST_DATABASE_URL` is set.
+    async fn postgres(test: &str, start: &str, names: &[&str]) -> Option<World> {
+        let store = testing::fresh_postgres(test).await.unwrap()?;
+        Some(World::over(store, None, start, names).await)
+    }
+
+    async fn over(store: Store, dir: Option<tempfile::TempDir>, start: &str, names: &[&str]) -> World {
         let clock = Arc::new(ManualClock::new(start.parse().unwrap()));
         let new_team = NewTeam { name: "payments".into(), description: String::new() };
         let team = write(&store, async |tx| tx.create_team(&new_team, clock.now()).await).await.unwrap();
@@ -279,6 +289,125 @@ async fn pages_missed_during_downtime_are_sent_once_each_in_order() {
     assert!(timeline.iter().any(|e| matches!(e.event, TimelineEvent::EscalationExhausted { generation: 1 })));
     world.advance(SignedDuration::from_hours(1)).await;
     assert!(world.take(origin).is_empty());
+}
+
+/// A policy paging ana then dan, a minute each, twice: when every server was down while the
+/// second pass fell due, the restarted driver pages each level of each pass that fell due, once,
+/// late and in order (the same person at the same level of two passes is two pages).
+#[tokio::test]
+async fn catching_up_pages_the_same_level_of_each_pass() {
+    let mut world = World::new("2026-03-02T08:00:00Z", &["ana", "dan"]).await;
+    let origin = world.clock.now();
+    world
+        .policy(
+            1,
+            json!([
+                {"timeout_minutes": 1, "targets": [{"type": "user", "id": world.user("ana")}]},
+                {"timeout_minutes": 1, "targets": [{"type": "user", "id": world.user("dan")}]},
+            ]),
+        )
+        .await;
+    let incident = world.trigger().await;
+    assert_eq!(world.take(origin), vec![(0, "ana".to_owned(), 1)]);
+    world.clock.advance(minutes(5));
+    world.restart();
+    world.run().await;
+    let s = |m: i64, who: &str, level: u32| (m, who.to_owned(), level);
+    assert_eq!(world.take(origin), vec![s(5, "dan", 2), s(5, "ana", 1), s(5, "dan", 2)]);
+    let escalation = world.store.escalation(incident).await.unwrap().unwrap().escalation;
+    assert_eq!((escalation.pass, escalation.level), (2, 2));
+    let notifications = world.store.incident_notifications(incident).await.unwrap();
+    assert_eq!(notifications.len(), 4, "one notification per page: {notifications:?}");
+}
+
+/// One case of [`every_level_that_fell_due_is_paged_once_late_and_in_order`]: a policy of
+/// `levels` (timeout in minutes, who) repeated `repeat` times, with every server down in the
+/// minutes that `down` marks.
+async fn catch_up(
+    mut world: World,
+    names: &[&str],
+    levels: &[(i64, usize)],
+    repeat: u32,
+    down: &[bool],
+) -> Result<(), proptest::test_runner::TestCaseError> {
+    let origin = world.clock.now();
+    let spec: Vec<serde_json::Value> = levels
+        .iter()
+        .map(|(timeout, who)| {
+            json!({"timeout_minutes": timeout, "targets": [{"type": "user", "id": world.user(names[*who])}]})
+        })
+        .collect();
+    world.policy(repeat, serde_json::Value::Array(spec)).await;
+    world.trigger().await;
+    // Minute by minute: up (the driver runs) or down (nothing runs; a new process starts when the
+    // servers come back).
+    let mut sent = world.take(origin);
+    let mut was_down = false;
+    for down in down {
+        world.clock.advance(minutes(1));
+        if *down {
+            was_down = true;
+            continue;
+        }
+        if was_down {
+            world.restart();
+            was_down = false;
+        }
+        world.run().await;
+        sent.extend(world.take(origin));
+    }
+    // The plan: level k of pass p falls due after the earlier levels' timeouts, and is paged at the
+    // first minute a server is up from then on.
+    let cycle: i64 = levels.iter().map(|(timeout, _)| timeout).sum();
+    let last = down.len() as i64;
+    let up_at = |due: i64| (due..=last).find(|minute| *minute == 0 || !down[(*minute - 1) as usize]);
+    let mut expected = Vec::new();
+    for pass in 0..=i64::from(repeat) {
+        let mut due = pass * cycle;
+        for (level, (timeout, who)) in levels.iter().enumerate() {
+            if let Some(at) = up_at(due) {
+                expected.push((at, names[*who].to_owned(), level as u32 + 1));
+            }
+            due += timeout;
+        }
+    }
+    proptest::prop_assert_eq!(sent, expected);
+    world.store.close().await;
+    Ok(())
+}
+
+/// Random downtimes during the escalation of policies of random levels and repeats: every level
+/// of every pass that fell due is paged exactly once, when it fell due or, if every server was down
+/// then, as soon as one is up again, and in order. On both backends.
+#[test]
+fn every_level_that_fell_due_is_paged_once_late_and_in_order() {
+    use proptest::test_runner::{Config, TestRunner};
+
+    const TEST: &str = "every_level_that_fell_due_is_paged_once_late_and_in_order";
+    const START: &str = "2026-03-02T08:00:00Z";
+    let names = ["ana", "ben", "cy"];
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let case = (
+        proptest::collection::vec((1..5i64, 0..names.len()), 1..4),
+        0..3u32,
+        proptest::collection::vec(proptest::bool::weighted(0.35), 40),
+    );
+    let postgres = std::env::var(testing::TEST_DATABASE_URL_VAR).is_ok();
+    for (backend, cases) in [("SQLite", 48), ("PostgreSQL", if postgres { 16 } else { 0 })] {
+        let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+        let result = runner.run(&case, |(levels, repeat, down)| {
+            runtime.block_on(async {
+                let world = match backend {
+                    "SQLite" => World::new(START, &names).await,
+                    _ => World::postgres(TEST, START, &names).await.expect("PostgreSQL is configured"),
+                };
+                catch_up(world, &names, &levels, repeat, &down).await
+            })
+        });
+        if let Err(failure) = result {
+            panic!("{backend}: {failure}");
+        }
+    }
 }
 
 /// The Monday 09:00 (local) hand-offs between `start` and `at`, counted on the civil calendar,
