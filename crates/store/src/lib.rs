@@ -46,14 +46,15 @@ pub enum StoreError {
     #[error("{0}")]
     Conflict(String),
     /// A domain rule refused the change.
-    #[error("{0}")]
+    #[error(transparent)]
     Refused(#[from] IncidentError),
-    /// The database cannot be reached or is overloaded; retrying later may work.
+    /// The database cannot be reached or is overloaded; retrying later may work. (The
+    /// message includes the cause's, so the cause is not also reported as a source.)
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(sqlx::Error),
     /// Anything else: a bug or a corrupt database.
     #[error("database error: {0}")]
-    Other(#[source] sqlx::Error),
+    Other(sqlx::Error),
     /// The URL does not name a supported database.
     #[error("{0}")]
     BadUrl(String),

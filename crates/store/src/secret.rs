@@ -38,18 +38,58 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// `url` with any password replaced by `***`, for messages and logs.
+/// `url` with every password in it replaced by `***`, for messages and logs: the
+/// password of the user information (which ends at the authority's last `@`, as URL
+/// parsers read it, so a password may itself hold `@`), and the value of any
+/// `password` or `sslpassword` parameter, in a query string or in a `key=value`
+/// connection string.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+    let (head, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
     };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
+    let mut redacted = head;
+    let rest = if redacted.is_empty() {
+        rest
+    } else {
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, after) = rest.split_at(end);
+        match authority.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                match userinfo.split_once(':') {
+                    Some((user, _)) => redacted.push_str(&format!("{user}:***@")),
+                    None => redacted.push_str(&format!("{userinfo}@")),
+                }
+                redacted.push_str(host);
+            }
+            None => redacted.push_str(authority),
+        }
+        after
     };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
+    redacted.push_str(&redact_password_parameters(rest));
+    redacted
+}
+
+/// `text` with the value of every `password=` or `sslpassword=` parameter (either
+/// case, `&`- or space-separated) replaced by `***`.
+fn redact_password_parameters(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut start = 0;
+    for (at, _) in text.match_indices('=') {
+        if at < start {
+            continue;
+        }
+        let key_start = text[..at].rfind(['?', '&', ' ', ';']).map_or(0, |i| i + 1).max(start);
+        let key = text[key_start..at].trim();
+        if key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword") {
+            let value_end = text[at + 1..].find(['&', ' ', ';', '#']).map_or(text.len(), |i| at + 1 + i);
+            out.push_str(&text[start..=at]);
+            out.push_str("***");
+            start = value_end;
+        }
     }
+    out.push_str(&text[start..]);
+    out
 }
 
 /// `bytes` as lowercase hex.
@@ -96,5 +136,27 @@ mod tests {
         assert_eq!(redact_url("postgres://u:hunter2@db/x"), "postgres://u:***@db/x");
         assert_eq!(redact_url("postgres://u@db/x"), "postgres://u@db/x");
         assert_eq!(redact_url("sqlite:fb.db"), "sqlite:fb.db");
+        assert_eq!(redact_url("postgres://u:p@ss@db:5432/x"), "postgres://u:***@db:5432/x");
+        assert_eq!(redact_url("postgres://u:a@b@c@db"), "postgres://u:***@db");
+        assert_eq!(
+            redact_url("postgres://u@db/x?sslmode=require&password=hunter2&application_name=fb"),
+            "postgres://u@db/x?sslmode=require&password=***&application_name=fb"
+        );
+        assert_eq!(redact_url("postgres://db/x?PASSWORD=hunter2"), "postgres://db/x?PASSWORD=***");
+        assert_eq!(redact_url("postgres://db/x?sslpassword=k3y"), "postgres://db/x?sslpassword=***");
+        assert_eq!(
+            redact_url("host=db user=u password=hunter2 dbname=x"),
+            "host=db user=u password=*** dbname=x"
+        );
+        assert_eq!(redact_url("postgres://u:pw@db/x?options=a@b"), "postgres://u:***@db/x?options=a@b");
+        for url in [
+            "postgres://u:p@ss@db/x",
+            "postgres://u@db/x?password=hunter2",
+            "postgresql://u:hunter2@db/x?password=hunter2",
+            "postgres://u:hunter2@db?password=hunter2#x",
+        ] {
+            let shown = redact_url(url);
+            assert!(!shown.contains("hunter2") && !shown.contains("ss@"), "{url} shown as {shown}");
+        }
     }
 }

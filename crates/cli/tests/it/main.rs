@@ -10,5 +10,6 @@ mod ical;
 mod ingest_http;
 mod paging;
 mod replicas;
+mod secrets;
 mod support;
 mod walk;
