@@ -1,8 +1,9 @@
 //! Markdown to HTML for service documentation and runbooks.
 //!
-//! Raw HTML in the source is shown as text, not passed through, and links with a scheme other
-//! than http, https or mailto (or a relative link) are dropped: a runbook must not be able to run
-//! script in a responder's browser.
+//! Raw HTML in the source is shown as text, not passed through, and links are kept only with
+//! the scheme http, https or mailto, or as a path on this server or a fragment: a runbook must
+//! not be able to run script in a responder's browser, and a link that looks local must not
+//! lead to another host (`//evil.example`, or `/\evil.example`, which browsers read alike).
 
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, html};
 
@@ -25,9 +26,19 @@ pub(crate) fn render(source: &str) -> String {
 }
 
 fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
-    let lower = url.trim().to_ascii_lowercase();
-    let allowed = ["http://", "https://", "mailto:", "/", "#"].iter().any(|prefix| lower.starts_with(prefix))
-        || !lower.contains(':');
+    // Read the URL as a browser does: leading and trailing controls and spaces stripped, tabs
+    // and newlines anywhere removed, backslashes taken for slashes.
+    let seen: String = url
+        .trim_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .map(|c| if c == '\\' { '/' } else { c.to_ascii_lowercase() })
+        .collect();
+    let allowed = if let Some(path) = seen.strip_prefix('/') {
+        !path.starts_with('/')
+    } else {
+        ["http://", "https://", "mailto:", "#"].iter().any(|prefix| seen.starts_with(prefix)) || !seen.contains(':')
+    };
     if allowed { url } else { CowStr::Borrowed("#") }
 }
 
@@ -41,5 +52,27 @@ mod tests {
         assert_eq!(render("<script>alert(1)</script>"), "&lt;script&gt;alert(1)&lt;/script&gt;");
         assert_eq!(render("[a](javascript:alert(1))"), "<p><a href=\"#\">a</a></p>\n");
         assert_eq!(render("[a](https://x.dev/)"), "<p><a href=\"https://x.dev/\">a</a></p>\n");
+        assert_eq!(render("[a](/services/3)"), "<p><a href=\"/services/3\">a</a></p>\n");
+        assert_eq!(render("[a](docs/run.md#db)"), "<p><a href=\"docs/run.md#db\">a</a></p>\n");
+        assert_eq!(render("[a](#db)"), "<p><a href=\"#db\">a</a></p>\n");
+    }
+
+    #[test]
+    fn links_that_look_local_cannot_lead_to_another_host() {
+        for source in [
+            "[a](//evil.example)",
+            "[a](//evil.example/path)",
+            "[a](/\\evil.example)",
+            r"[a](\\\\evil.example)",
+            "[a](<\t//evil.example>)",
+            "[a](</\t/evil.example>)",
+            "![i](//evil.example/x.png)",
+            "[a]: //evil.example\n\n[a]",
+            "<//evil.example>",
+            "[a](<java\tscript:alert(1)>)",
+        ] {
+            let html = render(source);
+            assert!(!html.contains("evil.example\"") && !html.contains("script:"), "{source:?} rendered {html:?}");
+        }
     }
 }
