@@ -205,7 +205,9 @@ pub struct Notification {
     pub address: String,
     /// The escalation level that paged.
     pub level: u32,
-    /// `pending`, `sending`, `delivered` or `failed`.
+    /// `pending`, `sending`, `delivered`, `failed`, `withdrawn` (not sent: the incident was
+    /// acknowledged or resolved first) or `unknown` (not sent again after an attempt that was
+    /// interrupted before its outcome was recorded: it may have arrived).
     pub status: String,
     pub attempts: u32,
     pub last_error: Option<String>,
@@ -669,6 +671,12 @@ impl From<domain::TimelineEntry> for TimelineEntry {
                     domain::NotifyOutcome::Failed => format!(
                         "paging {user} by {channel} (level {level}) failed after {attempt} attempts: {detail}"
                     ),
+                    domain::NotifyOutcome::Withdrawn => {
+                        format!("page to {user} by {channel} (level {level}) withdrawn: {detail}")
+                    }
+                    domain::NotifyOutcome::Unknown => {
+                        format!("page to {user} by {channel} (level {level}) may have arrived: {detail}")
+                    }
                 },
                 json!({"user_id": user_id, "user": user, "channel": channel, "level": level,
                     "attempt": attempt, "outcome": outcome.as_str(), "detail": detail}),

@@ -472,10 +472,24 @@ impl Pager {
     /// Makes one attempt and records its outcome.
     async fn deliver(&self, claim: ClaimedNotification) {
         let now = self.clock.now();
+        if claim.status != Status::Triggered {
+            // The incident no longer needs the page. Say what is known of the earlier attempts:
+            // one that was interrupted before its outcome was recorded may have been delivered.
+            let (finish, outcome, detail) = if claim.interrupted == 0 {
+                let reason = format!("not sent: the incident is {}", claim.status);
+                (Finish::Withdrawn { reason: reason.clone() }, NotifyOutcome::Withdrawn, reason)
+            } else {
+                let reason = format!(
+                    "{} interrupted before its outcome was recorded, and not sent again: the incident is {}",
+                    if claim.interrupted == 1 { "an earlier attempt was" } else { "earlier attempts were" },
+                    claim.status
+                );
+                (Finish::Unknown { reason: reason.clone() }, NotifyOutcome::Unknown, reason)
+            };
+            return self.record(&claim, finish, outcome, detail, now).await;
+        }
         let result = if !claim.contact_method_exists {
             Err(SendError::Permanent("the contact method was removed".to_owned()))
-        } else if claim.status != Status::Triggered {
-            Err(SendError::Permanent(format!("not sent: the incident is {}", claim.status)))
         } else {
             match Channel::parse(&claim.channel) {
                 Ok(channel) => {
@@ -501,6 +515,19 @@ impl Pager {
                 (Finish::Failed { error: error.clone() }, NotifyOutcome::Failed, error)
             }
         };
+        self.record(&claim, finish, outcome, detail, finished).await;
+    }
+
+    /// Records how an attempt that ended at `finished` went, on the notification and the
+    /// incident's timeline.
+    async fn record(
+        &self,
+        claim: &ClaimedNotification,
+        finish: Finish,
+        outcome: NotifyOutcome,
+        detail: String,
+        finished: Timestamp,
+    ) {
         tracing::info!(
             notification_id = claim.id,
             incident_id = claim.incident_id,
@@ -518,7 +545,7 @@ impl Pager {
             outcome,
             detail,
         };
-        match self.store.finish_notification(&claim, &finish, &event, finished).await {
+        match self.store.finish_notification(claim, &finish, &event, finished).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(notification_id = claim.id, "notification_claim_lost"),
             Err(err) => {

@@ -170,6 +170,10 @@ pub enum NotifyOutcome {
     Retrying,
     /// Failed for good: permanently, or after the last attempt.
     Failed,
+    /// Not sent: the incident no longer needed it.
+    Withdrawn,
+    /// Not sent again, after an attempt whose outcome went unrecorded: it may have arrived.
+    Unknown,
 }
 
 /// Why a change to an incident was refused.
@@ -350,7 +354,7 @@ named_enum!(Signal, "golden signal", Latency => "latency", Traffic => "traffic",
     Saturation => "saturation");
 named_enum!(Direction, "direction", Up => "up", Down => "down", Both => "both");
 named_enum!(NotifyOutcome, "notification outcome", Delivered => "delivered", Retrying => "retrying",
-    Failed => "failed");
+    Failed => "failed", Withdrawn => "withdrawn", Unknown => "unknown");
 named_enum!(AssignRole, "role", Assignee => "assignee", Commander => "commander");
 
 #[cfg(test)]

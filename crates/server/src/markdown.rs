@@ -37,7 +37,8 @@ fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
     let allowed = if let Some(path) = seen.strip_prefix('/') {
         !path.starts_with('/')
     } else {
-        ["http://", "https://", "mailto:", "#"].iter().any(|prefix| seen.starts_with(prefix)) || !seen.contains(':')
+        ["http://", "https://", "mailto:", "#"].iter().any(|prefix| seen.starts_with(prefix))
+            || !seen.contains(':')
     };
     if allowed { url } else { CowStr::Borrowed("#") }
 }
@@ -72,7 +73,10 @@ mod tests {
             "[a](<java\tscript:alert(1)>)",
         ] {
             let html = render(source);
-            assert!(!html.contains("evil.example\"") && !html.contains("script:"), "{source:?} rendered {html:?}");
+            assert!(
+                !html.contains("evil.example\"") && !html.contains("script:"),
+                "{source:?} rendered {html:?}"
+            );
         }
     }
 }

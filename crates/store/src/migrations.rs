@@ -39,6 +39,11 @@ const SQLITE: &[Migration] = &[
         name: "0007_ingest_journal",
         sql: include_str!("../migrations/sqlite/0007_ingest_journal.sql"),
     },
+    Migration {
+        version: 8,
+        name: "0008_interrupted_attempts",
+        sql: include_str!("../migrations/sqlite/0008_interrupted_attempts.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -76,6 +81,11 @@ const POSTGRES: &[Migration] = &[
         version: 7,
         name: "0007_ingest_journal",
         sql: include_str!("../migrations/postgres/0007_ingest_journal.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "0008_interrupted_attempts",
+        sql: include_str!("../migrations/postgres/0008_interrupted_attempts.sql"),
     },
 ];
 

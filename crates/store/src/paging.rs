@@ -107,6 +107,9 @@ pub struct ClaimedNotification {
     /// contact method was removed after the page.
     pub secret: Option<String>,
     pub contact_method_exists: bool,
+    /// How many earlier attempts were claimed and never recorded, because the replica making
+    /// them stopped: any of them may have reached the receiver.
+    pub interrupted: u32,
     pub level: u32,
     pub wakes_management: bool,
     pub incident_id: Id,
@@ -129,6 +132,16 @@ pub enum Finish {
     /// Failed for good.
     Failed {
         error: String,
+    },
+    /// Not sent, because the incident no longer needs it (it was acknowledged or resolved first),
+    /// and no earlier attempt may have been delivered.
+    Withdrawn {
+        reason: String,
+    },
+    /// Not sent again, and an earlier attempt was interrupted before its outcome was recorded: the
+    /// page may or may not have arrived.
+    Unknown {
+        reason: String,
     },
 }
 
@@ -204,6 +217,7 @@ struct ClaimedRow {
     address: String,
     secret: Option<String>,
     contact_method_id: Option<i64>,
+    interrupted: i64,
     level: i64,
     wakes_management: i64,
     incident_id: i64,
@@ -229,6 +243,7 @@ impl TryFrom<ClaimedRow> for ClaimedNotification {
             address: row.address,
             secret: row.secret,
             contact_method_exists: row.contact_method_id.is_some(),
+            interrupted: u32::try_from(row.interrupted).map_err(|err| corrupt(&what, err))?,
             level: u32::try_from(row.level).map_err(|err| corrupt(&what, err))?,
             wakes_management: row.wakes_management != 0,
             incident_id: row.incident_id,
@@ -283,7 +298,7 @@ const ESCALATION_COLUMNS: &str =
 
 /// The columns of a [`ClaimedRow`], over `notifications n` joined with what the message needs.
 const CLAIMED_SELECT: &str = "SELECT n.id, n.attempts, n.page_key, n.user_id, u.name AS user_name, n.channel, \
-     n.address, c.secret, c.id AS contact_method_id, n.level, n.wakes_management, n.incident_id, i.title, \
+     n.address, c.secret, c.id AS contact_method_id, n.interrupted, n.level, n.wakes_management, n.incident_id, i.title, \
      i.severity, i.kind, i.status, s.name AS service_name \
      FROM notifications n JOIN users u ON u.id = n.user_id JOIN incidents i ON i.id = n.incident_id \
      JOIN services s ON s.id = i.service_id LEFT JOIN contact_methods c ON c.id = n.contact_method_id";
@@ -588,7 +603,8 @@ impl Store {
         };
         let ids: Vec<i64> = with_pool!(self, pool => {
             sqlx::query_scalar(&format!(
-                "UPDATE notifications SET status = 'sending', attempts = attempts + 1, next_attempt_at = $1 \
+                "UPDATE notifications SET status = 'sending', attempts = attempts + 1, next_attempt_at = $1, \
+                 interrupted = interrupted + CASE WHEN status = 'sending' THEN 1 ELSE 0 END \
                  WHERE id IN (SELECT id FROM notifications WHERE status IN ('pending', 'sending') \
                  AND next_attempt_at <= $2 ORDER BY next_attempt_at LIMIT $3{skip_locked}) RETURNING id"
             ))
@@ -629,6 +645,8 @@ impl Store {
                     Finish::Delivered => ("delivered", *at, None, Some(millis(*at))),
                     Finish::Retry { at: retry, error } => ("pending", *retry, Some(error.as_str()), None),
                     Finish::Failed { error } => ("failed", *at, Some(error.as_str()), None),
+                    Finish::Withdrawn { reason } => ("withdrawn", *at, Some(reason.as_str()), None),
+                    Finish::Unknown { reason } => ("unknown", *at, Some(reason.as_str()), None),
                 };
                 let updated = sqlx::query(
                     "UPDATE notifications SET status = $1, next_attempt_at = $2, last_error = $3, delivered_at = $4 \

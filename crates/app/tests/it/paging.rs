@@ -646,3 +646,102 @@ async fn a_team_target_pages_every_member_once() {
         "{timeline:?}"
     );
 }
+
+/// Delivers each page through the recording, then dies, as a replica killed after the receiver
+/// answered and before the outcome was recorded.
+struct DiesAfterSending(Recording);
+
+impl firebreak_app::paging::Transport for DiesAfterSending {
+    fn send<'a>(
+        &'a self,
+        channel: firebreak_notify::Channel,
+        address: &'a str,
+        secret: Option<&'a str>,
+        page: &'a firebreak_notify::Page,
+        now: Timestamp,
+    ) -> firebreak_app::paging::Sending<'a> {
+        let sending = self.0.send(channel, address, secret, page, now);
+        Box::pin(async move {
+            let _ = sending.await;
+            panic!("killed after the receiver answered");
+        })
+    }
+}
+
+/// The outcomes on the incident's timeline, as `attempt:outcome detail`.
+async fn outcomes(world: &World, incident: i64) -> Vec<String> {
+    let timeline = world.store.timeline(incident).await.unwrap();
+    timeline
+        .into_iter()
+        .filter_map(|e| match e.event {
+            TimelineEvent::Notified { attempt, outcome, detail, .. } => {
+                Some(format!("{attempt}:{outcome} {detail}"))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_page_cut_short_and_then_no_longer_needed_reads_unknown_not_failed() {
+    let world = World::new("2026-03-02T08:00:00Z", &["ana"]).await;
+    world
+        .policy(0, json!([{"timeout_minutes": 60, "targets": [{"type": "user", "id": world.user("ana")}]}]))
+        .await;
+    let new = NewIncident {
+        title: "payments failing".into(),
+        service_id: world.service,
+        severity: Severity::Sev1,
+        kind: Kind::Signal,
+    };
+    let incident = write(&world.store, async |tx| tx.create_incident(&new, "test", world.clock.now()).await)
+        .await
+        .unwrap()
+        .id;
+    let links = Links::new(vec![1; 32], "https://firebreak.example");
+    let dying = Arc::new(Pager::new(
+        world.store.clone(),
+        world.clock.clone(),
+        Arc::new(DiesAfterSending(world.recorder.clone())),
+        links,
+        "https://firebreak.example",
+    ));
+    let died = tokio::spawn(async move { dying.run_until_idle().await }).await;
+    assert!(died.unwrap_err().is_panic());
+    assert_eq!(world.recorder.take().len(), 1, "the receiver got the page");
+    assert_eq!(world.store.incident_notifications(incident).await.unwrap()[0].status, "sending");
+
+    // Acknowledged meanwhile; another replica takes the claim when it expires and does not page
+    // again, but cannot say the page failed: it may well have arrived.
+    world.command(incident, Command::Acknowledge).await;
+    world.advance(minutes(2)).await;
+    assert!(world.recorder.take().is_empty());
+    let notification = &world.store.incident_notifications(incident).await.unwrap()[0];
+    assert_eq!((notification.status.as_str(), notification.attempts), ("unknown", 2));
+    assert_eq!(
+        outcomes(&world, incident).await,
+        [
+            "2:unknown an earlier attempt was interrupted before its outcome was recorded, and not sent again: \
+          the incident is acknowledged"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_retry_no_longer_needed_is_withdrawn_not_failed() {
+    let world = World::new("2026-03-02T08:00:00Z", &["ana"]).await;
+    world
+        .policy(0, json!([{"timeout_minutes": 60, "targets": [{"type": "user", "id": world.user("ana")}]}]))
+        .await;
+    world.recorder.script([Err(SendError::Transient("HTTP 503".into()))]);
+    let incident = world.trigger().await;
+    world.command(incident, Command::Acknowledge).await;
+    world.advance(minutes(1)).await;
+    assert!(world.recorder.take().is_empty());
+    let notification = &world.store.incident_notifications(incident).await.unwrap()[0];
+    assert_eq!((notification.status.as_str(), notification.attempts), ("withdrawn", 2));
+    assert_eq!(
+        outcomes(&world, incident).await,
+        ["1:retrying HTTP 503", "2:withdrawn not sent: the incident is acknowledged"]
+    );
+}

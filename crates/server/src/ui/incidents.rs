@@ -398,7 +398,7 @@ fn pages(notifications: &[Notification]) -> Markup {
 /// The class of a notification's status badge: the status, when it is one the stylesheet knows.
 fn status_class(status: &str) -> &str {
     match status {
-        known @ ("pending" | "sending" | "delivered" | "failed") => known,
+        known @ ("pending" | "sending" | "delivered" | "failed" | "withdrawn" | "unknown") => known,
         _ => "other",
     }
 }
