@@ -28,6 +28,11 @@ pub struct ScaledClock {
 }
 
 impl ScaledClock {
+    /// The wall clock sped up `scale` times from `origin`.
+    pub fn new(origin: Timestamp, scale: f64) -> ScaledClock {
+        ScaledClock { origin, scale }
+    }
+
     /// The clock that `FIREBREAK_TIME_SCALE` and `FIREBREAK_TIME_ORIGIN` ask for, if any.
     ///
     /// Fails naming the variable whose value cannot be read.
@@ -55,5 +60,23 @@ impl Clock for ScaledClock {
         let real = Timestamp::now().duration_since(self.origin);
         let scaled = jiff::SignedDuration::from_secs_f64(real.as_secs_f64() * self.scale);
         self.origin.saturating_add(scaled).unwrap_or(self.origin)
+    }
+
+    fn over(&self, real: std::time::Duration) -> jiff::SignedDuration {
+        jiff::SignedDuration::try_from_secs_f64(real.as_secs_f64() * self.scale)
+            .unwrap_or(jiff::SignedDuration::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sped_up_clock_measures_real_time_in_its_own() {
+        let origin: Timestamp = "2026-03-02T08:00:00Z".parse().unwrap();
+        let clock = ScaledClock::new(origin, 60.0);
+        assert_eq!(clock.over(std::time::Duration::from_secs(60)), jiff::SignedDuration::from_hours(1));
+        assert_eq!(SystemClock.over(std::time::Duration::from_secs(60)), jiff::SignedDuration::from_mins(1));
     }
 }

@@ -48,8 +48,10 @@ use crate::{App, Error, Result, resolve};
 /// Escalations decided, or notifications claimed, per transaction. Small enough that a new incident
 /// waits for at most one such transaction while a burst of timers is worked through.
 pub const BATCH_MAX: u32 = 64;
-/// How long a claimed notification attempt may take before another replica may retry it.
-pub const LEASE: SignedDuration = SignedDuration::from_secs(60);
+/// How long, in real time, a claimed notification attempt may take before another replica may
+/// retry it: longer than [`SEND_TIMEOUT`], with time to record the outcome. On a sped-up clock
+/// the lease is this much real time in the clock's time.
+pub const LEASE: Duration = Duration::from_secs(60);
 /// How often the driver looks for work it was not woken for: other replicas' incidents, expired
 /// claims. A replica that dies leaves its due timers to the others within this interval.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -97,6 +99,8 @@ pub struct Pager {
     store: Store,
     clock: Arc<dyn Clock>,
     transport: Arc<dyn Transport>,
+    /// [`LEASE`] in the clock's time.
+    lease: SignedDuration,
     links: Links,
     public_url: String,
     /// Set when new incidents may be pending, so that a burst of timers yields to them.
@@ -139,6 +143,7 @@ impl Pager {
         let seed = std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), 0u8);
         Pager {
             store,
+            lease: clock.over(LEASE),
             clock,
             transport,
             links,
@@ -226,7 +231,7 @@ impl Pager {
         }
         worked |= !updates.is_empty();
         self.apply(&updates, delivery, false).await?;
-        let retries = self.store.claim_notifications(self.clock.now(), LEASE, BATCH_MAX).await?;
+        let retries = self.store.claim_notifications(self.clock.now(), self.lease, BATCH_MAX).await?;
         let full = due.len() == BATCH_MAX as usize || retries.len() == BATCH_MAX as usize;
         worked |= !retries.is_empty();
         self.dispatch(retries, delivery, false).await;
@@ -275,7 +280,7 @@ impl Pager {
             notifications: Vec::new(),
             timeline: Vec::new(),
             now,
-            lease: LEASE,
+            lease: self.lease,
         };
         let Some(stored) = &pending.escalation else {
             if incident.status == Status::Triggered
@@ -329,7 +334,7 @@ impl Pager {
             notifications: Vec::new(),
             timeline: Vec::new(),
             now,
-            lease: LEASE,
+            lease: self.lease,
         };
         self.pages(&actions, now, cache, &mut update).await?;
         Ok(Some(update))

@@ -33,6 +33,13 @@ pub type Id = i64;
 /// time by hand; the domain itself only ever receives `now` as an argument.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> jiff::Timestamp;
+
+    /// How much of this clock's time passes in `real` wall-clock time: `real` itself, except on a
+    /// clock sped up for rehearsals. A lease that covers real I/O (an HTTP request with a real
+    /// timeout) is measured with it, so that it never ends before the I/O can.
+    fn over(&self, real: std::time::Duration) -> jiff::SignedDuration {
+        jiff::SignedDuration::try_from(real).unwrap_or(jiff::SignedDuration::MAX)
+    }
 }
 
 /// A clock that only moves when told to, for tests and simulations.

@@ -745,3 +745,67 @@ async fn a_retry_no_longer_needed_is_withdrawn_not_failed() {
         ["1:retrying HTTP 503", "2:withdrawn not sent: the incident is acknowledged"]
     );
 }
+
+/// Delivers each page through the recording after two seconds of real time, as a slow receiver.
+struct Slow(Recording);
+
+impl firebreak_app::paging::Transport for Slow {
+    fn send<'a>(
+        &'a self,
+        channel: firebreak_notify::Channel,
+        address: &'a str,
+        secret: Option<&'a str>,
+        page: &'a firebreak_notify::Page,
+        now: Timestamp,
+    ) -> firebreak_app::paging::Sending<'a> {
+        Box::pin(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            self.0.send(channel, address, secret, page, now).await
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_receiver_on_a_sped_up_clock_is_paged_once() {
+    let world = World::new("2026-03-02T08:00:00Z", &["ana"]).await;
+    world
+        .policy(0, json!([{"timeout_minutes": 600, "targets": [{"type": "user", "id": world.user("ana")}]}]))
+        .await;
+    // Sixty times faster than the wall clock: the attempt's two real seconds are two minutes here,
+    // longer than the lease in the clock's own time would be.
+    let clock: Arc<dyn Clock> = Arc::new(firebreak_app::ScaledClock::new(Timestamp::now(), 60.0));
+    let transport = Arc::new(Slow(world.recorder.clone()));
+    let replica = || {
+        let links = Links::new(vec![1; 32], "https://firebreak.example");
+        Arc::new(Pager::new(
+            world.store.clone(),
+            clock.clone(),
+            transport.clone(),
+            links,
+            "https://firebreak.example",
+        ))
+    };
+    let new = NewIncident {
+        title: "payments failing".into(),
+        service_id: world.service,
+        severity: Severity::Sev1,
+        kind: Kind::Signal,
+    };
+    write(&world.store, async |tx| tx.create_incident(&new, "test", clock.now()).await).await.unwrap();
+    let first = replica();
+    let sending = tokio::spawn(async move { first.run_until_idle().await });
+    // The first replica claims the page and is sending it; the second keeps looking for work.
+    while world.recorder.sent().is_empty()
+        && world.store.incident_notifications(1).await.unwrap().first().is_none_or(|n| n.status != "sending")
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let second = replica();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while std::time::Instant::now() < until {
+        second.run_until_idle().await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    sending.await.unwrap().unwrap();
+    assert_eq!(world.recorder.sent().len(), 1, "{:?}", world.recorder.sent());
+}
