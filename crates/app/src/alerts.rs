@@ -279,6 +279,22 @@ impl Ingestor {
         }
     }
 
+    /// Waits, at most `timeout`, until every event answered before this call is in the database.
+    /// Fails naming how far behind the applier is when it is not.
+    pub(crate) async fn caught_up(&self, timeout: Duration) -> Result<(), String> {
+        let Some(progress) = &self.progress else { return Ok(()) };
+        let target = progress.journaled.load(Ordering::Acquire);
+        if progress.applied_by(target, timeout).await {
+            Ok(())
+        } else {
+            Err(format!(
+                "the database is {} accepted alert events behind, and has not caught up in {} s",
+                self.backlog(),
+                timeout.as_secs()
+            ))
+        }
+    }
+
     /// Waits, at most `timeout`, until every journaled event is in the database; says in the log
     /// if some are not (they are applied at the next start).
     pub(crate) async fn drain(&self, timeout: Duration) {

@@ -42,6 +42,10 @@ use firebreak_store::Store;
 use jiff::Timestamp;
 
 pub use access::Principal;
+
+/// How long [`App::ready`] waits for a write to go through, and for accepted alert events to
+/// reach the database, before it says the process is not ready.
+pub const READY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 pub use clock::{ScaledClock, SystemClock};
 pub use error::{Error, Result};
 pub use firebreak_store::secret::redact_url;
@@ -176,6 +180,25 @@ impl App {
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<()> {
         Ok(self.inner.store.ping().await?)
+    }
+
+    /// Whether this process can do its work: the database can be written (within
+    /// [`READY_WAIT`]), and the alert events accepted before this call are in the database (or
+    /// get there within [`READY_WAIT`]). Fails with every reason it is not.
+    pub async fn ready(&self) -> std::result::Result<(), Vec<String>> {
+        let writable = async {
+            match tokio::time::timeout(READY_WAIT, self.inner.store.ping_write()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(err)) => Err(format!("the database cannot be written: {err}")),
+                Err(_) => Err(format!(
+                    "the database cannot be written: no write went through in {} s",
+                    READY_WAIT.as_secs()
+                )),
+            }
+        };
+        let (writable, applied) = tokio::join!(writable, self.inner.ingestor.caught_up(READY_WAIT));
+        let reasons: Vec<String> = [writable, applied].into_iter().filter_map(|check| check.err()).collect();
+        if reasons.is_empty() { Ok(()) } else { Err(reasons) }
     }
 
     /// The time now, by the application's clock.

@@ -18,11 +18,12 @@ pub(crate) async fn healthz() -> &'static str {
 }
 
 pub(crate) async fn readyz(State(server): State<Shared>) -> Response {
-    match server.ping().await {
+    match server.ready().await {
         Ok(()) => "ready\n".into_response(),
-        Err(err) => {
-            tracing::warn!(error = %err, "readiness_failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+        Err(reasons) => {
+            let reasons = reasons.join("\n");
+            tracing::warn!(reasons = %reasons, "readiness_failed");
+            (StatusCode::SERVICE_UNAVAILABLE, format!("not ready:\n{reasons}\n")).into_response()
         }
     }
 }

@@ -450,6 +450,17 @@ impl Store {
         Ok(())
     }
 
+    /// Checks that the database can be written: a write transaction that changes nothing. On
+    /// SQLite it takes the write lock (waiting as long as any write would); on PostgreSQL it fails
+    /// at once on a read-only server.
+    pub async fn ping_write(&self) -> Result<()> {
+        let mut tx = self.begin().await?;
+        with_conn!(tx.conn(), c => {
+            sqlx::query("UPDATE firebreak_migrations SET name = name WHERE version < 0").execute(&mut *c).await?;
+        });
+        tx.commit().await
+    }
+
     /// Closes the pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
         match &self.backend {

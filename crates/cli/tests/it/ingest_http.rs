@@ -116,3 +116,65 @@ async fn a_database_that_cannot_keep_up_gets_429s_and_loses_nothing() {
         .unwrap();
     assert_eq!(late, 0, "an event answered 429 is not stored");
 }
+
+/// While another process holds the database's write lock, `/readyz` says the process is not
+/// ready, and why, within a few seconds; events are still accepted (into the journal), a read
+/// answers after a bounded wait, and once the lock is gone the process is ready again and the
+/// accepted event can be read.
+#[tokio::test]
+async fn a_locked_database_is_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ready.db").display());
+    let token = create_token(dir.path(), &database, "ana");
+    let server = Server::start(dir.path(), &database).await;
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let url = &server.url;
+    let key = &ledger_integration_key(&http, url, &token).await;
+    let ready = async || {
+        let started = Instant::now();
+        let response = http.get(format!("{url}/readyz")).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap(), started.elapsed())
+    };
+    assert_eq!(ready().await.0, 200);
+
+    let mut lock = sqlx::SqliteConnection::connect(&database).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut lock).await.unwrap();
+    let enqueued = http
+        .post(format!("{url}/v2/enqueue"))
+        .json(&json!({"routing_key": key, "event_action": "trigger", "dedup_key": "lag",
+            "payload": {"summary": "replication lag 40s", "source": "db-2", "severity": "critical"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(enqueued.status().as_u16(), 202, "the journal takes events while the database is locked");
+    let (status, body, took) = ready().await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("the database cannot be written"), "{body}");
+    assert!(body.contains("1 accepted alert events behind"), "{body}");
+    assert!(took < Duration::from_secs(4), "readiness answered in {took:?}");
+
+    // A read after the 202 waits a bounded time for the event, then answers what is stored.
+    let started = Instant::now();
+    let listed = http.get(format!("{url}/api/v1/incidents")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(listed.status().as_u16(), 200);
+    assert!(started.elapsed() < Duration::from_secs(8), "the read answered in {:?}", started.elapsed());
+
+    sqlx::query("ROLLBACK").execute(&mut lock).await.unwrap();
+    lock.close().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ready().await.0 != 200 {
+        assert!(Instant::now() < deadline, "not ready again after the lock went");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let incidents: Value = http
+        .get(format!("{url}/api/v1/incidents"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(incidents["incidents"].as_array().map(Vec::len), Some(1), "{incidents}");
+}
