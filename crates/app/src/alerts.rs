@@ -732,7 +732,11 @@ impl App {
     /// Makes `events` of service `service_id` durable, returning once they are: in a synced
     /// journal record (SQLite) or a committed transaction (PostgreSQL). Every event must have a
     /// dedup key.
-    pub async fn submit_alerts(&self, service_id: Id, events: Vec<AlertEvent>) -> Result<(), Refusal> {
+    ///
+    /// A NUL character in an event's text becomes U+FFFD: PostgreSQL cannot store one, and an
+    /// alert is not refused for its text.
+    pub async fn submit_alerts(&self, service_id: Id, mut events: Vec<AlertEvent>) -> Result<(), Refusal> {
+        events.iter_mut().for_each(AlertEvent::replace_nul);
         self.inner.ingestor.submit(service_id, events).await
     }
 

@@ -54,6 +54,38 @@ pub struct AlertEvent {
     pub links: Vec<Link>,
 }
 
+impl AlertEvent {
+    /// Replaces every NUL character in the event's text with U+FFFD. PostgreSQL cannot store a
+    /// NUL in text, and an alert is never refused for its text: both backends store the same.
+    pub fn replace_nul(&mut self) {
+        fn clean(text: &mut String) {
+            if text.contains('\0') {
+                *text = text.replace('\0', "\u{fffd}");
+            }
+        }
+        if let Some(key) = &mut self.dedup_key {
+            clean(key);
+        }
+        clean(&mut self.summary);
+        clean(&mut self.source);
+        clean(&mut self.details);
+        if self.labels.iter().any(|(key, value)| key.contains('\0') || value.contains('\0')) {
+            self.labels = std::mem::take(&mut self.labels)
+                .into_iter()
+                .map(|(mut key, mut value)| {
+                    clean(&mut key);
+                    clean(&mut value);
+                    (key, value)
+                })
+                .collect();
+        }
+        for link in &mut self.links {
+            clean(&mut link.title);
+            clean(&mut link.url);
+        }
+    }
+}
+
 /// Where an alert is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AlertStatus {

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use axum::Form;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -18,7 +17,7 @@ use super::chart::{SignalChart, anomaly_spans, chart};
 use super::format::{age, format_time, service_link, table_head};
 use super::page::{Catalog, Page, Session, csrf_matches, page_id};
 use crate::error::ApiError;
-use crate::extract::Path;
+use crate::extract::{Form, Path};
 use crate::state::Shared;
 use firebreak_api::IncidentQuery;
 use firebreak_app::paging::{Notification, shown_address};

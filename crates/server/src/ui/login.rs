@@ -1,7 +1,6 @@
 //! Logging in and out of the web UI with an API token, kept in an `HttpOnly`, `SameSite=Strict`
 //! cookie.
 
-use axum::Form;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,6 +11,7 @@ use serde::Deserialize;
 
 use super::page::{COOKIE, Viewer, error_page, layout};
 use crate::error::ApiError;
+use crate::extract::Form;
 use crate::state::Shared;
 
 #[derive(Deserialize)]

@@ -4,6 +4,7 @@
 
 mod api;
 mod connections;
+mod hostile;
 mod ingest;
 mod oncall;
 mod signals;
