@@ -220,7 +220,8 @@ impl Matcher {
     }
 
     /// Parses `name=value`, `name!=value`, `name=~regex` or `name!~regex` (the value optionally
-    /// in double quotes).
+    /// in double quotes). As in Alertmanager, a label name is ASCII letters, digits and
+    /// underscores, not starting with a digit, unless it is in double quotes (UTF-8 names).
     pub fn parse(text: &str) -> Result<Matcher, String> {
         let ops = [
             ("!=", MatchOp::NotEqual),
@@ -238,6 +239,17 @@ impl Matcher {
                 )
             })?;
         let name = text[..position].trim();
+        let name = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+            Some(quoted) => quoted,
+            None if is_label_name(name) => name,
+            None => {
+                let hint = if name.ends_with('~') { "; did you mean =~ (a regex match)?" } else { "" };
+                return Err(format!(
+                    "invalid label name {name:?} in matcher {text:?}: a label name is letters, digits and \
+                     underscores, not starting with a digit (or any text in double quotes){hint}"
+                ));
+            }
+        };
         let value = text[position + token.len()..].trim();
         let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
         Matcher::new(name, op, value)
@@ -257,6 +269,13 @@ impl Matcher {
     }
 }
 
+/// Whether `name` is a classic Prometheus label name: `[a-zA-Z_][a-zA-Z0-9_]*`.
+fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 impl std::fmt::Display for Matcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let op = match self.op {
@@ -265,7 +284,11 @@ impl std::fmt::Display for Matcher {
             MatchOp::Regex => "=~",
             MatchOp::NotRegex => "!~",
         };
-        write!(f, "{}{op}{:?}", self.name, self.value)
+        if is_label_name(&self.name) {
+            write!(f, "{}{op}{:?}", self.name, self.value)
+        } else {
+            write!(f, "{:?}{op}{:?}", self.name, self.value)
+        }
     }
 }
 
@@ -322,6 +345,19 @@ mod tests {
             "invalid matcher \"nothing\"; expected name=value, name!=value, name=~regex or name!~regex"
         );
         assert!(Matcher::parse("x=~(").unwrap_err().starts_with("invalid regex in matcher for \"x\""));
+        assert_eq!(
+            Matcher::parse("alertname~=x").unwrap_err(),
+            "invalid label name \"alertname~\" in matcher \"alertname~=x\": a label name is letters, digits and \
+             underscores, not starting with a digit (or any text in double quotes); did you mean =~ (a regex match)?"
+        );
+        for bad in ["1x=a", "a-b=c", "a.b=c", " =c", "é=c"] {
+            assert!(Matcher::parse(bad).unwrap_err().starts_with("invalid label name"), "{bad}");
+        }
+        check("_x=", true);
+        let quoted = Matcher::parse("\"service.name\"=checkout").unwrap();
+        assert!(quoted.matches(&labels(&[("service.name", "checkout")])));
+        assert_eq!(quoted.to_string(), "\"service.name\"=\"checkout\"");
+        assert_eq!(Matcher::parse(&quoted.to_string()).unwrap(), quoted, "shown as it is parsed");
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! Translation, per alert:
 //! - dedup key: the alert's `fingerprint`; without one, the same fingerprint computed from its
 //!   labels, so the key does not depend on whether the sender included it;
-//! - summary: the `summary` annotation, else `description`, else `alertname` (and `instance`);
+//! - summary: the `summary` annotation, else `message`, else `description`, else `alertname` (and
+//!   `instance`);
 //! - source: the `instance` label, else `job`, else the host of `externalURL`, else the sender's name;
 //! - severity: from the `severity` label (`critical`/`page` to `Sev1`, `error`/`high` to `Sev2`,
 //!   `warning`/`warn` to `Sev3`, `info`/`low`/`none` to `Sev4`, anything else `Sev3`);
@@ -137,7 +138,7 @@ impl Group<'_> {
             Some(other) => return Err(format!("fingerprint {} is not a string", shown(other))),
         };
 
-        let summary = ["summary", "description"]
+        let summary = ["summary", "message", "description"]
             .iter()
             .filter_map(|name| annotations.get(*name))
             .find(|text| !text.trim().is_empty())

@@ -13,7 +13,11 @@
 //! Translation: the summary is made one line (its lines trimmed and joined by spaces); `trigger`,
 //! `acknowledge` and `resolve` become [`AlertAction`]s; severities `critical`, `error`, `warning` and
 //! `info` become `Sev1` to `Sev4` (`Sev3` when an acknowledge or resolve event carries none). Labels
-//! are `source`, `severity` (PagerDuty's word) and `component`, `group` and `class` when given.
+//! are the sender's: each of `custom_details`' one-line string values that fits a label, under its
+//! key, and the labels shared by every alert that Alertmanager's default details list (so that its
+//! `pagerduty_configs` can be grouped and silenced on its labels); then `source`, `severity`
+//! (PagerDuty's word) and `component`, `group` and `class`, where the sender's labels have no such
+//! name.
 //! `details` is a JSON object with whichever of `custom_details`, `client`, `client_url` and `images`
 //! the event has.
 
@@ -386,6 +390,28 @@ impl<'a> Members<'a> {
             return Err(Invalid::new(errors));
         };
 
+        // The sender's labels, for grouping and silences: custom details that read as labels
+        // (one-line strings that fit one), and the labels that all the alerts listed in
+        // Alertmanager's default details share. Fields of the event fill in the rest.
+        let mut labels = BTreeMap::new();
+        if let Some(Value::Object(custom)) = payload.custom_details.as_deref() {
+            let listed = ["firing", "resolved"]
+                .iter()
+                .filter_map(|key| custom.get(*key).and_then(Value::as_str))
+                .find(|text| text.starts_with("Labels:\n"));
+            if let Some(listed) = listed {
+                labels.extend(alertmanager_common_labels(listed));
+            }
+            for (name, value) in custom {
+                if let Value::String(value) = value
+                    && !value.contains('\n')
+                    && value.chars().count() <= firebreak_domain::LABEL_CHARS_MAX
+                    && !value.trim().is_empty()
+                {
+                    labels.insert(name.clone(), value.clone());
+                }
+            }
+        }
         let mut details = Map::new();
         for (key, value) in [
             ("custom_details", payload.custom_details),
@@ -398,9 +424,8 @@ impl<'a> Members<'a> {
             }
         }
 
-        let mut labels = BTreeMap::new();
         let severity = payload.severity.map(|(severity, word)| {
-            labels.insert("severity".to_owned(), word.to_owned());
+            labels.entry("severity".to_owned()).or_insert_with(|| word.to_owned());
             severity
         });
         for (name, value) in [
@@ -410,7 +435,7 @@ impl<'a> Members<'a> {
             ("class", &payload.class),
         ] {
             if let Some(value) = value.as_deref().filter(|value| !value.trim().is_empty()) {
-                labels.insert(name.to_owned(), value.to_owned());
+                labels.entry(name.to_owned()).or_insert_with(|| value.to_owned());
             }
         }
         let labels = BoundedLabels::new(labels);
@@ -434,6 +459,49 @@ impl<'a> Members<'a> {
         };
         Ok(Enqueue { routing_key: routing_key.into_owned(), event })
     }
+}
+
+/// The labels that every alert listed in `text` has, with the same value, where `text` is
+/// Alertmanager's default PagerDuty details (its `__text_alert_list` template): per alert, a line
+/// `Labels:`, then ` - name = value` lines, then `Annotations:` and more.
+fn alertmanager_common_labels(text: &str) -> BTreeMap<String, String> {
+    let mut common: Option<BTreeMap<String, String>> = None;
+    let mut current = BTreeMap::new();
+    let mut in_labels = false;
+    let finish = |current: &mut BTreeMap<String, String>, common: &mut Option<BTreeMap<String, String>>| {
+        let alert = std::mem::take(current);
+        *common = Some(match common.take() {
+            None => alert,
+            Some(mut shared) => {
+                shared.retain(|name, value| alert.get(name) == Some(value));
+                shared
+            }
+        });
+    };
+    for line in text.lines() {
+        if line == "Labels:" {
+            if in_labels || !current.is_empty() {
+                finish(&mut current, &mut common);
+            }
+            in_labels = true;
+        } else if let Some(pair) = line.strip_prefix(" - ").filter(|_| in_labels) {
+            if let Some((name, value)) = pair.split_once(" = ") {
+                current.insert(name.to_owned(), value.to_owned());
+            }
+        } else {
+            if in_labels {
+                finish(&mut current, &mut common);
+            }
+            in_labels = false;
+        }
+    }
+    if in_labels {
+        finish(&mut current, &mut common);
+    }
+    let mut common = common.unwrap_or_default();
+    common
+        .retain(|name, value| !name.is_empty() && value.chars().count() <= firebreak_domain::LABEL_CHARS_MAX);
+    common
 }
 
 /// The fields of a `payload` that are valid; the invalid ones are `None` and have an error.

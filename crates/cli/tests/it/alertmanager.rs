@@ -357,3 +357,142 @@ receivers:
     drop(alertmanager);
     server.stop();
 }
+
+/// The `receivers:` block of the README's `alertmanager.yml`, as a user would copy it: both
+/// receivers, with the integration keys of `webhook_service` and `pagerduty_service` and the
+/// server's URL put in.
+fn readme_receivers(url: &str, webhook_key: &str, pagerduty_key: &str) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    let start = readme.find("# alertmanager.yml: receivers").expect("the README shows alertmanager.yml");
+    let block = &readme[start..];
+    let block = &block[..block.find("```").expect("the block ends")];
+    let receivers = &block[block.find("receivers:").unwrap()..];
+    let keys = [webhook_key, pagerduty_key];
+    let mut filled = String::new();
+    for (i, part) in receivers.split("fbk_…").enumerate() {
+        if i > 0 {
+            filled.push_str(keys[i - 1]);
+        }
+        filled.push_str(part);
+    }
+    assert_eq!(receivers.matches("fbk_…").count(), 2, "one key per receiver: {receivers}");
+    filled.replace("http://firebreak:8080", url)
+}
+
+/// With the README's configuration, both receivers group by `alertname` (a service's `group_by`),
+/// are silenced by an `alertname` matcher, and a `critical` alert opens a SEV1 incident.
+#[tokio::test]
+async fn alertmanager_with_the_readme_configuration_groups_silences_and_ranks() {
+    if !Path::new(ALERTMANAGER).exists() {
+        assert_ne!(
+            std::env::var("FIREBREAK_ALERTMANAGER_TESTS").as_deref(),
+            Ok("required"),
+            "Alertmanager is required (apt-get install prometheus-alertmanager)"
+        );
+        skipped(
+            "alertmanager_with_the_readme_configuration: skipped: prometheus-alertmanager is not installed",
+        );
+        return;
+    }
+    let Fresh { dir, token, server } = Fresh::start("alertmanager-readme.db", "ana").await;
+    let http = reqwest::Client::new();
+    let api = Api { http: http.clone(), url: server.url.clone(), token };
+    api.post("/api/v1/teams", json!({"name": "payments"})).await;
+    let mut services = Vec::new();
+    for name in ["ledger", "checkout"] {
+        let service = api
+            .post("/api/v1/services", json!({"name": name, "team": "payments", "description": name}))
+            .await;
+        let patched = http
+            .patch(format!("{}/api/v1/services/{}", server.url, service["id"]))
+            .bearer_auth(&api.token)
+            .json(&json!({"group_by": ["alertname"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(patched.status().as_u16(), 200);
+        services.push(service);
+    }
+    let (ledger, checkout) = (&services[0], &services[1]);
+    api.post("/api/v1/silences", json!({"matchers": ["alertname=Noisy"], "duration_minutes": 60})).await;
+
+    // `ledger` alerts go to the webhook receiver, the others to the PagerDuty one.
+    let config = format!(
+        r#"route:
+  receiver: firebreak-pagerduty
+  group_by: [alertname, service]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+  routes:
+    - receiver: firebreak
+      matchers: ['service="ledger"']
+{}"#,
+        readme_receivers(
+            &server.url,
+            ledger["integration_key"].as_str().unwrap(),
+            checkout["integration_key"].as_str().unwrap()
+        )
+    );
+    let alertmanager = Alertmanager::start(dir.path(), &config);
+    let http = &http;
+    let ready_url = format!("{}/-/ready", alertmanager.url);
+    let ready_url = &ready_url;
+    wait_for(&alertmanager, "Alertmanager ready", || async move {
+        let response = http.get(ready_url).send().await.ok()?;
+        response.status().is_success().then_some(())
+    })
+    .await;
+
+    let starts_at = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60);
+    let alert = |name: &str, service: &str, instance: &str, severity: &str| {
+        json!({"labels": {"alertname": name, "service": service, "instance": instance, "severity": severity},
+               "annotations": {"summary": format!("{name} on {instance}")}, "startsAt": starts_at.to_string()})
+    };
+    let mut firing = Vec::new();
+    for service in ["ledger", "checkout"] {
+        firing.push(alert("HighLatency", service, "web-1", "critical"));
+        firing.push(alert("HighLatency", service, "web-2", "critical"));
+        firing.push(alert("DiskFull", service, "db-1", "warning"));
+        firing.push(alert("Noisy", service, "web-1", "critical"));
+    }
+    post_alerts(http, &alertmanager, &Value::Array(firing)).await;
+
+    // Per service: the Noisy alert is stored, silenced; HighLatency and DiskFull are an
+    // incident each, SEV1 and SEV3.
+    let api = &api;
+    for service in [ledger, checkout] {
+        let id = &service["id"];
+        let alerts = wait_for(&alertmanager, &format!("every alert of {}", service["name"]), || async move {
+            let alerts = api.get(&format!("/api/v1/services/{id}/alerts")).await;
+            let alerts = alerts.as_array().unwrap().clone();
+            let names: std::collections::BTreeSet<String> = alerts
+                .iter()
+                .map(|alert| alert["labels"]["alertname"].as_str().unwrap_or("").to_owned())
+                .collect();
+            (names.len() == 3).then_some(alerts)
+        })
+        .await;
+        let noisy: Vec<&Value> =
+            alerts.iter().filter(|alert| alert["labels"]["alertname"] == "Noisy").collect();
+        assert!(!noisy.is_empty() && noisy.iter().all(|alert| alert["incident_id"].is_null()), "{alerts:?}");
+        let mut incidents: Vec<(String, String)> = api
+            .open_incidents(id)
+            .await
+            .iter()
+            .map(|incident| {
+                (
+                    incident["title"].as_str().unwrap().to_owned(),
+                    incident["severity"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        incidents.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(incidents.len(), 2, "{} incidents: {incidents:?}", service["name"]);
+        assert_eq!(incidents[0].1, "SEV1", "{incidents:?}");
+        assert!(incidents[0].0.contains("HighLatency"), "{incidents:?}");
+        assert_eq!(incidents[1].1, "SEV3", "{incidents:?}");
+        assert!(incidents[1].0.contains("DiskFull"), "{incidents:?}");
+    }
+}

@@ -186,3 +186,20 @@ fn labels_beyond_the_bounds_are_kept_in_details() {
         .assert_eq(&names.join(" "));
     assert_eq!(truncated["severity"].as_str().map(str::len), Some(1100));
 }
+
+#[test]
+fn the_message_annotation_is_a_summary_too() {
+    check(
+        &webhook(
+            r#"{"status": "firing", "labels": {"alertname": "KubeJobFailed"},
+                "annotations": {"message": "Job batch/report failed to complete.", "description": "longer"}}"#,
+        ),
+        expect![[r#"
+            trigger sev3 signal dedup=708896d74e042691
+              summary: Job batch/report failed to complete.
+              source: alertmanager
+              labels: alertname=KubeJobFailed
+              details: {"annotations":{"description":"longer","message":"Job batch/report failed to complete."}}
+        "#]],
+    );
+}

@@ -29,6 +29,8 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/api/v1/ingest/grafana/{key}", post(grafana_webhook))
         .route_layer(axum::middleware::from_fn(webhook_headers))
         .route(ENQUEUE_PATH, post(enqueue))
+        // Some PagerDuty clients (`pypd`) post with a trailing slash, which PagerDuty accepts.
+        .route("/v2/enqueue/", post(enqueue))
         .layer(DefaultBodyLimit::max(INGEST_BODY_BYTES_MAX))
 }
 

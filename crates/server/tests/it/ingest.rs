@@ -176,3 +176,17 @@ async fn a_re_fire_after_a_manual_resolve_pages_again() {
     pages_for(second).await;
     app.stop().await;
 }
+
+/// PagerDuty accepts `/v2/enqueue/` too, and some clients (`pypd`) post there.
+#[tokio::test]
+async fn enqueue_takes_a_trailing_slash() {
+    let app = TestApp::new().await;
+    let key = ledger_integration_key(&app).await;
+    let event = serde_json::json!({"routing_key": key, "event_action": "trigger",
+        "payload": {"summary": "disk full", "source": "db-1", "severity": "warning"}});
+    let answer =
+        app.anonymous(Method::POST, "/v2/enqueue/", Some("application/json"), &event.to_string()).await;
+    assert_eq!(answer.status, 202, "{}", answer.text());
+    assert_eq!(answer.json()["status"], "success");
+    app.stop().await;
+}
