@@ -358,6 +358,18 @@ pub struct Alert {
     pub severity: Severity,
     pub kind: Kind,
     pub labels: std::collections::BTreeMap<String, String>,
+    /// What else the sender said, as it said it: PagerDuty's `custom_details`, `client`,
+    /// `client_url` and `images`; Alertmanager's and Grafana's `annotations`, `generatorURL` and
+    /// `groupKey`; labels too long to keep, under `labels_truncated`.
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    /// Links its last trigger carried: PagerDuty's `links`, Alertmanager's `generatorURL` and
+    /// runbook, Grafana's rule, dashboard, panel and silence.
+    pub links: Vec<Link>,
+    /// When the sender says its last trigger happened (PagerDuty's `payload.timestamp`,
+    /// Alertmanager's `startsAt`), if it said.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub occurred_at: Option<Timestamp>,
     /// How many trigger events it received.
     pub event_count: i64,
     #[schema(value_type = String, format = DateTime)]
@@ -715,6 +727,10 @@ impl From<domain::Alert> for Alert {
             severity: alert.severity.into(),
             kind: alert.kind.into(),
             labels: alert.labels,
+            details: serde_json::from_str(&alert.details)
+                .unwrap_or_else(|_| serde_json::Value::String(alert.details.clone())),
+            links: alert.links.into_iter().map(|link| Link { title: link.title, url: link.url }).collect(),
+            occurred_at: alert.occurred_at,
             event_count: alert.event_count,
             first_seen_at: alert.first_seen_at,
             last_seen_at: alert.last_seen_at,

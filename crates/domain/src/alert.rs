@@ -106,7 +106,12 @@ pub struct Alert {
     pub severity: Severity,
     pub kind: Kind,
     pub labels: BTreeMap<String, String>,
+    /// The sender's extra details (custom details, annotations), as JSON text.
     pub details: String,
+    /// The links its last trigger carried.
+    pub links: Vec<Link>,
+    /// When the sender says its last trigger happened, if it said.
+    pub occurred_at: Option<Timestamp>,
     /// How many trigger events it received.
     pub event_count: i64,
     pub first_seen_at: Timestamp,

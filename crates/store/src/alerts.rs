@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use firebreak_domain::{
     Alert, AlertAction, AlertEvent, AlertSettings, AlertStatus, Command, GroupBy, GroupingRule, Id, Incident,
-    Kind, Severity, Status, TimelineEvent,
+    Kind, Link, Severity, Status, TimelineEvent,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -225,6 +225,8 @@ struct AlertRow {
     kind: String,
     labels: String,
     details: String,
+    links: String,
+    occurred_at: Option<i64>,
     event_count: i64,
     first_seen_at: i64,
     last_seen_at: i64,
@@ -249,7 +251,7 @@ struct ServiceSettingsRow {
 }
 
 const ALERT_COLUMNS: &str = "id, service_id, dedup_key, status, summary, source, severity, kind, labels, details, \
-     event_count, first_seen_at, last_seen_at, resolved_at, incident_id, silence_id";
+     links, occurred_at, event_count, first_seen_at, last_seen_at, resolved_at, incident_id, silence_id";
 
 impl Store {
     /// Applies a batch of alert events in one transaction: creates, counts, acknowledges and
@@ -626,7 +628,7 @@ impl Store {
                 for chunk in shaped_chunks(run, ROWS_PER_INSERT) {
                     let mut query = sqlx::QueryBuilder::new(
                         "INSERT INTO alerts (service_id, dedup_key, status, summary, source, severity, kind, labels, \
-                         details, event_count, first_seen_at, last_seen_at, resolved_at, incident_id, silence_id) ",
+                         details, links, occurred_at, event_count, first_seen_at, last_seen_at, resolved_at, incident_id, silence_id) ",
                     );
                     query.push_values(chunk, |mut row, index| {
                         let alert = &folded[*index];
@@ -641,6 +643,8 @@ impl Store {
                             .push_bind(event.kind.as_str())
                             .push_bind(labels_to_json(&event.labels))
                             .push_bind(event.details.clone())
+                            .push_bind(links_to_json(&event.links))
+                            .push_bind(event.occurred_at.map(millis))
                             .push_bind(alert.count_delta)
                             .push_bind(millis(alert.first_seen_at))
                             .push_bind(millis(now))
@@ -708,7 +712,11 @@ impl Store {
                             .push(", labels = ")
                             .push_bind(labels_to_json(&event.labels))
                             .push(", details = ")
-                            .push_bind(event.details.clone());
+                            .push_bind(event.details.clone())
+                            .push(", links = ")
+                            .push_bind(links_to_json(&event.links))
+                            .push(", occurred_at = ")
+                            .push_bind(event.occurred_at.map(millis));
                     }
                     query.push(" WHERE id = ").push_bind(id);
                 });
@@ -986,6 +994,23 @@ fn settings_from_row(row: &SettingsRow) -> AlertSettings {
     }
 }
 
+/// `links` as stored: a JSON array of `{"title", "url"}`.
+fn links_to_json(links: &[Link]) -> String {
+    let links: Vec<serde_json::Value> =
+        links.iter().map(|link| serde_json::json!({"title": link.title, "url": link.url})).collect();
+    serde_json::Value::Array(links).to_string()
+}
+
+fn links_from_json(text: &str) -> std::result::Result<Vec<Link>, String> {
+    #[derive(serde::Deserialize)]
+    struct Stored {
+        title: String,
+        url: String,
+    }
+    let stored: Vec<Stored> = serde_json::from_str(text).map_err(|err| err.to_string())?;
+    Ok(stored.into_iter().map(|link| Link { title: link.title, url: link.url }).collect())
+}
+
 fn alert_from_row(row: AlertRow) -> Result<Alert> {
     let what = format!("alert {}", row.id);
     Ok(Alert {
@@ -999,6 +1024,8 @@ fn alert_from_row(row: AlertRow) -> Result<Alert> {
         kind: Kind::parse(&row.kind).map_err(|err| rows::corrupt(&what, err))?,
         labels: serde_json::from_str(&row.labels).map_err(|err| rows::corrupt(&what, err))?,
         details: row.details,
+        links: links_from_json(&row.links).map_err(|err| rows::corrupt(&what, err))?,
+        occurred_at: row.occurred_at.map(rows::from_millis),
         event_count: row.event_count,
         first_seen_at: rows::from_millis(row.first_seen_at),
         last_seen_at: rows::from_millis(row.last_seen_at),

@@ -44,6 +44,11 @@ const SQLITE: &[Migration] = &[
         name: "0008_interrupted_attempts",
         sql: include_str!("../migrations/sqlite/0008_interrupted_attempts.sql"),
     },
+    Migration {
+        version: 9,
+        name: "0009_alert_links",
+        sql: include_str!("../migrations/sqlite/0009_alert_links.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -86,6 +91,11 @@ const POSTGRES: &[Migration] = &[
         version: 8,
         name: "0008_interrupted_attempts",
         sql: include_str!("../migrations/postgres/0008_interrupted_attempts.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "0009_alert_links",
+        sql: include_str!("../migrations/postgres/0009_alert_links.sql"),
     },
 ];
 

@@ -348,7 +348,45 @@ fn alerts(alerts: &[Alert]) -> Markup {
                         td.num { (alert.event_count) }
                         td { (format_time(alert.last_seen_at)) }
                     }
+                    tr.alert-context {
+                        td colspan="6" { (alert_context(alert)) }
+                    }
                 }
+            }
+        }
+    }
+}
+
+/// What an alert carries besides its summary: its links, labels, when the sender says it happened,
+/// and the sender's details, shown as the sender gave them (and escaped).
+fn alert_context(alert: &Alert) -> Markup {
+    let details: Option<String> = serde_json::from_str::<serde_json::Value>(&alert.details)
+        .ok()
+        .filter(|value| value.as_object().is_none_or(|fields| !fields.is_empty()))
+        .map(|value| serde_json::to_string_pretty(&value).unwrap_or_default());
+    html! {
+        @if !alert.links.is_empty() {
+            div.alert-links {
+                @for link in &alert.links {
+                    // Links are kept at ingest only when they are http or https.
+                    a href=(link.url) rel="noopener noreferrer" { (link.title) } " "
+                }
+            }
+        }
+        @if !alert.labels.is_empty() {
+            div.alert-labels {
+                @for (name, value) in &alert.labels {
+                    span.tag { (name) "=" (value) } " "
+                }
+            }
+        }
+        @if let Some(at) = alert.occurred_at {
+            div.muted { "happened at " (format_time(at)) ", by its sender's clock" }
+        }
+        @if let Some(details) = details {
+            details.alert-details {
+                summary { "Details" }
+                pre { (details) }
             }
         }
     }
@@ -509,8 +547,13 @@ mod tests {
             source: HOSTILE.to_owned(),
             severity: Severity::Sev2,
             kind: Kind::Signal,
-            labels: Default::default(),
-            details: HOSTILE.to_owned(),
+            labels: [(HOSTILE.to_owned(), HOSTILE.to_owned())].into_iter().collect(),
+            details: serde_json::json!({"note": "<script>alert(2)</script>"}).to_string(),
+            links: vec![domain::Link {
+                title: HOSTILE.to_owned(),
+                url: format!("https://x.example/?{HOSTILE}"),
+            }],
+            occurred_at: Some(incident.created_at),
             event_count: 3,
             first_seen_at: incident.created_at,
             last_seen_at: incident.created_at,
@@ -588,9 +631,11 @@ mod tests {
     fn the_incident_page_escapes_what_people_and_alerts_wrote() {
         let html = incident_body(&data(), &session()).into_string();
         // The title; two timeline actors, the declaration and the note; the alert's key, summary
-        // and source; the page's person, address, status and error (twice); the assignee; the
-        // service, its owner and description; and the service in "What moved".
-        assert_escaped(&html, 18);
+        // and source; its link (address and title) and label (name and value); the page's person,
+        // address, status and error (twice); the assignee; the service, its owner and
+        // description; and the service in "What moved".
+        assert_escaped(&html, 22);
+        assert!(html.contains("&lt;script&gt;alert(2)&lt;/script&gt;"), "the details, escaped: {html}");
     }
 
     #[test]

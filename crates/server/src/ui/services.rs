@@ -276,6 +276,8 @@ mod tests {
             kind: Kind::Unknown,
             labels: Default::default(),
             details: HOSTILE.to_owned(),
+            links: Vec::new(),
+            occurred_at: None,
             event_count: 1,
             first_seen_at: at(NOW),
             last_seen_at: at(NOW),

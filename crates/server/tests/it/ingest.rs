@@ -190,3 +190,41 @@ async fn enqueue_takes_a_trailing_slash() {
     assert_eq!(answer.json()["status"], "success");
     app.stop().await;
 }
+
+/// What a sender says besides the summary reaches the responder: links, custom details and the
+/// sender's time, in the API and on the incident page.
+#[tokio::test]
+async fn an_alerts_links_details_and_time_are_shown() {
+    let app = TestApp::new().await;
+    let key = ledger_integration_key(&app).await;
+    let event = json!({"routing_key": key, "event_action": "trigger", "dedup_key": "disk",
+        "payload": {"summary": "disk 95% full", "source": "db-1", "severity": "critical",
+            "timestamp": "2026-03-02T07:55:00Z", "custom_details": {"free": "2 GB", "mount": "/var"}},
+        "links": [{"href": "https://grafana.example/d/disk", "text": "Disk dashboard"}]});
+    let answer =
+        app.anonymous(Method::POST, "/v2/enqueue", Some("application/json"), &event.to_string()).await;
+    assert_eq!(answer.status, 202, "{}", answer.text());
+    let (_, incidents) = app.get("/api/v1/incidents").await;
+    let incident = incidents["incidents"][0]["id"].as_i64().unwrap();
+    let (status, alerts) = app.get(&format!("/api/v1/incidents/{incident}/alerts")).await;
+    assert_eq!(status, 200);
+    let alert = &alerts[0];
+    assert_eq!(alert["links"], json!([{"title": "Disk dashboard", "url": "https://grafana.example/d/disk"}]));
+    assert_eq!(alert["details"]["custom_details"], json!({"free": "2 GB", "mount": "/var"}));
+    assert_eq!(alert["occurred_at"], "2026-03-02T07:55:00Z");
+    assert_eq!(alert["labels"]["mount"], "/var", "one-line custom details are labels");
+
+    let html = app.page(&format!("/incidents/{incident}")).await.text();
+    assert!(
+        html.contains(
+            r#"<a href="https://grafana.example/d/disk" rel="noopener noreferrer">Disk dashboard</a>"#
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("&quot;free&quot;: &quot;2 GB&quot;") || html.contains("\"free\": \"2 GB\""),
+        "{html}"
+    );
+    assert!(html.contains("mount=/var"), "{html}");
+    app.stop().await;
+}
