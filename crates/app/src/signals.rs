@@ -42,6 +42,9 @@ pub const SAMPLES_KEPT: SignedDuration = SignedDuration::from_hours(8 * 24);
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most samples accepted in one push.
 pub const PUSH_SAMPLES_MAX: usize = 10_000;
+/// How far ahead of the server's clock a pushed sample may be (clocks disagree a little): a sample
+/// from the future would hold back every later one, since samples are taken in order.
+pub const PUSH_AHEAD_MAX: SignedDuration = SignedDuration::from_mins(5);
 /// How often the poller looks for signals that are due.
 const POLL_TICK: Duration = Duration::from_millis(250);
 /// Seconds between samples when a signal does not say: Prometheus's usual scrape interval.
@@ -67,6 +70,14 @@ struct Prometheus {
 
 /// What is known of one golden signal: its detector and tracker, the last sample seen, and the
 /// record of the anomaly going on.
+/// What came of samples given to the monitor: how many it took, and why it left the others out
+/// (by their index).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    pub accepted: usize,
+    pub skipped: Vec<(usize, String)>,
+}
+
 struct Series {
     detector: Detector,
     tracker: AnomalyTracker,
@@ -192,13 +203,21 @@ impl Monitor {
         signal: &GoldenSignal,
         points: &[(i64, f64)],
         now: Timestamp,
-    ) -> anyhow::Result<usize> {
+    ) -> anyhow::Result<Observed> {
         let mut all = self.series.lock().await;
         let series = all.entry(signal.id).or_insert_with(Series::new);
         let recent_secs = now.as_second() - 2 * signal.step_secs.max(1) - 1;
         let mut samples = Vec::new();
-        for &(secs, value) in points {
-            if series.last_secs.is_some_and(|last| secs <= last) || !value.is_finite() {
+        let mut skipped = Vec::new();
+        for (index, &(secs, value)) in points.iter().enumerate() {
+            if let Some(last) = series.last_secs.filter(|last| secs <= *last) {
+                let last =
+                    Timestamp::from_second(last).map_or_else(|_| last.to_string(), |at| at.to_string());
+                skipped.push((index, format!("not after the signal's last sample, at {last}: samples are taken oldest first, once each")));
+                continue;
+            }
+            if !value.is_finite() {
+                skipped.push((index, "the value is not a finite number".to_owned()));
                 continue;
             }
             series.last_secs = Some(secs);
@@ -248,7 +267,16 @@ impl Monitor {
         if let Some(last) = samples.last().map(|s| s.at) {
             self.store.record_samples(signal.id, &samples, last - SAMPLES_KEPT).await?;
         }
-        Ok(samples.len())
+        Ok(Observed { accepted: samples.len(), skipped })
+    }
+
+    /// Forgets golden signal `signal_id`'s samples and what its detector learned from them: it
+    /// starts over with the next sample.
+    async fn reset(&self, signal_id: Id) -> anyhow::Result<()> {
+        let mut all = self.series.lock().await;
+        self.store.delete_samples(signal_id).await?;
+        all.remove(&signal_id);
+        Ok(())
     }
 
     /// What the alert of an anomaly says: the incident title when it opens one.
@@ -379,17 +407,33 @@ impl App {
         Ok(self.store().golden_signals(Some(service_id)).await?)
     }
 
-    /// Takes samples of a golden signal (for users without Prometheus), oldest first, and returns
-    /// how many were recorded.
+    /// Takes samples of a golden signal (for users without Prometheus), oldest first, and says
+    /// how many were recorded and why the others were not.
     ///
     /// Fails with [`Error::NotFound`] for an unknown service, or a signal it does not watch,
-    /// [`Error::Invalid`] for too many samples, and [`Error::Unavailable`] when they could not be
-    /// recorded.
-    pub async fn push_samples(&self, service: &Ref, signal: &str, body: api::PushSamples) -> Result<usize> {
+    /// [`Error::Invalid`] for too many samples or one more than [`PUSH_AHEAD_MAX`] ahead of the
+    /// clock, and [`Error::Unavailable`] when they could not be recorded.
+    pub async fn push_samples(
+        &self,
+        service: &Ref,
+        signal: &str,
+        body: api::PushSamples,
+    ) -> Result<Observed> {
         let service_id = resolve::service_id(self.store(), service).await?;
         let signal = Signal::parse(signal).map_err(Error::NotFound)?;
         if body.samples.len() > PUSH_SAMPLES_MAX {
             return Err(Error::Invalid(format!("at most {PUSH_SAMPLES_MAX} samples per request")));
+        }
+        let now = self.now();
+        let latest = now.saturating_add(PUSH_AHEAD_MAX).unwrap_or(now);
+        if let Some((index, sample)) = body.samples.iter().enumerate().find(|(_, sample)| sample.at > latest)
+        {
+            return Err(Error::Invalid(format!(
+                "samples[{index}].at {} is more than {} minutes ahead of the server's clock ({now}): a sample from \
+                 the future would hold back every later one",
+                sample.at,
+                PUSH_AHEAD_MAX.as_mins()
+            )));
         }
         let Some(golden) = self.golden_signals_of(service_id).await?.into_iter().find(|s| s.signal == signal)
         else {
@@ -398,9 +442,27 @@ impl App {
             )));
         };
         let points: Vec<(i64, f64)> = body.samples.iter().map(|s| (s.at.as_second(), s.value)).collect();
-        self.inner.monitor.observe(&golden, &points, self.now()).await.map_err(|err| {
+        self.inner.monitor.observe(&golden, &points, now).await.map_err(|err| {
             Error::Unavailable(format!("recording samples of golden signal {}: {err:#}", golden.id))
         })
+    }
+
+    /// Forgets a golden signal's samples and what was learned from them, so that it starts over:
+    /// after samples pushed with a wrong clock, say. Its anomalies are kept.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown service, or a signal it does not watch.
+    pub async fn reset_samples(&self, service: &Ref, signal: &str) -> Result<()> {
+        let service_id = resolve::service_id(self.store(), service).await?;
+        let signal = Signal::parse(signal).map_err(Error::NotFound)?;
+        let Some(golden) = self.golden_signals_of(service_id).await?.into_iter().find(|s| s.signal == signal)
+        else {
+            return Err(Error::NotFound(format!("service {service_id} does not watch {signal}")));
+        };
+        self.inner
+            .monitor
+            .reset(golden.id)
+            .await
+            .map_err(|err| Error::Unavailable(format!("resetting golden signal {}: {err:#}", golden.id)))
     }
 
     /// Anomalies of a service's golden signals that overlap `[since, until)` (RFC 3339; the last 24

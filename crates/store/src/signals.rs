@@ -68,6 +68,14 @@ impl Store {
         self.primary().await?.conn().golden_signals(service_id).await
     }
 
+    /// Forgets every sample of golden signal `id`.
+    pub async fn delete_samples(&self, id: Id) -> Result<()> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM signal_samples WHERE golden_signal_id = $1").bind(id).execute(pool).await?;
+        });
+        Ok(())
+    }
+
     /// Records samples of golden signal `id` (a sample at an instant already recorded replaces it),
     /// and forgets those older than `keep_after`.
     pub async fn record_samples(&self, id: Id, samples: &[Sample], keep_after: Timestamp) -> Result<()> {

@@ -48,7 +48,7 @@ async fn push(fixture: &Fixture, first: usize, values: &[f64]) {
         .collect();
     let accepted =
         fixture.app.push_samples(&checkout(), "latency", body(json!({"samples": samples}))).await.unwrap();
-    assert_eq!(accepted, values.len());
+    assert_eq!(accepted.accepted, values.len());
 }
 
 /// Normal samples from number `first`, `count` of them.

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use firebreak_api::{self as api, AnomalyQuery, Ref};
+use serde_json::json;
 use utoipa::OpenApi;
 
 use crate::error::ApiError;
@@ -14,14 +15,17 @@ use crate::state::Shared;
 type Result<T> = std::result::Result<T, ApiError>;
 
 #[derive(OpenApi)]
-#[openapi(paths(set_golden_signal, list_golden_signals, push_samples, list_anomalies))]
+#[openapi(paths(set_golden_signal, list_golden_signals, push_samples, reset_samples, list_anomalies))]
 pub(crate) struct Doc;
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/services/{service}/golden-signals", get(list_golden_signals))
         .route("/services/{service}/golden-signals/{signal}", put(set_golden_signal))
-        .route("/services/{service}/golden-signals/{signal}/samples", post(push_samples))
+        .route(
+            "/services/{service}/golden-signals/{signal}/samples",
+            post(push_samples).delete(reset_samples),
+        )
         .route("/services/{service}/anomalies", get(list_anomalies))
 }
 
@@ -52,14 +56,31 @@ async fn list_golden_signals(
 /// Push samples of a golden signal (for users without Prometheus), oldest first.
 #[utoipa::path(post, path = "/api/v1/services/{service}/golden-signals/{signal}/samples",
     params(("service" = String, Path, description = "id or name"), ("signal" = String, Path)),
-    request_body = api::PushSamples, responses((status = 202, description = "the samples were recorded")))]
+    request_body = api::PushSamples,
+    responses((status = 202, description = "`{accepted, skipped: [{index, reason}]}`: how many samples were recorded, and why each of the others was not"),
+        (status = 422, body = api::Problem, description = "too many samples, or one more than 5 minutes ahead of the server's clock")))]
 async fn push_samples(
     State(server): State<Shared>,
     Path((service, signal)): Path<(String, String)>,
     Json(body): Json<api::PushSamples>,
 ) -> Result<(StatusCode, axum::Json<serde_json::Value>)> {
-    let accepted = server.push_samples(&Ref::parse(&service), &signal, body).await?;
-    Ok((StatusCode::ACCEPTED, axum::Json(serde_json::json!({"accepted": accepted}))))
+    let observed = server.push_samples(&Ref::parse(&service), &signal, body).await?;
+    let skipped: Vec<serde_json::Value> =
+        observed.skipped.iter().map(|(index, reason)| json!({"index": index, "reason": reason})).collect();
+    Ok((StatusCode::ACCEPTED, axum::Json(json!({"accepted": observed.accepted, "skipped": skipped}))))
+}
+
+/// Forget a golden signal's samples and what was learned from them, to start over (after samples
+/// pushed with a wrong clock, say). Its anomalies are kept.
+#[utoipa::path(delete, path = "/api/v1/services/{service}/golden-signals/{signal}/samples",
+    params(("service" = String, Path, description = "id or name"), ("signal" = String, Path)),
+    responses((status = 204, description = "the signal starts over"), (status = 404, body = api::Problem)))]
+async fn reset_samples(
+    State(server): State<Shared>,
+    Path((service, signal)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    server.reset_samples(&Ref::parse(&service), &signal).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Anomalies of a service's golden signals, oldest first; the last 24 hours by default.

@@ -79,3 +79,43 @@ async fn pushed_samples_find_a_latency_shift() {
     assert_eq!(status, 404, "{problem}");
     api.stop().await;
 }
+
+/// A sample from the future is refused, naming the limit, where it used to be taken and to hold
+/// back every later one; a sample that is left out says why; and a signal can start over.
+#[tokio::test]
+async fn samples_from_the_future_are_refused_and_a_signal_can_start_over() {
+    let api = TestApp::new().await;
+    api.post("/api/v1/teams", json!({"name": "web"})).await;
+    api.post("/api/v1/services", json!({"name": "checkout", "team": "web", "description": "pays"})).await;
+    let signal = "/api/v1/services/checkout/golden-signals/latency";
+    let (status, _) = api.call(Method::PUT, signal, Some(json!({"step_seconds": 15}))).await;
+    assert_eq!(status, 200);
+    let samples = format!("{signal}/samples");
+    let push = |at: String| {
+        let api = &api;
+        let samples = &samples;
+        async move { api.post(samples, json!({"samples": [{"at": at, "value": 0.1}]})).await }
+    };
+
+    let (status, problem) = push("2030-01-01T00:00:00Z".to_owned()).await;
+    assert_eq!(status, 422, "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("samples[0].at 2030-01-01T00:00:00Z is more than 5 minutes ahead"),
+        "{detail}"
+    );
+
+    let now = api.clock.now();
+    let (status, answer) = push((now - jiff::SignedDuration::from_secs(15)).to_string()).await;
+    assert_eq!((status, answer["accepted"].as_i64()), (202, Some(1)), "{answer}");
+    let (_, answer) = push((now - jiff::SignedDuration::from_secs(30)).to_string()).await;
+    assert_eq!(answer["accepted"], 0);
+    let reason = answer["skipped"][0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("not after the signal's last sample"), "{answer}");
+
+    let (status, _) = api.call(Method::DELETE, &samples, None).await;
+    assert_eq!(status, 204);
+    let (_, answer) = push((now - jiff::SignedDuration::from_secs(30)).to_string()).await;
+    assert_eq!(answer["accepted"], 1, "the signal started over: {answer}");
+    api.stop().await;
+}
