@@ -19,8 +19,40 @@ pub(crate) fn base() -> utoipa::openapi::OpenApi {
     Base::openapi()
 }
 
+/// What each tag (a capability) holds, in the order they are listed.
+const TAGS: [(&str, &str); 9] = [
+    ("catalog", "Teams, people and services."),
+    ("incidents", "Declaring incidents and acting on them."),
+    ("alerts", "The alerts of incidents and services."),
+    ("silences", "Maintenance windows that keep matching alerts from paging."),
+    ("signals", "Golden signals and their anomalies."),
+    ("oncall", "Schedules, overrides and escalation policies: who is on call."),
+    ("paging", "Contact methods, and the pages sent for incidents."),
+    ("feeds", "Calendar feeds of on-call shifts."),
+    ("ingest", "Where monitoring sends alerts, as to PagerDuty, Alertmanager and Grafana; no bearer token."),
+];
+
+/// `part`, with every operation in it tagged `tag` (a capability's name), in place of the module
+/// path utoipa tags it with.
+pub(crate) fn tagged(mut part: utoipa::openapi::OpenApi, tag: &str) -> utoipa::openapi::OpenApi {
+    for item in part.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            operation.tags = Some(vec![tag.to_owned()]);
+        }
+    }
+    part
+}
+
 /// Adds to `doc`, once every operation is in it, the bearer scheme and the problems.
 pub(crate) fn finish(doc: &mut utoipa::openapi::OpenApi) {
+    doc.tags = Some(
+        TAGS.iter()
+            .map(|(name, description)| {
+                utoipa::openapi::tag::TagBuilder::new().name(*name).description(Some(*description)).build()
+            })
+            .collect(),
+    );
     BearerAuth.modify(doc);
     Problems.modify(doc);
 }
@@ -73,6 +105,10 @@ impl Modify for Problems {
                     .iter()
                     .flatten()
                     .any(|parameter| parameter.parameter_in == ParameterIn::Path);
+                // Ingest answers as the services it imitates, and documents its own answers.
+                if operation.tags.as_ref().is_some_and(|tags| tags.iter().any(|tag| tag == "ingest")) {
+                    continue;
+                }
                 let mut answers = Problems::ALWAYS.to_vec();
                 if has_path {
                     answers.extend(Problems::WITH_PATH);
@@ -122,6 +158,9 @@ mod tests {
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, operation) in item.as_object().unwrap() {
                 operations += 1;
+                if operation["tags"] == serde_json::json!(["ingest"]) {
+                    continue;
+                }
                 let responses = operation["responses"].as_object().unwrap();
                 let mut expected = vec!["400", "401", "503"];
                 if path.contains('{') {
@@ -152,6 +191,31 @@ mod tests {
 
     /// The limits in the request schemas are written as literals (the schema attributes take no
     /// constants): they must stay the limits the application checks.
+    /// Operations are tagged by capability, so generated clients get one package each, and the
+    /// ingest routes are documented too.
+    #[test]
+    fn operations_are_tagged_by_capability() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let tags: Vec<&str> =
+            doc["tags"].as_array().unwrap().iter().map(|tag| tag["name"].as_str().unwrap()).collect();
+        assert_eq!(tags, super::TAGS.map(|(name, _)| name));
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let tagged: Vec<&str> =
+                    operation["tags"].as_array().unwrap().iter().map(|tag| tag.as_str().unwrap()).collect();
+                assert!(tagged.len() == 1 && tags.contains(&tagged[0]), "{method} {path}: {tagged:?}");
+            }
+        }
+        for path in ["/v2/enqueue", "/api/v1/ingest/alertmanager/{key}", "/api/v1/ingest/grafana/{key}"] {
+            assert_eq!(doc["paths"][path]["post"]["tags"], serde_json::json!(["ingest"]), "{path}");
+            assert_eq!(
+                doc["paths"][path]["post"]["security"],
+                serde_json::json!([{}]),
+                "{path} takes no token"
+            );
+        }
+    }
+
     #[test]
     fn schema_limits_are_the_checked_limits() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();

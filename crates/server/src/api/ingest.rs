@@ -14,10 +14,18 @@ use firebreak_ingest::{alertmanager, grafana, pagerduty};
 use http_body_util::LengthLimitError;
 use serde_json::json;
 
+use utoipa::OpenApi;
+
 use crate::connections;
 use crate::error::{ApiError, body_too_large};
 use crate::extract::Path;
 use crate::state::Shared;
+
+/// The ingest routes, documented: they take no bearer token (the integration key says which
+/// service), and answer as the services they imitate.
+#[derive(OpenApi)]
+#[openapi(paths(enqueue, alertmanager_webhook, grafana_webhook))]
+pub(crate) struct Doc;
 
 /// PagerDuty's Events API v2.
 pub const ENQUEUE_PATH: &str = "/v2/enqueue";
@@ -83,8 +91,18 @@ fn body_rejected(err: &(dyn std::error::Error + 'static), status: StatusCode) ->
     ApiError::new(status, "bad-request", format!("the body could not be read: {err}"))
 }
 
-/// `POST /v2/enqueue` in the router. The server answers it ahead of the router (see `serve`);
-/// the route is here too, so that other methods on the path get `405`.
+/// Send an alert event as to PagerDuty's Events API v2 (`routing_key` is a service's integration
+/// key; `/v2/enqueue/` is taken too). Answered as PagerDuty answers: `202 {"status": "success",
+/// "message": "Event processed", "dedup_key"}`, `400 {"status": "invalid event", "message",
+/// "errors"}` naming every invalid field, `429` with `Retry-After` when overloaded.
+///
+/// (`POST /v2/enqueue` in the router. The server answers it ahead of the router, see `serve`; the
+/// route is here too, so that other methods on the path get `405`.)
+#[utoipa::path(post, path = "/v2/enqueue", security(()),
+    request_body(content = Object, description = "a PagerDuty Events API v2 event"),
+    responses((status = 202, description = "stored: `{status, message, dedup_key}`"),
+        (status = 400, description = "`{status: \"invalid event\", message, errors}`"),
+        (status = 429, description = "overloaded; retry after `Retry-After` seconds")))]
 async fn enqueue(State(server): State<Shared>, request: Request) -> Response {
     enqueue_request(&server, request).await
 }
@@ -167,6 +185,14 @@ fn pagerduty_response(status: StatusCode, body: serde_json::Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// Send Alertmanager's webhook (`webhook_configs`, version 4) for the service with this integration
+/// key: each alert becomes an alert event. `202 {"accepted", "rejected": [reason]}` lists the
+/// alerts that could not be read; the others are stored.
+#[utoipa::path(post, path = "/api/v1/ingest/alertmanager/{key}", security(()),
+    params(("key" = String, Path, description = "the service's integration key")),
+    request_body(content = Object, description = "Alertmanager's webhook payload, version 4"),
+    responses((status = 202, description = "stored: `{accepted, rejected}`"),
+        (status = 429, description = "overloaded; retry after `Retry-After` seconds")))]
 async fn alertmanager_webhook(
     server: State<Shared>,
     key: Path<String>,
@@ -175,6 +201,13 @@ async fn alertmanager_webhook(
     webhook(server, key, body, alertmanager::parse).await
 }
 
+/// Send Grafana alerting's webhook contact point for the service with this integration key: as
+/// Alertmanager's, with Grafana's dashboard, panel, silence and image links.
+#[utoipa::path(post, path = "/api/v1/ingest/grafana/{key}", security(()),
+    params(("key" = String, Path, description = "the service's integration key")),
+    request_body(content = Object, description = "Grafana's webhook payload"),
+    responses((status = 202, description = "stored: `{accepted, rejected}`"),
+        (status = 429, description = "overloaded; retry after `Retry-After` seconds")))]
 async fn grafana_webhook(
     server: State<Shared>,
     key: Path<String>,

@@ -29,14 +29,19 @@ pub struct ApiDoc;
 impl OpenApi for ApiDoc {
     fn openapi() -> utoipa::openapi::OpenApi {
         let mut doc = openapi::base();
-        doc.merge(catalog::Doc::openapi());
-        doc.merge(incidents::Doc::openapi());
-        doc.merge(alerts::Doc::openapi());
-        doc.merge(silences::Doc::openapi());
-        doc.merge(signals::Doc::openapi());
-        doc.merge(oncall::Doc::openapi());
-        doc.merge(paging::Doc::openapi());
-        doc.merge(feeds::Doc::openapi());
+        for (tag, part) in [
+            ("catalog", catalog::Doc::openapi()),
+            ("incidents", incidents::Doc::openapi()),
+            ("alerts", alerts::Doc::openapi()),
+            ("silences", silences::Doc::openapi()),
+            ("signals", signals::Doc::openapi()),
+            ("oncall", oncall::Doc::openapi()),
+            ("paging", paging::Doc::openapi()),
+            ("feeds", feeds::Doc::openapi()),
+            ("ingest", ingest::Doc::openapi()),
+        ] {
+            doc.merge(openapi::tagged(part, tag));
+        }
         openapi::finish(&mut doc);
         doc
     }

@@ -268,6 +268,7 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
             Some(json!({"samples": [{"at": at, "value": 0.1}]})),
         ),
         api(Method::GET, "/api/v1/services/{checkout}/anomalies?limit={10}", None),
+        api(Method::DELETE, "/api/v1/services/{checkout}/golden-signals/{latency}/samples", None),
         api(Method::GET, "/api/v1/openapi.json", None),
         ingest("/v2/enqueue", enqueue),
         ingest(format!("/api/v1/ingest/alertmanager/{{{key}}}"), alertmanager),
