@@ -242,7 +242,9 @@ pub(crate) async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
             client.print(&page, |page| incident_table(&page.incidents, &names))
         }
         IncidentCommand::Show { id, client } => {
-            Client::new(client)?.show(&format!("/api/v1/incidents/{id}"), incident_detail).await
+            let client = Client::new(client)?;
+            let detail: api::IncidentDetail = client.get(&format!("/api/v1/incidents/{id}"), &[]).await?;
+            print_incident(&client, &detail).await
         }
         IncidentCommand::Declare { service, title, severity, kind, client } => {
             let severity: api::Severity = serde_json::from_value(serde_json::Value::String(severity.clone()))
@@ -266,7 +268,7 @@ pub(crate) async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
             };
             let client = Client::new(client)?;
             let detail: api::IncidentDetail = client.post("/api/v1/incidents", &body).await?;
-            client.print(&detail, incident_detail)
+            print_incident(&client, &detail).await
         }
         IncidentCommand::Ack { id, client } => act(client, id, "acknowledge").await,
         IncidentCommand::Mitigate { id, client } => act(client, id, "mitigate").await,
@@ -275,7 +277,7 @@ pub(crate) async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
             let client = Client::new(client)?;
             let detail: api::IncidentDetail =
                 client.post(&format!("/api/v1/incidents/{id}/notes"), &api::AddNote { text }).await?;
-            client.print(&detail, incident_detail)
+            print_incident(&client, &detail).await
         }
     }
 }
@@ -284,7 +286,7 @@ async fn act(client: ClientArgs, id: i64, action: &str) -> anyhow::Result<()> {
     let client = Client::new(client)?;
     let detail: api::IncidentDetail =
         client.post(&format!("/api/v1/incidents/{id}/{action}"), &serde_json::json!({})).await?;
-    client.print(&detail, incident_detail)
+    print_incident(&client, &detail).await
 }
 
 pub(crate) async fn service(command: ServiceCommand) -> anyhow::Result<()> {
@@ -314,6 +316,7 @@ pub(crate) async fn service(command: ServiceCommand) -> anyhow::Result<()> {
             let service: api::Service =
                 client.get(&format!("/api/v1/services/{}", path_segment(&service)), &[]).await?;
             let teams: Vec<api::Team> = client.get("/api/v1/teams", &[]).await?;
+            let names = client.service_names().await?;
             client.print(&service, |s| {
                 let mut out = format!(
                     "{name} (service {id})\nowner:        {team}\ndescription:  {description}\ndepends on:   {deps}\n",
@@ -324,7 +327,7 @@ pub(crate) async fn service(command: ServiceCommand) -> anyhow::Result<()> {
                     deps = if s.dependencies.is_empty() {
                         "-".to_owned()
                     } else {
-                        s.dependencies.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+                        s.dependencies.iter().map(|id| names.of(*id)).collect::<Vec<_>>().join(", ")
                     },
                 );
                 for link in &s.links {
@@ -853,10 +856,11 @@ pub(crate) async fn policy(command: PolicyCommand) -> anyhow::Result<()> {
     }
 }
 
-/// User and schedule names, to show targets by name.
+/// User, schedule and team names, to show targets by name.
 struct Names {
     users: Vec<api::User>,
     schedules: Vec<api::Schedule>,
+    teams: Vec<api::Team>,
 }
 
 impl Names {
@@ -864,13 +868,16 @@ impl Names {
         Ok(Names {
             users: client.get("/api/v1/users", &[]).await?,
             schedules: client.get("/api/v1/schedules", &[]).await?,
+            teams: client.get("/api/v1/teams", &[]).await?,
         })
     }
 
     fn target(&self, target: &api::EscalationTarget) -> String {
         let name = match target.kind.as_str() {
             "user" => self.users.iter().find(|u| u.id == target.id).map(|u| u.name.clone()),
-            _ => self.schedules.iter().find(|s| s.id == target.id).map(|s| s.name.clone()),
+            "schedule" => self.schedules.iter().find(|s| s.id == target.id).map(|s| s.name.clone()),
+            "team" => self.teams.iter().find(|t| t.id == target.id).map(|t| t.name.clone()),
+            _ => None,
         };
         match name {
             Some(name) => format!("{} {name} ({})", target.kind, target.id),
@@ -1019,16 +1026,33 @@ fn incident_table(incidents: &[api::Incident], names: &ServiceNames) -> String {
     table(&["ID", "SEV", "STATUS", "SERVICE", "DECLARED (UTC)", "TITLE"], rows)
 }
 
-fn incident_detail(detail: &api::IncidentDetail) -> String {
+/// Prints an incident, with the names of its service and people (JSON as it came).
+async fn print_incident(client: &Client, detail: &api::IncidentDetail) -> anyhow::Result<()> {
+    let services = client.service_names().await?;
+    let users: Vec<api::User> =
+        if client.json { Vec::new() } else { client.get("/api/v1/users", &[]).await? };
+    client.print(detail, |detail| incident_detail(detail, &services, &users))
+}
+
+fn incident_detail(detail: &api::IncidentDetail, services: &ServiceNames, users: &[api::User]) -> String {
     let i = &detail.incident;
+    let person = |id: Option<i64>| match id {
+        None => "-".to_owned(),
+        Some(id) => {
+            users.iter().find(|u| u.id == id).map_or_else(|| format!("user {id}"), |u| u.name.clone())
+        }
+    };
     let mut out = format!(
-        "#{id} {title}\nstatus:    {status}\nseverity:  {severity}\nkind:      {kind}\nservice:   {service}\n\nTimeline\n",
+        "#{id} {title}\nstatus:     {status}\nseverity:   {severity}\nkind:       {kind}\nservice:    {service}\n\
+         assignee:   {assignee}\ncommander:  {commander}\n\nTimeline\n",
         id = i.id,
         title = i.title,
         status = i.status,
         severity = i.severity,
         kind = i.kind,
-        service = i.service_id,
+        service = services.of(i.service_id),
+        assignee = person(i.assignee_id),
+        commander = person(i.commander_id),
     );
     for entry in &detail.timeline {
         out.push_str(&format!(

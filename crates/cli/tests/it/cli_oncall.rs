@@ -310,3 +310,52 @@ async fn on_call_from_the_command_line() {
     assert!(ok(dir, &["team", "list"], &envs).contains("dba"));
     server.stop();
 }
+
+/// `show` names what it refers to: a team target by the team's name (not the schedule with the
+/// same id), an incident's service and people, a service's dependencies.
+#[tokio::test]
+async fn show_commands_print_names_not_ids() {
+    let Fresh { dir, token, server } = Fresh::start("cli-names.db", "ana").await;
+    let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
+    api.post("/api/v1/teams", json!({"name": "payments"})).await;
+    api.post("/api/v1/users", json!({"name": "Ana", "email": "ana@example.com"})).await;
+    api.post("/api/v1/services", json!({"name": "checkout", "team": "payments", "description": "pays"}))
+        .await;
+    let (status, _) = api
+        .post(
+            "/api/v1/services",
+            json!({"name": "ledger", "team": "payments", "description": "books", "dependencies": ["checkout"]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = api
+        .post(
+            "/api/v1/schedules",
+            json!({"name": "primary", "time_zone": "UTC",
+                   "layers": [{"start": "2026-03-23T08:00:00Z", "shift_length": "1w", "users": ["Ana"]}]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = api
+        .post(
+            "/api/v1/escalation-policies",
+            json!({"name": "all-hands", "levels": [{"timeout_minutes": 5, "targets": [{"type": "team", "id": 1}]}]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, incident) = api.post("/api/v1/incidents", json!({"title": "slow", "service": "checkout"})).await;
+    let id = incident["id"].as_i64().or(incident["incident"]["id"].as_i64()).unwrap();
+    let (status, _) = api.post(&format!("/api/v1/incidents/{id}/assign"), json!({"user": "Ana"})).await;
+    assert_eq!(status, 200);
+    let envs = [("FIREBREAK_URL", server.url.as_str()), ("FIREBREAK_TOKEN", token.as_str())];
+    let dir = dir.path();
+
+    let policy = ok(dir, &["policy", "show", "1"], &envs);
+    assert!(policy.contains("team payments (1)"), "{policy}");
+    let shown = ok(dir, &["incident", "show", &id.to_string()], &envs);
+    assert!(shown.contains("service:    checkout\n"), "{shown}");
+    assert!(shown.contains("assignee:   Ana\n"), "{shown}");
+    assert!(shown.contains("commander:  -\n"), "{shown}");
+    let ledger = ok(dir, &["service", "show", "ledger"], &envs);
+    assert!(ledger.contains("depends on:   checkout\n"), "{ledger}");
+}
