@@ -8,6 +8,7 @@ mod crash;
 mod golden;
 mod ical;
 mod ingest_http;
+mod logs;
 mod paging;
 mod replicas;
 mod secrets;
