@@ -887,6 +887,21 @@ pub struct CreateSchedule {
     pub overrides: Vec<Override>,
 }
 
+/// Changes to a schedule: each field given replaces what the schedule has.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSchedule {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^0-9\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
+    pub name: Option<String>,
+    pub time_zone: Option<String>,
+    pub layers: Option<Vec<Layer>>,
+    pub overrides: Option<Vec<Override>>,
+}
+
 /// One rotation of a schedule.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -978,6 +993,31 @@ pub struct CreateEscalationPolicy {
     pub repeat: u32,
     #[schema(min_items = 1, max_items = 20)]
     pub levels: Vec<EscalationLevel>,
+}
+
+/// Changes to an escalation policy: each field given replaces what the policy has. Incidents
+/// paging through it follow the new levels from their next step.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEscalationPolicy {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^0-9\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
+    pub name: Option<String>,
+    #[schema(maximum = 9)]
+    pub repeat: Option<u32>,
+    #[schema(min_items = 1, max_items = 20)]
+    pub levels: Option<Vec<EscalationLevel>>,
+}
+
+/// A service's new integration key, shown this once.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct RotatedKey {
+    pub service_id: i64,
+    /// The key to send alerts with from now on; the old one no longer works.
+    pub integration_key: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

@@ -176,10 +176,14 @@ impl Progress {
     }
 }
 
+/// How long a known integration key is taken on the strength of an earlier lookup: a key rotated
+/// on another replica stops working here within this time (at once on the replica that rotated it).
+const KNOWN_KEY_TTL: Duration = Duration::from_secs(30);
+
 /// Integration keys looked up before, by their SHA-256: the keys themselves are not kept.
 #[derive(Default)]
 struct KeyCache {
-    known: HashMap<[u8; 32], Id>,
+    known: HashMap<[u8; 32], (Id, std::time::Instant)>,
     unknown: std::collections::HashSet<[u8; 32]>,
 }
 
@@ -330,7 +334,7 @@ impl Ingestor {
         let hash = secret::digest(key);
         {
             let keys = self.keys.lock().expect("key cache lock is never poisoned");
-            if let Some(id) = keys.known.get(&hash) {
+            if let Some((id, _)) = keys.known.get(&hash).filter(|(_, at)| at.elapsed() < KNOWN_KEY_TTL) {
                 return Ok(Some(*id));
             }
             if keys.unknown.contains(&hash) {
@@ -341,7 +345,7 @@ impl Ingestor {
         let mut keys = self.keys.lock().expect("key cache lock is never poisoned");
         match found {
             Some(id) => {
-                keys.known.insert(hash, id);
+                keys.known.insert(hash, (id, std::time::Instant::now()));
             }
             None => {
                 if keys.unknown.len() >= UNKNOWN_KEYS_MAX {
@@ -351,6 +355,15 @@ impl Ingestor {
             }
         }
         Ok(found)
+    }
+
+    /// Forgets the keys of service `id` looked up before: its key changed.
+    pub(crate) fn forget_keys_of(&self, id: Id) {
+        self.keys
+            .lock()
+            .expect("key cache lock is never poisoned")
+            .known
+            .retain(|_, (known, _)| *known != id);
     }
 
     /// Whether the database is less than [`BACKLOG_EVENTS_MAX`] events behind the journal, waiting

@@ -178,6 +178,19 @@ impl App {
         self.service_detail(service).await
     }
 
+    /// Gives a service a new integration key, shown this once; the old key stops working (here at
+    /// once, on other replicas within 30 s).
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown service.
+    pub async fn rotate_integration_key(&self, service: &Ref) -> Result<(Id, String)> {
+        let id = resolve::service_id(self.store(), service).await?;
+        let mut tx = self.store().begin().await?;
+        let key = tx.rotate_integration_key(id).await?;
+        tx.commit().await?;
+        self.inner.ingestor.forget_keys_of(id);
+        Ok((id, key))
+    }
+
     /// Changes a service: its catalog fields, how it groups alerts, and its escalation policy, all
     /// in one transaction.
     ///

@@ -92,6 +92,84 @@ impl App {
         Ok(stored)
     }
 
+    /// Changes schedule `id`: each field given replaces what it has.
+    ///
+    /// Fails as [`App::create_schedule`] does, and with [`Error::NotFound`] for an unknown
+    /// schedule.
+    pub async fn update_schedule(&self, id: Id, body: api::UpdateSchedule) -> Result<StoredSchedule> {
+        let stored = self.store().schedule(id).await?;
+        let name = match &body.name {
+            Some(name) => resolve::name(name)?,
+            None => stored.name.clone(),
+        };
+        let time_zone = match &body.time_zone {
+            Some(zone) => resolve::time_zone(zone)?,
+            None => stored.schedule.time_zone.clone(),
+        };
+        let current = schedule_spec(&stored);
+        let layers = body.layers.as_ref().unwrap_or(&current.layers);
+        let overrides = body.overrides.as_ref().unwrap_or(&current.overrides);
+        let schedule = self.schedule_of(time_zone, layers, overrides).await?;
+        let mut tx = self.store().begin().await?;
+        let stored = tx.replace_schedule(id, &name, &schedule).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Removes override number `index` (from 0, in the order the schedule lists them).
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown schedule or override.
+    pub async fn remove_override(&self, id: Id, index: usize) -> Result<StoredSchedule> {
+        let stored = self.store().schedule(id).await?;
+        let mut schedule = stored.schedule;
+        if index >= schedule.overrides.len() {
+            return Err(Error::NotFound(format!(
+                "schedule {} has no override {index}; it has {} (numbered from 0)",
+                stored.name,
+                schedule.overrides.len()
+            )));
+        }
+        schedule.overrides.remove(index);
+        let mut tx = self.store().begin().await?;
+        let stored = tx.update_schedule(id, &schedule).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Deletes schedule `id`.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown schedule and [`Error::Conflict`], naming
+    /// them, when escalation policies target it.
+    pub async fn delete_schedule(&self, id: Id) -> Result<()> {
+        let stored = self.store().schedule(id).await?;
+        let users: Vec<String> = self
+            .store()
+            .escalation_policies()
+            .await?
+            .into_iter()
+            .filter(|policy| {
+                policy
+                    .policy
+                    .levels()
+                    .iter()
+                    .flat_map(|level| &level.targets)
+                    .any(|t| *t == engine::Target::Schedule(id))
+            })
+            .map(|policy| format!("{} ({})", policy.name, policy.id))
+            .collect();
+        if !users.is_empty() {
+            return Err(Error::Conflict(format!(
+                "schedule {} is a target of escalation policies {}: take it out of them first",
+                stored.name,
+                users.join(", ")
+            )));
+        }
+        let mut tx = self.store().begin().await?;
+        tx.delete_schedule(id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Who schedule `id` has on call at `at` (now when `None`, else RFC 3339).
     ///
     /// Fails with [`Error::BadRequest`] for a malformed instant and [`Error::NotFound`] for an
@@ -132,19 +210,44 @@ impl App {
     /// target that does not exist, and [`Error::Conflict`] when the name is taken.
     pub async fn create_policy(&self, body: api::CreateEscalationPolicy) -> Result<StoredPolicy> {
         let name = resolve::name(&body.name)?;
-        for target in body.levels.iter().flat_map(|level| &level.targets) {
-            match target.kind.as_str() {
-                "user" => drop(self.store().user(target.id).await?),
-                "schedule" => drop(self.store().schedule(target.id).await?),
-                "team" => drop(self.store().team(target.id).await?),
-                other => return Err(unknown_target(other)),
-            }
-        }
+        self.check_targets(&body).await?;
         let policy = policy_of_spec(&body)?;
         let mut tx = self.store().begin().await?;
         let stored = tx.create_escalation_policy(&name, &policy, self.now()).await?;
         tx.commit().await?;
         Ok(stored)
+    }
+
+    /// Changes escalation policy `id`: each field given replaces what it has. Incidents paging
+    /// through it follow the new levels from their next step.
+    ///
+    /// Fails as [`App::create_policy`] does, and with [`Error::NotFound`] for an unknown policy.
+    pub async fn update_policy(&self, id: Id, body: api::UpdateEscalationPolicy) -> Result<StoredPolicy> {
+        let stored = self.store().escalation_policy(id).await?;
+        let current = policy_spec(&stored);
+        let spec = api::CreateEscalationPolicy {
+            name: body.name.unwrap_or(current.name),
+            repeat: body.repeat.unwrap_or(current.repeat),
+            levels: body.levels.unwrap_or(current.levels),
+        };
+        let name = resolve::name(&spec.name)?;
+        self.check_targets(&spec).await?;
+        let policy = policy_of_spec(&spec)?;
+        let mut tx = self.store().begin().await?;
+        let stored = tx.replace_escalation_policy(id, &name, &policy).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Deletes escalation policy `id`.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown policy and [`Error::Conflict`], naming them,
+    /// when services use it or incidents that are not resolved are paging through it.
+    pub async fn delete_policy(&self, id: Id) -> Result<()> {
+        let mut tx = self.store().begin().await?;
+        tx.delete_escalation_policy(id).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Every escalation policy, by name.
@@ -223,6 +326,20 @@ impl App {
     }
 
     /// The domain schedule of the API's layers and overrides, with people resolved to ids.
+    /// Fails with [`Error::NotFound`] for a target that does not exist and [`Error::Invalid`] for
+    /// an unknown type of target.
+    async fn check_targets(&self, spec: &api::CreateEscalationPolicy) -> Result<()> {
+        for target in spec.levels.iter().flat_map(|level| &level.targets) {
+            match target.kind.as_str() {
+                "user" => drop(self.store().user(target.id).await?),
+                "schedule" => drop(self.store().schedule(target.id).await?),
+                "team" => drop(self.store().team(target.id).await?),
+                other => return Err(unknown_target(other)),
+            }
+        }
+        Ok(())
+    }
+
     async fn schedule_of(
         &self,
         time_zone: jiff::tz::TimeZone,
@@ -239,6 +356,83 @@ impl App {
         }
         build_schedule(time_zone, layers, overrides, &|user| Ok(users[user]))
     }
+}
+
+/// A schedule as the API shows it: people by id.
+pub fn schedule_view(stored: StoredSchedule) -> api::Schedule {
+    let schedule = stored.schedule;
+    api::Schedule {
+        id: stored.id,
+        name: stored.name,
+        time_zone: schedule.time_zone.iana_name().unwrap_or("UTC").to_owned(),
+        layers: schedule
+            .layers
+            .iter()
+            .map(|layer| api::Layer {
+                start: layer.start,
+                shift_length: layer.shift.to_string(),
+                users: layer.users.iter().map(|user| Ref::Id(*user)).collect(),
+                restrictions: layer
+                    .restrictions
+                    .iter()
+                    .map(|restriction| api::Restriction {
+                        kind: restriction.kind_name().to_owned(),
+                        start_day: restriction.start_day.map(|day| domain::weekday_name(day).to_owned()),
+                        start_time: domain::time_text(restriction.start_time),
+                        end_day: restriction.end_day.map(|day| domain::weekday_name(day).to_owned()),
+                        end_time: domain::time_text(restriction.end_time),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        overrides: schedule
+            .overrides
+            .iter()
+            .map(|cover| api::Override { user: Ref::Id(cover.user), start: cover.start, end: cover.end })
+            .collect(),
+        created_at: stored.created_at,
+    }
+}
+
+/// An escalation policy as the API shows it.
+pub fn policy_view(stored: StoredPolicy) -> api::EscalationPolicy {
+    api::EscalationPolicy {
+        id: stored.id,
+        name: stored.name,
+        repeat: stored.policy.repeat(),
+        levels: stored
+            .policy
+            .levels()
+            .iter()
+            .map(|level| api::EscalationLevel {
+                timeout_minutes: level.timeout.as_secs() / 60,
+                targets: level
+                    .targets
+                    .iter()
+                    .map(|target| api::EscalationTarget { kind: target.kind().to_owned(), id: target.id() })
+                    .collect(),
+                wakes_management: level.wakes_management,
+            })
+            .collect(),
+        created_at: stored.created_at,
+    }
+}
+
+/// What would create `stored` again: its view, as a specification.
+fn schedule_spec(stored: &StoredSchedule) -> api::CreateSchedule {
+    let view = schedule_view(stored.clone());
+    api::CreateSchedule {
+        name: view.name,
+        time_zone: view.time_zone,
+        layers: view.layers,
+        overrides: view.overrides,
+    }
+}
+
+/// What would create `stored` again: its view, as a specification.
+fn policy_spec(stored: &StoredPolicy) -> api::CreateEscalationPolicy {
+    let view = policy_view(stored.clone());
+    api::CreateEscalationPolicy { name: view.name, repeat: view.repeat, levels: view.levels }
 }
 
 /// The domain schedule of the API's specification of one, with every person given by id (for

@@ -121,6 +121,14 @@ pub(crate) enum ServiceCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Give a service a new integration key and print it (the only time it is shown); the old key
+    /// stops working.
+    RotateKey {
+        /// The service (id or name).
+        service: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -311,6 +319,12 @@ pub(crate) async fn service(command: ServiceCommand) -> anyhow::Result<()> {
             })
         }
         ServiceCommand::SetPolicy { service, policy, client } => set_policy(service, policy, client).await,
+        ServiceCommand::RotateKey { service, client } => {
+            let client = Client::new(client)?;
+            let path = format!("/api/v1/services/{}/integration-key", path_segment(&service));
+            let rotated: api::RotatedKey = client.post(&path, &serde_json::json!({})).await?;
+            client.print(&rotated, |r| format!("{}\n", r.integration_key))
+        }
         ServiceCommand::Show { service, client } => {
             let client = Client::new(client)?;
             let service: api::Service =
@@ -490,6 +504,29 @@ pub(crate) enum ScheduleCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Change a schedule from a JSON file: the body of PATCH /api/v1/schedules/{id} (any of name,
+    /// time_zone, layers, overrides).
+    Edit {
+        id: i64,
+        /// The file, or `-` for standard input.
+        #[arg(long)]
+        file: PathBuf,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Delete a schedule that no escalation policy targets.
+    Delete {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Remove an override, by its number in `schedule show` (from 0).
+    RemoveOverride {
+        id: i64,
+        index: usize,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Have someone cover a schedule from --start to --end, over every layer.
     Override {
         id: i64,
@@ -525,6 +562,22 @@ pub(crate) enum PolicyCommand {
         /// The file, or `-` for standard input.
         #[arg(long)]
         file: PathBuf,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Change an escalation policy from a JSON file: the body of PATCH
+    /// /api/v1/escalation-policies/{id} (any of name, repeat, levels).
+    Edit {
+        id: i64,
+        /// The file, or `-` for standard input.
+        #[arg(long)]
+        file: PathBuf,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Delete an escalation policy that no service uses.
+    Delete {
+        id: i64,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -747,6 +800,25 @@ pub(crate) async fn schedule(command: ScheduleCommand) -> anyhow::Result<()> {
                 table(&["START (UTC)", "END (UTC)", "ON CALL"], rows)
             })
         }
+        ScheduleCommand::Edit { id, file, client } => {
+            let body: api::UpdateSchedule = read_spec(&file, "schedule change")?;
+            let client = Client::new(client)?;
+            let schedule: api::Schedule = client.patch(&format!("/api/v1/schedules/{id}"), &body).await?;
+            let users: Vec<api::User> = client.get("/api/v1/users", &[]).await?;
+            client.print(&schedule, |s| schedule_detail(s, &users))
+        }
+        ScheduleCommand::Delete { id, client } => {
+            Client::new(client)?.delete_no_content(&format!("/api/v1/schedules/{id}")).await?;
+            println!("schedule {id} deleted");
+            Ok(())
+        }
+        ScheduleCommand::RemoveOverride { id, index, client } => {
+            let client = Client::new(client)?;
+            let schedule: api::Schedule =
+                client.delete(&format!("/api/v1/schedules/{id}/overrides/{index}")).await?;
+            let users: Vec<api::User> = client.get("/api/v1/users", &[]).await?;
+            client.print(&schedule, |s| schedule_detail(s, &users))
+        }
         ScheduleCommand::Override { id, user, start, end, client } => {
             let body = api::Override {
                 user: api::Ref::parse(&user),
@@ -803,10 +875,10 @@ fn schedule_detail(schedule: &api::Schedule, users: &[api::User]) -> String {
     if schedule.overrides.is_empty() {
         out.push_str("\nOverrides: none\n");
     } else {
-        out.push_str("\nOverrides\n");
-        for cover in &schedule.overrides {
+        out.push_str("\nOverrides (remove one with `schedule remove-override ID N`)\n");
+        for (number, cover) in schedule.overrides.iter().enumerate() {
             out.push_str(&format!(
-                "  {start} - {end}  {who}\n",
+                "  {number}  {start} - {end}  {who}\n",
                 start = cover.start.strftime("%Y-%m-%d %H:%M"),
                 end = cover.end.strftime("%Y-%m-%d %H:%M UTC"),
                 who = user_name(users, &cover.user),
@@ -852,6 +924,19 @@ pub(crate) async fn policy(command: PolicyCommand) -> anyhow::Result<()> {
             let policy: api::EscalationPolicy = client.post("/api/v1/escalation-policies", &body).await?;
             let names = Names::load(&client).await?;
             client.print(&policy, |p| policy_detail(p, &names))
+        }
+        PolicyCommand::Edit { id, file, client } => {
+            let body: api::UpdateEscalationPolicy = read_spec(&file, "escalation policy change")?;
+            let client = Client::new(client)?;
+            let policy: api::EscalationPolicy =
+                client.patch(&format!("/api/v1/escalation-policies/{id}"), &body).await?;
+            let names = Names::load(&client).await?;
+            client.print(&policy, |p| policy_detail(p, &names))
+        }
+        PolicyCommand::Delete { id, client } => {
+            Client::new(client)?.delete_no_content(&format!("/api/v1/escalation-policies/{id}")).await?;
+            println!("escalation policy {id} deleted");
+            Ok(())
         }
     }
 }

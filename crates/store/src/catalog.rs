@@ -311,6 +311,26 @@ impl Tx {
         Ok((self.conn().service(id).await?, key))
     }
 
+    /// Gives service `id` a new integration key and returns it: only its hash is stored, so this
+    /// is the one moment it can be seen. The old key stops working.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no service `id`.
+    pub async fn rotate_integration_key(&mut self, id: Id) -> Result<String> {
+        let key = secret::generate(secret::INTEGRATION_KEY_PREFIX);
+        let done = with_conn!(self.conn(), c => {
+            sqlx::query("UPDATE services SET integration_key_hash = $1 WHERE id = $2")
+                .bind(secret::hash(&key))
+                .bind(id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound(format!("there is no service {id}")));
+        }
+        Ok(key)
+    }
+
     /// Changes a service. A new dependency list replaces the old one.
     ///
     /// Fails with [`StoreError::NotFound`] when the service, its new team or a dependency does

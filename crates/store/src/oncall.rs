@@ -207,6 +207,121 @@ impl Tx {
         self.conn().schedule(id).await
     }
 
+    /// Replaces schedule `id`: its name, time zone, layers and overrides.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no schedule `id` and
+    /// [`StoreError::Conflict`] when the name is another schedule's.
+    pub async fn replace_schedule(
+        &mut self,
+        id: Id,
+        name: &str,
+        schedule: &domain::Schedule,
+    ) -> Result<StoredSchedule> {
+        let time_zone = time_zone_name(schedule);
+        let spec = schedule_doc(schedule);
+        let done = with_conn!(self.conn(), c => {
+            sqlx::query("UPDATE schedules SET name = $1, time_zone = $2, spec = $3 WHERE id = $4")
+                .bind(name)
+                .bind(time_zone)
+                .bind(&spec)
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .map_err(|err| name_conflict(err, "schedule", name))?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound(format!("there is no schedule {id}")));
+        }
+        self.conn().schedule(id).await
+    }
+
+    /// Deletes schedule `id`. The caller checks first that no escalation policy targets it.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no schedule `id`.
+    pub async fn delete_schedule(&mut self, id: Id) -> Result<()> {
+        let done = with_conn!(self.conn(), c => {
+            sqlx::query("DELETE FROM schedules WHERE id = $1").bind(id).execute(&mut *c).await?.rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound(format!("there is no schedule {id}")));
+        }
+        Ok(())
+    }
+
+    /// Replaces escalation policy `id`: its name, repeats and levels. Escalations under way follow
+    /// the new levels from their next step.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no escalation policy `id` and
+    /// [`StoreError::Conflict`] when the name is another policy's.
+    pub async fn replace_escalation_policy(
+        &mut self,
+        id: Id,
+        name: &str,
+        policy: &engine::Policy,
+    ) -> Result<StoredPolicy> {
+        let spec = policy_doc(policy);
+        let done = with_conn!(self.conn(), c => {
+            sqlx::query("UPDATE escalation_policies SET name = $1, spec = $2 WHERE id = $3")
+                .bind(name)
+                .bind(&spec)
+                .bind(id)
+                .execute(&mut *c)
+                .await
+                .map_err(|err| name_conflict(err, "escalation policy", name))?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound(format!("there is no escalation policy {id}")));
+        }
+        self.conn().escalation_policy(id).await
+    }
+
+    /// Deletes escalation policy `id`, with the finished escalations of resolved incidents that
+    /// went through it (their timelines keep what was paged).
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no escalation policy `id`, and
+    /// [`StoreError::Conflict`], naming them, when services page through it or incidents that are
+    /// not resolved are paging through it.
+    pub async fn delete_escalation_policy(&mut self, id: Id) -> Result<()> {
+        let policy = self.conn().escalation_policy(id).await?;
+        let (services, incidents): (Vec<(i64, String)>, Vec<i64>) = with_conn!(self.conn(), c => {
+            let services = sqlx::query_as("SELECT id, name FROM services WHERE escalation_policy_id = $1 ORDER BY name")
+                .bind(id)
+                .fetch_all(&mut *c)
+                .await?;
+            let incidents = sqlx::query_scalar(
+                "SELECT e.incident_id FROM escalations e JOIN incidents i ON i.id = e.incident_id \
+                 WHERE e.policy_id = $1 AND i.status <> 'resolved' ORDER BY e.incident_id",
+            )
+            .bind(id)
+            .fetch_all(&mut *c)
+            .await?;
+            (services, incidents)
+        });
+        if !services.is_empty() {
+            let names: Vec<String> = services.iter().map(|(id, name)| format!("{name} ({id})")).collect();
+            return Err(StoreError::Conflict(format!(
+                "escalation policy {} is used by services {}: give them another policy (or none) first",
+                policy.name,
+                names.join(", ")
+            )));
+        }
+        if !incidents.is_empty() {
+            let ids: Vec<String> = incidents.iter().map(i64::to_string).collect();
+            return Err(StoreError::Conflict(format!(
+                "incidents {} are paging through escalation policy {}: resolve them first",
+                ids.join(", "),
+                policy.name
+            )));
+        }
+        with_conn!(self.conn(), c => {
+            sqlx::query("DELETE FROM escalations WHERE policy_id = $1").bind(id).execute(&mut *c).await?;
+            sqlx::query("DELETE FROM escalation_policies WHERE id = $1").bind(id).execute(&mut *c).await?;
+        });
+        Ok(())
+    }
+
     /// Fails with [`StoreError::Conflict`] when the name is taken.
     pub async fn create_escalation_policy(
         &mut self,

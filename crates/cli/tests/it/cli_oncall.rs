@@ -125,7 +125,9 @@ async fn on_call_from_the_command_line() {
         &envs,
     );
     assert!(
-        overridden.ends_with("Overrides\n  2026-04-01 00:00 - 2026-04-02 00:00 UTC  Cy\n"),
+        overridden.ends_with(
+            "Overrides (remove one with `schedule remove-override ID N`)\n  0  2026-04-01 00:00 - 2026-04-02 00:00 UTC  Cy\n"
+        ),
         "{overridden}"
     );
     assert_eq!(
@@ -358,4 +360,57 @@ async fn show_commands_print_names_not_ids() {
     assert!(shown.contains("commander:  -\n"), "{shown}");
     let ledger = ok(dir, &["service", "show", "ledger"], &envs);
     assert!(ledger.contains("depends on:   checkout\n"), "{ledger}");
+}
+
+/// Schedules and policies are edited and deleted from the command line, and a service's key is
+/// rotated; what is in use says so.
+#[tokio::test]
+async fn editing_from_the_command_line() {
+    let Fresh { dir, token, server } = Fresh::start("cli-editing.db", "ana").await;
+    let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
+    api.post("/api/v1/teams", json!({"name": "payments"})).await;
+    api.post("/api/v1/users", json!({"name": "Ana", "email": "ana@example.com"})).await;
+    api.post("/api/v1/users", json!({"name": "Bo", "email": "bo@example.com"})).await;
+    api.post("/api/v1/services", json!({"name": "checkout", "team": "payments", "description": "pays"}))
+        .await;
+    let envs = [("FIREBREAK_URL", server.url.as_str()), ("FIREBREAK_TOKEN", token.as_str())];
+    let dir = dir.path();
+    let spec = json!({"name": "primary", "time_zone": "UTC",
+        "layers": [{"start": "2026-03-23T08:00:00Z", "shift_length": "1w", "users": ["Ana"]}],
+        "overrides": [{"user": "Bo", "start": "2026-04-01T00:00:00Z", "end": "2026-04-02T00:00:00Z"}]});
+    let output = run_with_stdin(dir, &["schedule", "create", "--file", "-"], &envs, &spec.to_string());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let change = json!({"name": "day", "layers": [{"start": "2026-03-23T08:00:00Z", "shift_length": "1d", "users": ["Ana", "Bo"]}]});
+    let output = run_with_stdin(dir, &["schedule", "edit", "1", "--file", "-"], &envs, &change.to_string());
+    let edited = String::from_utf8(output.stdout).unwrap();
+    assert!(edited.starts_with("day (schedule 1)"), "{edited}");
+    let removed = ok(dir, &["schedule", "remove-override", "1", "0"], &envs);
+    assert!(removed.ends_with("Overrides: none\n"), "{removed}");
+
+    let policy = json!({"name": "default", "levels": [{"timeout_minutes": 5, "targets": [{"type": "schedule", "id": 1}]}]});
+    let output = run_with_stdin(dir, &["policy", "create", "--file", "-"], &envs, &policy.to_string());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = fails(dir, &["schedule", "delete", "1"], &envs);
+    assert_eq!(
+        stderr,
+        "error: schedule day is a target of escalation policies default (1): take it out of them first (HTTP 409)\n"
+    );
+    let change =
+        json!({"repeat": 1, "levels": [{"timeout_minutes": 5, "targets": [{"type": "user", "id": 2}]}]});
+    let output = run_with_stdin(dir, &["policy", "edit", "1", "--file", "-"], &envs, &change.to_string());
+    let edited = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        edited.contains("repeat:  1 more passes after the first") && edited.contains("user Bo (2)"),
+        "{edited}"
+    );
+    assert_eq!(ok(dir, &["schedule", "delete", "1"], &envs), "schedule 1 deleted\n");
+    ok(dir, &["service", "set-policy", "checkout", "default"], &envs);
+    let stderr = fails(dir, &["policy", "delete", "1"], &envs);
+    assert!(stderr.contains("is used by services checkout (1)"), "{stderr}");
+    ok(dir, &["service", "set-policy", "checkout", "none"], &envs);
+    assert_eq!(ok(dir, &["policy", "delete", "1"], &envs), "escalation policy 1 deleted\n");
+
+    let key = ok(dir, &["service", "rotate-key", "checkout"], &envs);
+    assert!(key.starts_with("fbk_") && key.lines().count() == 1, "{key}");
 }

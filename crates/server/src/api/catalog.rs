@@ -31,6 +31,7 @@ type Result<T> = std::result::Result<T, ApiError>;
     list_services,
     get_service,
     update_service,
+    rotate_integration_key,
 ))]
 pub(crate) struct Doc;
 
@@ -44,6 +45,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/users/{user}", get(get_user).patch(update_user))
         .route("/services", post(create_service).get(list_services))
         .route("/services/{service}", get(get_service).patch(update_service))
+        .route("/services/{service}/integration-key", post(rotate_integration_key))
 }
 
 /// A service as the API shows it, with its alert settings and escalation policy.
@@ -210,4 +212,17 @@ async fn update_service(
     Json(body): Json<api::UpdateService>,
 ) -> Result<axum::Json<api::Service>> {
     Ok(axum::Json(service_view(server.update_service(&Ref::parse(&service), body).await?)))
+}
+
+/// Give a service a new integration key, shown this once. The old key stops working: senders
+/// using it are refused until they are given the new one.
+#[utoipa::path(post, path = "/api/v1/services/{service}/integration-key",
+    params(("service" = String, Path, description = "id or name")),
+    responses((status = 201, body = api::RotatedKey)))]
+async fn rotate_integration_key(
+    State(server): State<Shared>,
+    Path(service): Path<String>,
+) -> Result<(StatusCode, axum::Json<api::RotatedKey>)> {
+    let (service_id, integration_key) = server.rotate_integration_key(&Ref::parse(&service)).await?;
+    Ok((StatusCode::CREATED, axum::Json(api::RotatedKey { service_id, integration_key })))
 }

@@ -4,10 +4,10 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use firebreak_api::{self as api, AtQuery, OnCallQuery, RangeQuery, Ref};
-use firebreak_app::oncall::{StoredPolicy, StoredSchedule};
-use firebreak_domain::{self as domain, Id};
+use firebreak_app::oncall::{policy_view, schedule_view};
+use firebreak_domain::Id;
 use utoipa::OpenApi;
 
 use crate::error::ApiError;
@@ -21,12 +21,17 @@ type Result<T> = std::result::Result<T, ApiError>;
     create_schedule,
     list_schedules,
     get_schedule,
+    update_schedule,
+    delete_schedule,
     add_override,
+    remove_override,
     schedule_on_call,
     schedule_shifts,
     create_policy,
     list_policies,
     get_policy,
+    update_policy,
+    delete_policy,
     service_on_call,
 ))]
 pub(crate) struct Doc;
@@ -34,73 +39,14 @@ pub(crate) struct Doc;
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/schedules", post(create_schedule).get(list_schedules))
-        .route("/schedules/{id}", get(get_schedule))
+        .route("/schedules/{id}", get(get_schedule).patch(update_schedule).delete(delete_schedule))
         .route("/schedules/{id}/overrides", post(add_override))
+        .route("/schedules/{id}/overrides/{index}", delete(remove_override))
         .route("/schedules/{id}/oncall", get(schedule_on_call))
         .route("/schedules/{id}/shifts", get(schedule_shifts))
         .route("/escalation-policies", post(create_policy).get(list_policies))
-        .route("/escalation-policies/{id}", get(get_policy))
+        .route("/escalation-policies/{id}", get(get_policy).patch(update_policy).delete(delete_policy))
         .route("/oncall", get(service_on_call))
-}
-
-/// A schedule as the API shows it: people by id.
-fn schedule_view(stored: StoredSchedule) -> api::Schedule {
-    let schedule = stored.schedule;
-    api::Schedule {
-        id: stored.id,
-        name: stored.name,
-        time_zone: schedule.time_zone.iana_name().unwrap_or("UTC").to_owned(),
-        layers: schedule
-            .layers
-            .iter()
-            .map(|layer| api::Layer {
-                start: layer.start,
-                shift_length: layer.shift.to_string(),
-                users: layer.users.iter().map(|user| Ref::Id(*user)).collect(),
-                restrictions: layer
-                    .restrictions
-                    .iter()
-                    .map(|restriction| api::Restriction {
-                        kind: restriction.kind_name().to_owned(),
-                        start_day: restriction.start_day.map(|day| domain::weekday_name(day).to_owned()),
-                        start_time: domain::time_text(restriction.start_time),
-                        end_day: restriction.end_day.map(|day| domain::weekday_name(day).to_owned()),
-                        end_time: domain::time_text(restriction.end_time),
-                    })
-                    .collect(),
-            })
-            .collect(),
-        overrides: schedule
-            .overrides
-            .iter()
-            .map(|cover| api::Override { user: Ref::Id(cover.user), start: cover.start, end: cover.end })
-            .collect(),
-        created_at: stored.created_at,
-    }
-}
-
-/// An escalation policy as the API shows it.
-fn policy_view(stored: StoredPolicy) -> api::EscalationPolicy {
-    api::EscalationPolicy {
-        id: stored.id,
-        name: stored.name,
-        repeat: stored.policy.repeat(),
-        levels: stored
-            .policy
-            .levels()
-            .iter()
-            .map(|level| api::EscalationLevel {
-                timeout_minutes: level.timeout.as_secs() / 60,
-                targets: level
-                    .targets
-                    .iter()
-                    .map(|target| api::EscalationTarget { kind: target.kind().to_owned(), id: target.id() })
-                    .collect(),
-                wakes_management: level.wakes_management,
-            })
-            .collect(),
-        created_at: stored.created_at,
-    }
 }
 
 /// Create an on-call schedule.
@@ -126,6 +72,37 @@ async fn list_schedules(State(server): State<Shared>) -> Result<axum::Json<Vec<a
     responses((status = 200, body = api::Schedule), (status = 404, body = api::Problem)))]
 async fn get_schedule(State(server): State<Shared>, Path(id): Path<Id>) -> Result<axum::Json<api::Schedule>> {
     Ok(axum::Json(schedule_view(server.schedule(id).await?)))
+}
+
+/// Change a schedule: each field given (name, time zone, layers, overrides) replaces what it has.
+#[utoipa::path(patch, path = "/api/v1/schedules/{id}", params(("id" = i64, Path)), request_body = api::UpdateSchedule,
+    responses((status = 200, body = api::Schedule), (status = 409, body = api::Problem, description = "name taken")))]
+async fn update_schedule(
+    State(server): State<Shared>,
+    Path(id): Path<Id>,
+    Json(body): Json<api::UpdateSchedule>,
+) -> Result<axum::Json<api::Schedule>> {
+    Ok(axum::Json(schedule_view(server.update_schedule(id, body).await?)))
+}
+
+/// Delete a schedule that no escalation policy targets.
+#[utoipa::path(delete, path = "/api/v1/schedules/{id}", params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"),
+        (status = 409, body = api::Problem, description = "escalation policies target it; `detail` names them")))]
+async fn delete_schedule(State(server): State<Shared>, Path(id): Path<Id>) -> Result<StatusCode> {
+    server.delete_schedule(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove an override, by its position in the schedule's `overrides` (from 0).
+#[utoipa::path(delete, path = "/api/v1/schedules/{id}/overrides/{index}",
+    params(("id" = i64, Path), ("index" = usize, Path, description = "position in `overrides`, from 0")),
+    responses((status = 200, body = api::Schedule)))]
+async fn remove_override(
+    State(server): State<Shared>,
+    Path((id, index)): Path<(Id, usize)>,
+) -> Result<axum::Json<api::Schedule>> {
+    Ok(axum::Json(schedule_view(server.remove_override(id, index).await?)))
 }
 
 /// Add an override: someone covers the schedule from `start` to `end`.
@@ -197,6 +174,28 @@ async fn get_policy(
     Path(id): Path<Id>,
 ) -> Result<axum::Json<api::EscalationPolicy>> {
     Ok(axum::Json(policy_view(server.policy(id).await?)))
+}
+
+/// Change an escalation policy: each field given replaces what it has. Incidents paging through it
+/// follow the new levels from their next step.
+#[utoipa::path(patch, path = "/api/v1/escalation-policies/{id}", params(("id" = i64, Path)),
+    request_body = api::UpdateEscalationPolicy,
+    responses((status = 200, body = api::EscalationPolicy), (status = 409, body = api::Problem, description = "name taken")))]
+async fn update_policy(
+    State(server): State<Shared>,
+    Path(id): Path<Id>,
+    Json(body): Json<api::UpdateEscalationPolicy>,
+) -> Result<axum::Json<api::EscalationPolicy>> {
+    Ok(axum::Json(policy_view(server.update_policy(id, body).await?)))
+}
+
+/// Delete an escalation policy that no service uses and no unresolved incident is paging through.
+#[utoipa::path(delete, path = "/api/v1/escalation-policies/{id}", params(("id" = i64, Path)),
+    responses((status = 204, description = "deleted"),
+        (status = 409, body = api::Problem, description = "services use it, or incidents are paging through it; `detail` names them")))]
+async fn delete_policy(State(server): State<Shared>, Path(id): Path<Id>) -> Result<StatusCode> {
+    server.delete_policy(id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Who a service's escalation policy would page, level by level, at an instant.

@@ -4,6 +4,7 @@
 
 mod api;
 mod connections;
+mod editing;
 mod hostile;
 mod ingest;
 mod oncall;
