@@ -77,6 +77,7 @@ struct Inner {
     tokens: access::Tokens,
     ingestor: Arc<alerts::Ingestor>,
     monitor: Arc<signals::Monitor>,
+    paging: Arc<paging::PagingCounters>,
     workers: workers::Workers,
 }
 
@@ -138,6 +139,7 @@ impl App {
             ingestor.clone(),
             options.prometheus_url,
         )?);
+        let paging = pager.counters();
         let mut workers = workers::Workers::new();
         workers::register(&mut workers, pipeline, &pager, &monitor);
         let inner = Inner {
@@ -148,6 +150,7 @@ impl App {
             tokens: access::Tokens::default(),
             ingestor,
             monitor,
+            paging,
             workers,
         };
         Ok(App { inner: Arc::new(inner) })
@@ -175,6 +178,11 @@ impl App {
     pub async fn database(&self) -> Result<Database> {
         let first_start = self.inner.store.token_hashes().await?.is_empty();
         Ok(Database { backend: self.inner.store.backend_name(), first_start })
+    }
+
+    /// What the pager of this process has done, for metrics.
+    pub fn paging_counters(&self) -> Arc<paging::PagingCounters> {
+        self.inner.paging.clone()
     }
 
     /// Checks that the database answers.

@@ -110,6 +110,35 @@ pub struct Pager {
     due: Arc<Semaphore>,
     /// Deliveries in flight when serving, joined when the driver stops.
     deliveries: std::sync::Mutex<JoinSet<()>>,
+    counters: Arc<PagingCounters>,
+}
+
+/// What this process's pager has done since it started, for metrics.
+#[derive(Debug, Default)]
+pub struct PagingCounters {
+    /// Delivery attempts recorded, by channel and outcome (`delivered`, `retrying`, `failed`,
+    /// `withdrawn`, `unknown`).
+    attempts: std::sync::Mutex<std::collections::BTreeMap<(String, &'static str), u64>>,
+    /// Escalations that paged every level of every pass without an acknowledgement.
+    exhausted: AtomicU64,
+}
+
+impl PagingCounters {
+    /// Delivery attempts by (channel, outcome).
+    pub fn attempts(&self) -> Vec<((String, &'static str), u64)> {
+        let attempts = self.attempts.lock().expect("the counters lock is never poisoned");
+        attempts.iter().map(|(key, count)| (key.clone(), *count)).collect()
+    }
+
+    /// Escalations exhausted.
+    pub fn exhausted(&self) -> u64 {
+        self.exhausted.load(Ordering::Relaxed)
+    }
+
+    fn attempted(&self, channel: &str, outcome: NotifyOutcome) {
+        let mut attempts = self.attempts.lock().expect("the counters lock is never poisoned");
+        *attempts.entry((channel.to_owned(), outcome.as_str())).or_default() += 1;
+    }
 }
 
 /// How a round hands out deliveries.
@@ -153,7 +182,13 @@ impl Pager {
             fresh: Arc::new(Semaphore::new(DELIVERIES_MAX)),
             due: Arc::new(Semaphore::new(DELIVERIES_MAX)),
             deliveries: std::sync::Mutex::default(),
+            counters: Arc::default(),
         }
+    }
+
+    /// What this pager has done, for metrics.
+    pub fn counters(&self) -> Arc<PagingCounters> {
+        self.counters.clone()
     }
 
     /// Runs the driver until `stop` is raised, then waits (at most [`STOP_DELIVERIES_WAIT`]) for
@@ -445,7 +480,16 @@ impl Pager {
         let applied = self.store.apply_escalations(updates).await?;
         for (update, applied) in updates.iter().zip(applied) {
             match applied {
-                Applied::Done(claims) => self.dispatch(claims, delivery, fresh).await,
+                Applied::Done(claims) => {
+                    if update
+                        .timeline
+                        .iter()
+                        .any(|event| matches!(event, TimelineEvent::EscalationExhausted { .. }))
+                    {
+                        self.counters.exhausted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    self.dispatch(claims, delivery, fresh).await
+                }
                 Applied::Conflict => {
                     tracing::debug!(incident_id = update.incident_id, "escalation_decided_elsewhere");
                 }
@@ -551,7 +595,7 @@ impl Pager {
             detail,
         };
         match self.store.finish_notification(claim, &finish, &event, finished).await {
-            Ok(true) => {}
+            Ok(true) => self.counters.attempted(&claim.channel, outcome),
             Ok(false) => tracing::warn!(notification_id = claim.id, "notification_claim_lost"),
             Err(err) => {
                 tracing::warn!(notification_id = claim.id, error = %err, "notification_outcome_not_saved")
@@ -696,6 +740,12 @@ impl App {
             .await?;
         tx.commit().await?;
         Ok((method, secret))
+    }
+
+    /// How many contact methods are email addresses: pages to them fail when no mail server is
+    /// configured.
+    pub async fn email_contact_methods(&self) -> Result<i64> {
+        Ok(self.store().contact_methods_of_kind("email").await?)
     }
 
     /// A user's contact methods, oldest first (without secrets).

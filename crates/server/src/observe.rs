@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
+use crate::metrics::Scraped;
 use crate::request_log::Line;
 use crate::state::Shared;
 
@@ -29,45 +30,15 @@ pub(crate) async fn readyz(State(server): State<Shared>) -> Response {
 }
 
 pub(crate) async fn metrics(State(server): State<Shared>) -> Result<Response, ApiError> {
-    let incidents = server.incident_counts().await?;
-    let mut body = server.metrics.render(&incidents);
-    let ingest = server.ingest_metrics();
-    let counters = [
-        (
-            "firebreak_alert_events_accepted_total",
-            "Alert events stored and answered 202.",
-            ingest.events_accepted,
-        ),
-        (
-            "firebreak_ingest_requests_throttled_total",
-            "Ingest requests answered 429.",
-            ingest.requests_throttled,
-        ),
-        (
-            "firebreak_ingest_batches_committed_total",
-            "Transactions that stored alert events.",
-            ingest.batches_committed,
-        ),
-        (
-            "firebreak_ingest_journal_records_total",
-            "Records synced to the ingest journal (each answers every request waiting for it).",
-            ingest.journal_records,
-        ),
-        (
-            "firebreak_ingest_events_dropped_total",
-            "Accepted alert events left out when applied, because their service had been removed.",
-            ingest.events_dropped,
-        ),
-    ];
-    for (name, help, value) in counters {
-        body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"));
-    }
-    body.push_str(&format!(
-        "# HELP firebreak_ingest_backlog_events Alert events accepted and journaled, not yet in the database.\n\
-         # TYPE firebreak_ingest_backlog_events gauge\nfirebreak_ingest_backlog_events {}\n",
-        ingest.backlog_events
-    ));
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response())
+    let paging = server.paging_counters();
+    let body = server.metrics.render(Scraped {
+        incidents: server.incident_counts().await?,
+        ingest: server.ingest_metrics(),
+        attempts: paging.attempts(),
+        escalations_exhausted: paging.exhausted(),
+    });
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
 
 /// Lets a request through once the events answered before it arrived are applied.

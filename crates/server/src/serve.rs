@@ -171,6 +171,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         None => Arc::new(SystemClock),
     };
+    let email = config.smtp.is_some();
     let notifier = firebreak_notify::Notifier::new(config.smtp).map_err(anyhow::Error::msg)?;
     let options = Options {
         public_url: config.public_url.clone(),
@@ -180,6 +181,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let app = App::start(store, clock, options).await?;
     let database = app.database().await?;
     tracing::info!(listen = %config.listen, backend = database.backend, "server_started");
+    if !email {
+        let methods = app.email_contact_methods().await?;
+        if methods > 0 {
+            tracing::warn!(
+                contact_methods = methods,
+                "email_not_configured: pages to email contact methods fail until a mail server is set (--smtp-url)"
+            );
+        }
+    }
     if database.first_start {
         println!(
             "firebreak is running at {url}\n\n\

@@ -312,6 +312,13 @@ impl Store {
         self.contact_methods_of(&[user_id]).await
     }
 
+    /// How many contact methods are of type `kind` (`email`, `webhook`, `slack`).
+    pub async fn contact_methods_of_kind(&self, kind: &str) -> Result<i64> {
+        Ok(with_conn!(self.reader().await?.conn(), c => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM contact_methods WHERE type = $1").bind(kind).fetch_one(&mut *c).await?
+        }))
+    }
+
     /// Every contact method of the users `user_ids`, oldest first.
     pub async fn contact_methods_of(&self, user_ids: &[Id]) -> Result<Vec<ContactMethod>> {
         if user_ids.is_empty() {

@@ -132,3 +132,74 @@ async fn prometheus_backed_latency_shift_opens_an_incident() {
     let _ = child.wait();
     server.stop();
 }
+
+/// A real Prometheus scrapes firebreak's own `/metrics` and reads its series.
+#[tokio::test]
+async fn prometheus_scrapes_firebreaks_metrics() {
+    let prometheus = std::path::Path::new("/usr/bin/prometheus");
+    if !prometheus.exists() {
+        assert_ne!(
+            std::env::var("FIREBREAK_PROMETHEUS_TESTS").as_deref(),
+            Ok("required"),
+            "prometheus is required (apt-get install prometheus)"
+        );
+        skipped("prometheus_scrapes_firebreaks_metrics: skipped: prometheus is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _api) = setup(dir.path(), &[]).await;
+    let target = server.url.trim_start_matches("http://").to_owned();
+    let prometheus_port = crate::support::free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: firebreak\n    \
+             static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(prometheus)
+        .arg(format!("--config.file={}", dir.path().join("prometheus.yml").display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{prometheus_port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let query = |expr: &str| {
+        let url = format!("http://127.0.0.1:{prometheus_port}/api/v1/query");
+        let expr = expr.to_owned();
+        async move {
+            let answer = reqwest::Client::new().get(url).query(&[("query", expr)]).send().await.ok()?;
+            let body: serde_json::Value = answer.json().await.ok()?;
+            body["data"]["result"].as_array().cloned().filter(|result| !result.is_empty())
+        }
+    };
+    let started = Instant::now();
+    let series = loop {
+        if let Some(series) = query("firebreak_http_requests_total").await {
+            break series;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let targets = reqwest::get(format!("http://127.0.0.1:{prometheus_port}/api/v1/targets"))
+                .await
+                .map(|r| r.status().to_string())
+                .unwrap_or_default();
+            panic!("Prometheus read no firebreak_http_requests_total in 30 s; targets: {targets}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(series.iter().any(|s| s["metric"]["route"] == "/api/v1/services"), "{series:?}");
+    let up = query("up{job=\"firebreak\"}").await.unwrap();
+    assert_eq!(up[0]["value"][1], "1", "{up:?}");
+    for name in [
+        "firebreak_incidents",
+        "firebreak_ingest_backlog_events",
+        "firebreak_http_request_duration_seconds_bucket",
+    ] {
+        assert!(query(name).await.is_some(), "Prometheus has no {name}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    server.stop();
+}

@@ -3,12 +3,24 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{binary, free_port};
+use serde_json::json;
 
-/// Text logs written to a file carry no terminal colour codes.
+use crate::support::{Api, Fresh, binary, free_port};
+
+/// Text logs written to a file carry no terminal colour codes; a server without a mail server
+/// says at start that pages to email contact methods will fail.
 #[tokio::test]
 async fn logs_written_to_a_file_have_no_colour_codes() {
-    let dir = tempfile::tempdir().unwrap();
+    let Fresh { dir, token, server } = Fresh::start("logs.db", "ana").await;
+    let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token };
+    let (status, _) = api.post("/api/v1/users", json!({"name": "Ana", "email": "ana@example.com"})).await;
+    assert_eq!(status, 201);
+    let (status, _) = api
+        .post("/api/v1/users/Ana/contact-methods", json!({"type": "email", "address": "ana@example.com"}))
+        .await;
+    assert_eq!(status, 201);
+    server.stop();
+
     let log = dir.path().join("firebreak.log");
     let port = free_port();
     let database = format!("sqlite:{}", dir.path().join("logs.db").display());
@@ -36,4 +48,5 @@ async fn logs_written_to_a_file_have_no_colour_codes() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("server_started"), "{text}");
     assert!(!text.contains('\u{1b}'), "colour codes in a log file: {text:?}");
+    assert!(text.contains("email_not_configured") && text.contains("contact_methods=1"), "{text}");
 }
