@@ -1,10 +1,12 @@
 //! Acknowledge and resolve links in pages: signed, expiring, single-purpose, usable without logging
 //! in.
 //!
-//! A link's token names its action, its incident and its expiry, and carries an HMAC-SHA256 of the
-//! three under a key generated once per installation and shared by every replica through the
-//! database. Changing any part breaks the signature, so a link acknowledges one incident and cannot
-//! be turned into a resolve link or a link for another incident.
+//! A link's token names its action, its incident, its expiry and the person it was sent to
+//! (`ack.42.1750086400.u7`), and carries an HMAC-SHA256 of them under a key generated once per
+//! installation and shared by every replica through the database. Changing any part breaks the
+//! signature, so a link acknowledges one incident, cannot be turned into a resolve link or a link
+//! for another incident, and is recorded as done by the person it was sent to. (Links made before
+//! they named the person still work, until they expire, and are recorded as a page link's.)
 //!
 //! The server shows what a link will do on `GET` and acts only on `POST` (mail scanners fetch
 //! links on their own); here are the signing, the checking, and the command a link stands for.
@@ -82,13 +84,14 @@ impl Links {
         Links { key, public_url: public_url.trim_end_matches('/').to_owned() }
     }
 
-    /// The link that performs `action` on incident `incident_id` until `expires`.
-    pub fn url(&self, action: Action, incident_id: Id, expires: Timestamp) -> String {
-        format!("{}/act/{}", self.public_url, self.token(action, incident_id, expires))
+    /// The link that performs `action` on incident `incident_id` until `expires`, for the page
+    /// sent to user `recipient`.
+    pub fn url(&self, action: Action, incident_id: Id, recipient: Id, expires: Timestamp) -> String {
+        format!("{}/act/{}", self.public_url, self.token(action, incident_id, recipient, expires))
     }
 
-    fn token(&self, action: Action, incident_id: Id, expires: Timestamp) -> String {
-        let claims = format!("{}.{}.{}", action.as_str(), incident_id, expires.as_second());
+    fn token(&self, action: Action, incident_id: Id, recipient: Id, expires: Timestamp) -> String {
+        let claims = format!("{}.{}.{}.u{recipient}", action.as_str(), incident_id, expires.as_second());
         format!("{claims}.{}", hex(&self.mac(&claims).finalize().into_bytes()))
     }
 
@@ -99,8 +102,8 @@ impl Links {
         mac
     }
 
-    /// The action and incident of a token, if it is genuine and has not expired at `now`.
-    pub fn verify(&self, token: &str, now: Timestamp) -> Result<(Action, Id), LinkError> {
+    /// What a token does, if it is genuine and has not expired at `now`.
+    pub fn verify(&self, token: &str, now: Timestamp) -> Result<Verified, LinkError> {
         if token.len() > TOKEN_CHARS_MAX {
             return Err(LinkError::Malformed);
         }
@@ -116,20 +119,47 @@ impl Links {
         };
         let incident_id: Id = parts.next().and_then(|id| id.parse().ok()).ok_or(LinkError::Malformed)?;
         let expires: i64 = parts.next().and_then(|at| at.parse().ok()).ok_or(LinkError::Malformed)?;
+        let recipient = match parts.next() {
+            None => None,
+            Some(user) => {
+                Some(user.strip_prefix('u').and_then(|id| id.parse().ok()).ok_or(LinkError::Malformed)?)
+            }
+        };
         if parts.next().is_some() {
             return Err(LinkError::Malformed);
         }
         if now.as_second() >= expires {
             return Err(LinkError::Expired);
         }
-        Ok((action, incident_id))
+        Ok(Verified { action, incident_id, recipient })
     }
 }
 
+/// What a genuine link does, and for whom it was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub action: Action,
+    pub incident_id: Id,
+    /// The user the page with the link was sent to; `None` for links made before links named them.
+    pub recipient: Option<Id>,
+}
+
 impl App {
-    /// The action and incident of a link's token, if it is genuine and has not expired.
-    pub fn verify_link(&self, token: &str) -> Result<(Action, Id), LinkError> {
+    /// What a link's token does, if it is genuine and has not expired.
+    pub fn verify_link(&self, token: &str) -> Result<Verified, LinkError> {
         self.inner.links.verify(token, self.now())
+    }
+
+    /// Who acts by a link: the person it was sent to, or, for an older link or a person since
+    /// removed, the link itself.
+    pub async fn link_principal(&self, link: &Verified) -> crate::Principal {
+        match link.recipient {
+            Some(user) => match self.store().user(user).await {
+                Ok(user) => crate::Principal::token(&user.name),
+                Err(_) => crate::Principal::link(),
+            },
+            None => crate::Principal::link(),
+        }
     }
 }
 
@@ -145,15 +175,22 @@ mod tests {
     fn a_link_does_one_thing_to_one_incident_until_it_expires() {
         let now: Timestamp = "2026-03-01T12:00:00Z".parse().unwrap();
         let expires = now + LINK_LIFETIME;
-        let url = links().url(Action::Acknowledge, 42, expires);
+        let url = links().url(Action::Acknowledge, 42, 7, expires);
         let token = url.strip_prefix("https://fb.example/act/").unwrap();
-        assert_eq!(links().verify(token, now), Ok((Action::Acknowledge, 42)));
+        let verified = Verified { action: Action::Acknowledge, incident_id: 42, recipient: Some(7) };
+        assert_eq!(links().verify(token, now), Ok(verified));
         assert_eq!(links().verify(token, expires), Err(LinkError::Expired));
 
         let forged_action = token.replacen("ack.", "resolve.", 1);
         assert_eq!(links().verify(&forged_action, now), Err(LinkError::BadSignature));
         let forged_incident = token.replacen(".42.", ".43.", 1);
         assert_eq!(links().verify(&forged_incident, now), Err(LinkError::BadSignature));
+        let forged_person = token.replacen(".u7.", ".u8.", 1);
+        assert_eq!(links().verify(&forged_person, now), Err(LinkError::BadSignature));
+        // A link made before links named the person still works, for nobody in particular.
+        let claims = format!("ack.42.{}", expires.as_second());
+        let old = format!("{claims}.{}", hex(&links().mac(&claims).finalize().into_bytes()));
+        assert_eq!(links().verify(&old, now), Ok(Verified { recipient: None, ..verified }));
         let other_key = Links::new(vec![8; 32], "https://fb.example");
         assert_eq!(other_key.verify(token, now), Err(LinkError::BadSignature));
         for junk in ["", ".", "ack.1.2.zz", "ack.1.2", &"a".repeat(500)] {

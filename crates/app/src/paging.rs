@@ -618,8 +618,13 @@ impl Pager {
             wakes_management: claim.wakes_management,
             recipient: claim.user_name.clone(),
             incident_url: format!("{}/incidents/{}", self.public_url, claim.incident_id),
-            acknowledge_url: self.links.url(links::Action::Acknowledge, claim.incident_id, expires),
-            resolve_url: self.links.url(links::Action::Resolve, claim.incident_id, expires),
+            acknowledge_url: self.links.url(
+                links::Action::Acknowledge,
+                claim.incident_id,
+                claim.user_id,
+                expires,
+            ),
+            resolve_url: self.links.url(links::Action::Resolve, claim.incident_id, claim.user_id, expires),
         }
     }
 

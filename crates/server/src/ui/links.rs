@@ -11,8 +11,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
+use firebreak_app::Error;
 use firebreak_app::links::{Action, LinkError};
-use firebreak_app::{Error, Principal};
 use firebreak_domain::{Id, IncidentError};
 use maud::{Markup, html};
 
@@ -27,7 +27,7 @@ pub(super) fn routes() -> Router<Shared> {
 
 async fn show(State(server): State<Shared>, Path(token): Path<String>) -> Response {
     let (action, incident_id) = match server.verify_link(&token) {
-        Ok(found) => found,
+        Ok(link) => (link.action, link.incident_id),
         Err(err) => return refused(err),
     };
     let title = match server.incident(incident_id).await {
@@ -44,11 +44,13 @@ async fn show(State(server): State<Shared>, Path(token): Path<String>) -> Respon
 
 /// Acknowledges or resolves the link's incident.
 async fn act(State(server): State<Shared>, Path(token): Path<String>) -> Response {
-    let (action, incident_id) = match server.verify_link(&token) {
-        Ok(found) => found,
+    let link = match server.verify_link(&token) {
+        Ok(link) => link,
         Err(err) => return refused(err),
     };
-    match server.act(&Principal::link(), incident_id, action.command()).await.map(|detail| detail.incident) {
+    let (action, incident_id) = (link.action, link.incident_id);
+    let principal = server.link_principal(&link).await;
+    match server.act(&principal, incident_id, action.command()).await.map(|detail| detail.incident) {
         Ok(incident) => page(
             StatusCode::OK,
             &format!("Incident #{incident_id} {}", incident.status),

@@ -210,7 +210,12 @@ async fn the_link_pages_escape_and_act() {
     assert_eq!(app.get(&format!("/api/v1/incidents/{incident}")).await.1["status"], "triggered");
     let acted = app.anonymous(Method::POST, path, None, "").await;
     assert_escaped(&acted);
-    assert_eq!(app.get(&format!("/api/v1/incidents/{incident}")).await.1["status"], "acknowledged");
+    let (_, detail) = app.get(&format!("/api/v1/incidents/{incident}")).await;
+    assert_eq!(detail["status"], "acknowledged");
+    // Recorded as done by the person the page was sent to.
+    let acknowledged =
+        detail["timeline"].as_array().unwrap().iter().rev().find(|e| e["event"] == "status_changed").unwrap();
+    assert_eq!(acknowledged["actor"].as_str(), Some(sent[0].recipient.as_str()), "{acknowledged}");
     let forged = app.anonymous(Method::GET, &path.replace("ack.", "resolve."), None, "").await;
     assert_eq!(forged.status, 404);
     app.stop().await;
