@@ -793,6 +793,88 @@ impl App {
     }
 }
 
+/// Where an incident's paging stands, as a responder reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PagingSummary {
+    pub policy_name: String,
+    pub state: engine::EscalationState,
+    /// The pass and level paged last, from 1, and how many there are.
+    pub pass: u32,
+    pub passes: u32,
+    pub level: u32,
+    pub levels: u32,
+    /// While paging is active: when the next step is due, and the level it pages with the people
+    /// it would page now (`None` when the next step ends paging: every level was paged).
+    pub next: Option<(Timestamp, Option<NextLevel>)>,
+}
+
+/// The next level an escalation will page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NextLevel {
+    pub pass: u32,
+    pub level: u32,
+    /// The people its targets resolve to at the time it is due, by name, each once.
+    pub people: Vec<String>,
+}
+
+impl App {
+    /// Where incident `id`'s paging stands, or `None` when it is not paged (its service had no
+    /// escalation policy).
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown incident.
+    pub async fn paging_summary(&self, id: Id) -> Result<Option<PagingSummary>> {
+        self.store().incident(id).await?;
+        let Some(stored) = self.store().escalation(id).await? else { return Ok(None) };
+        let policy = match self.store().escalation_policy(stored.policy_id).await {
+            Ok(policy) => policy,
+            Err(StoreError::NotFound(_)) => return Ok(None),
+            Err(err) => return Err(err.into()),
+        };
+        let escalation = stored.escalation;
+        let (passes, levels) = (policy.policy.passes(), policy.policy.levels().len() as u32);
+        let next = match (escalation.state, escalation.next_deadline) {
+            (engine::EscalationState::Active, Some(at)) => {
+                let step = if escalation.level < levels {
+                    Some((escalation.pass, escalation.level + 1))
+                } else if escalation.pass < passes {
+                    Some((escalation.pass + 1, 1))
+                } else {
+                    None
+                };
+                let next = match step {
+                    Some((pass, level)) => {
+                        let targets = self.policy_targets(&policy.policy).await?;
+                        let names = self.user_names().await?;
+                        let mut people: Vec<String> = Vec::new();
+                        for target in targets.get(level as usize - 1).into_iter().flatten() {
+                            for user in target.on_call(at) {
+                                let name =
+                                    names.get(&user).cloned().unwrap_or_else(|| format!("user {user}"));
+                                if !people.contains(&name) {
+                                    people.push(name);
+                                }
+                            }
+                        }
+                        Some(NextLevel { pass, level, people })
+                    }
+                    None => None,
+                };
+                Some((at, next))
+            }
+            _ => None,
+        };
+        Ok(Some(PagingSummary {
+            policy_name: policy.name,
+            state: escalation.state,
+            pass: escalation.pass,
+            passes,
+            level: escalation.level,
+            levels,
+            next,
+        }))
+    }
+}
+
 /// An address as pages and timelines show it: the URL of a webhook or Slack contact method is itself
 /// a secret (anyone holding a Slack webhook URL can post to the channel), so only its host is shown.
 pub fn shown_address(channel: &str, address: &str) -> String {

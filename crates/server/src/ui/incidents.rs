@@ -14,14 +14,15 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::chart::{SignalChart, anomaly_spans, chart};
-use super::format::{age, format_time, service_link, table_head};
+use super::format::{age, format_time, service_link, table_head, time_until};
 use super::page::{Catalog, Page, Session, csrf_matches, page_id};
 use crate::error::ApiError;
 use crate::extract::{Form, Path};
 use crate::state::Shared;
 use firebreak_api::IncidentQuery;
-use firebreak_app::paging::{Notification, shown_address};
+use firebreak_app::paging::{Notification, PagingSummary, shown_address};
 use firebreak_app::signals::short;
+use firebreak_engine::EscalationState;
 
 /// Most incidents listed on one page of the incident list.
 const LIST_PAGE_INCIDENTS: u32 = 100;
@@ -56,6 +57,10 @@ struct IncidentData {
     timeline: Vec<TimelineEntry>,
     alerts: Vec<Alert>,
     notifications: Vec<Notification>,
+    /// Where paging stands; `None` when the incident is not paged.
+    paging: Option<PagingSummary>,
+    /// When the page was made, for "in 4m".
+    now: Timestamp,
     /// Names of users, by id.
     users: HashMap<Id, String>,
     catalog: Catalog,
@@ -148,7 +153,9 @@ async fn load_incident(server: &Shared, id: &str) -> Result<IncidentData, ApiErr
     let users = server.user_names().await?;
     let catalog = Catalog::load(server).await?;
     let moved = load_moved(server, &incident, &catalog).await?;
-    Ok(IncidentData { incident, timeline, alerts, notifications, users, catalog, moved })
+    let paging = server.paging_summary(id).await?;
+    let now = server.now();
+    Ok(IncidentData { incident, timeline, alerts, notifications, users, catalog, moved, paging, now })
 }
 
 /// The golden signals of the incident's service and of its dependencies around the incident's
@@ -244,6 +251,7 @@ fn incident_body(data: &IncidentData, session: &Session) -> Markup {
         div.columns {
             div.main {
                 (actions(incident, session))
+                (paging(data.paging.as_ref(), data.now))
                 (alerts(&data.alerts))
                 (pages(&data.notifications))
                 (what_moved(&data.moved, &data.catalog, incident.created_at))
@@ -325,6 +333,39 @@ fn actions(incident: &Incident, session: &Session) -> Markup {
             textarea name="text" rows="2" required
                 placeholder="Add a note: what you saw, what you tried, what changed" {}
             button #add-note { "Add note" }
+        }
+    }
+}
+
+/// Where paging stands: the level paged last and what comes next, and when.
+fn paging(summary: Option<&PagingSummary>, now: Timestamp) -> Markup {
+    let Some(summary) = summary else {
+        return html! { p.muted #paging { "Nobody is paged for this incident: its service had no escalation policy." } };
+    };
+    let position =
+        format!("pass {} of {}, level {} of {}", summary.pass, summary.passes, summary.level, summary.levels);
+    html! {
+        div.paging #paging {
+            @match summary.state {
+                EscalationState::Active => {
+                    p { "Paging through " b { (summary.policy_name) } ": " (position) " paged." }
+                    @match &summary.next {
+                        Some((at, Some(next))) => p.next {
+                            "Next: level " (next.level)
+                            @if next.pass != summary.pass { " of pass " (next.pass) }
+                            " at " (format_time(*at)) " (" (time_until(now, *at)) ") → "
+                            @if next.people.is_empty() { "nobody on call" } @else { (next.people.join(", ")) }
+                        },
+                        Some((at, None)) => p.next {
+                            "Every level has been paged; paging ends at " (format_time(*at)) " (" (time_until(now, *at)) ") without an acknowledgement."
+                        },
+                        None => {}
+                    }
+                }
+                EscalationState::Acknowledged => p { "Paging stopped when the incident was acknowledged (" (position) " had been paged)." },
+                EscalationState::Resolved => p { "Paging is over: the incident is resolved." },
+                EscalationState::Exhausted => p.next { "Every level of " b { (summary.policy_name) } " was paged without an acknowledgement; nobody more will be paged." },
+            }
         }
     }
 }
@@ -613,6 +654,23 @@ mod tests {
             incident,
             alerts: vec![alert],
             notifications: vec![notification],
+            paging: Some(PagingSummary {
+                policy_name: HOSTILE.to_owned(),
+                state: EscalationState::Active,
+                pass: 1,
+                passes: 2,
+                level: 1,
+                levels: 2,
+                next: Some((
+                    at(NOW) + SignedDuration::from_mins(4),
+                    Some(firebreak_app::paging::NextLevel {
+                        pass: 1,
+                        level: 2,
+                        people: vec![HOSTILE.to_owned()],
+                    }),
+                )),
+            }),
+            now: at(NOW),
             users: [(5, HOSTILE.to_owned())].into_iter().collect(),
             catalog: catalog(),
             moved,
@@ -631,10 +689,12 @@ mod tests {
     fn the_incident_page_escapes_what_people_and_alerts_wrote() {
         let html = incident_body(&data(), &session()).into_string();
         // The title; two timeline actors, the declaration and the note; the alert's key, summary
-        // and source; its link (address and title) and label (name and value); the page's person,
-        // address, status and error (twice); the assignee; the service, its owner and
-        // description; and the service in "What moved".
-        assert_escaped(&html, 22);
+        // and source; its link (address and title) and label (name and value); the paging policy
+        // and who is next; the page's person, address, status and error (twice); the assignee; the
+        // service, its owner and description; and the service in "What moved".
+        assert_escaped(&html, 24);
+        assert!(html.contains("level 1 of 2 paged") && html.contains("Next: level 2 at "), "{html}");
+        assert!(html.contains("(in 4m)"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(2)&lt;/script&gt;"), "the details, escaped: {html}");
     }
 

@@ -220,3 +220,44 @@ async fn the_link_pages_escape_and_act() {
     assert_eq!(forged.status, 404);
     app.stop().await;
 }
+
+/// The incident page says where paging stands: the level paged last, and who is next and when.
+#[tokio::test]
+async fn the_incident_page_shows_where_paging_stands() {
+    let app = TestApp::new().await;
+    app.post("/api/v1/teams", json!({"name": "payments"})).await;
+    let ana = user(&app, "Ana", "ana@example.com").await;
+    let bo = user(&app, "Bo", "bo@example.com").await;
+    let levels = json!([
+        {"timeout_minutes": 5, "targets": [{"type": "user", "id": ana["id"]}]},
+        {"timeout_minutes": 10, "targets": [{"type": "user", "id": bo["id"]}]}]);
+    let (_, policy) =
+        app.post("/api/v1/escalation-policies", json!({"name": "default", "levels": levels})).await;
+    app.post("/api/v1/services", json!({"name": "checkout", "team": "payments", "description": "pays"}))
+        .await;
+    app.call(Method::PATCH, "/api/v1/services/checkout", Some(json!({"escalation_policy": policy["id"]})))
+        .await;
+    let (_, incident) = app.post("/api/v1/incidents", json!({"title": "slow", "service": "checkout"})).await;
+    let id = incident["id"].as_i64().unwrap();
+    let mut html = String::new();
+    for _ in 0..300 {
+        html = app.page(&format!("/incidents/{id}")).await.text();
+        if html.contains("Next: level 2") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(html.contains("Paging through <b>default</b>: pass 1 of 1, level 1 of 2 paged."), "{html}");
+    assert!(html.contains("Next: level 2 at ") && html.contains("(in 5m) → Bo"), "{html}");
+    app.post(&format!("/api/v1/incidents/{id}/acknowledge"), json!({})).await;
+    let mut html = String::new();
+    for _ in 0..300 {
+        html = app.page(&format!("/incidents/{id}")).await.text();
+        if html.contains("Paging stopped") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(html.contains("Paging stopped when the incident was acknowledged"), "{html}");
+    app.stop().await;
+}
