@@ -703,6 +703,11 @@ impl From<domain::TimelineEntry> for TimelineEntry {
                 "every level was paged and nobody acknowledged".to_owned(),
                 json!({"generation": generation}),
             ),
+            E::EscalatedNow { level } => (
+                "escalated_now",
+                format!("escalated now: the wait at level {level} was cut short"),
+                json!({"level": level}),
+            ),
         };
         TimelineEntry {
             id: entry.id,

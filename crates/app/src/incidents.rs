@@ -125,6 +125,30 @@ impl App {
         self.detail_of(incident).await
     }
 
+    /// Pages incident `id`'s next escalation level at once instead of waiting for the current
+    /// level's timeout.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown incident and [`Error::Conflict`] when it is not
+    /// being paged: not triggered, its service has no escalation policy, or every level was paged.
+    pub async fn escalate_now(&self, who: &Principal, id: Id) -> Result<IncidentDetail> {
+        let incident = self.store().incident(id).await?;
+        if incident.status != domain::Status::Triggered {
+            return Err(Error::Conflict(format!(
+                "incident {id} is {}: only a triggered incident escalates",
+                incident.status
+            )));
+        }
+        let mut tx = self.store().begin().await?;
+        let escalated = tx.escalate_now(id, who.name(), self.now()).await?;
+        tx.commit().await?;
+        if escalated.is_none() {
+            return Err(Error::Conflict(format!(
+                "incident {id} is not being paged: its service has no escalation policy, or every level was paged"
+            )));
+        }
+        self.detail_of(self.store().incident(id).await?).await
+    }
+
     /// Adds a note to incident `id`'s timeline.
     ///
     /// Fails with [`Error::Invalid`] for an empty or overlong note, and as [`App::act`].

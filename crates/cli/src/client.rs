@@ -78,6 +78,12 @@ pub(crate) enum IncidentCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Page the next escalation level now instead of waiting for the current level's timeout.
+    Escalate {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Mark an incident mitigated.
     Mitigate {
         id: i64,
@@ -279,6 +285,7 @@ pub(crate) async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
             print_incident(&client, &detail).await
         }
         IncidentCommand::Ack { id, client } => act(client, id, "acknowledge").await,
+        IncidentCommand::Escalate { id, client } => act(client, id, "escalate").await,
         IncidentCommand::Mitigate { id, client } => act(client, id, "mitigate").await,
         IncidentCommand::Resolve { id, client } => act(client, id, "resolve").await,
         IncidentCommand::Note { id, text, client } => {

@@ -160,6 +160,10 @@ pub enum TimelineEvent {
     EscalationExhausted {
         generation: u32,
     },
+    /// Someone cut short the wait at level `level`: the next level is paged at once.
+    EscalatedNow {
+        level: u32,
+    },
 }
 
 /// What came of one attempt to deliver a page.

@@ -695,6 +695,36 @@ impl Store {
 }
 
 impl Tx {
+    /// Makes incident `incident_id`'s active escalation due now, so that the driver pages its next
+    /// level at once, with `actor` on the timeline. Returns the level paged last, or `None` when
+    /// the incident is not being paged (no policy, acknowledged, resolved, or every level paged).
+    pub async fn escalate_now(
+        &mut self,
+        incident_id: Id,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Option<u32>> {
+        let now = crate::rows::truncate(now);
+        let level: Option<i64> = with_conn!(self.conn(), c => {
+            let level: Option<i64> = sqlx::query_scalar(
+                "UPDATE escalations SET next_deadline = $1, version = version + 1, updated_at = $1 \
+                 WHERE incident_id = $2 AND state = 'active' RETURNING level",
+            )
+            .bind(millis(now))
+            .bind(incident_id)
+            .fetch_optional(&mut *c)
+            .await?;
+            if let Some(level) = level {
+                let event = TimelineEvent::EscalatedNow { level: u32::try_from(level).unwrap_or(u32::MAX) };
+                insert_timeline!(c, incident_id, now, actor, &event);
+            }
+            level
+        });
+        Ok(level.map(|level| u32::try_from(level).unwrap_or(u32::MAX)))
+    }
+}
+
+impl Tx {
     /// Adds a contact method to user `user_id`. `secret` is the webhook signing secret, if any.
     ///
     /// Fails with [`StoreError::NotFound`] when the user does not exist and

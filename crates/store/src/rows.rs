@@ -202,6 +202,7 @@ pub(crate) fn event_to_row(event: &TimelineEvent) -> (&'static str, String) {
         TimelineEvent::EscalationExhausted { generation } => {
             ("escalation_exhausted", json!({"generation": generation}))
         }
+        TimelineEvent::EscalatedNow { level } => ("escalated_now", json!({"level": level})),
     };
     (name, data.to_string())
 }
@@ -257,6 +258,7 @@ impl TryFrom<TimelineRow> for TimelineEntry {
             "escalation_exhausted" => {
                 TimelineEvent::EscalationExhausted { generation: number(&data["generation"]) }
             }
+            "escalated_now" => TimelineEvent::EscalatedNow { level: number(&data["level"]) },
             other => return Err(corrupt(&what, format!("unknown event {other:?}"))),
         };
         Ok(TimelineEntry {

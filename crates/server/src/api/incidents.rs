@@ -24,6 +24,7 @@ type Detail = axum::Json<api::IncidentDetail>;
     list_incidents,
     get_incident,
     acknowledge,
+    escalate,
     mitigate,
     resolve,
     add_note,
@@ -37,6 +38,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/incidents", post(declare_incident).get(list_incidents))
         .route("/incidents/{id}", get(get_incident))
         .route("/incidents/{id}/acknowledge", post(acknowledge))
+        .route("/incidents/{id}/escalate", post(escalate))
         .route("/incidents/{id}/mitigate", post(mitigate))
         .route("/incidents/{id}/resolve", post(resolve))
         .route("/incidents/{id}/notes", post(add_note))
@@ -93,6 +95,18 @@ async fn acknowledge(
     Path(id): Path<Id>,
 ) -> Result<Detail> {
     Ok(detail(server.act(&who, id, Command::Acknowledge).await?))
+}
+
+/// Page the next escalation level now instead of waiting for the current level's timeout.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/escalate", params(("id" = i64, Path)),
+    responses((status = 200, body = api::IncidentDetail),
+        (status = 409, body = api::Problem, description = "the incident is not being paged")))]
+async fn escalate(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<Id>,
+) -> Result<Detail> {
+    Ok(detail(server.escalate_now(&who, id).await?))
 }
 
 /// Mark an incident mitigated: the impact has stopped.

@@ -122,6 +122,12 @@ async fn incident_act(
             "the form has expired; reload the page and try again",
         )));
     }
+    if form.action == "escalate" {
+        return match server.escalate_now(&session.actor, id).await {
+            Ok(_) => Ok(Redirect::to(&format!("/incidents/{id}")).into_response()),
+            Err(err) => Err(session.error(ApiError::from(err))),
+        };
+    }
     let command = match form.action.as_str() {
         "acknowledge" => Ok(Command::Acknowledge),
         "mitigate" => Ok(Command::Mitigate),
@@ -309,6 +315,7 @@ fn actions(incident: &Incident, session: &Session) -> Markup {
         div.actions {
             @if incident.status == Status::Triggered {
                 (button("acknowledge", "Acknowledge", "primary"))
+                (button("escalate", "Escalate now", ""))
             }
             @if matches!(incident.status, Status::Triggered | Status::Acknowledged) {
                 (button("mitigate", "Mitigated", ""))
@@ -705,6 +712,7 @@ mod tests {
         for id in [
             "status",
             "acknowledge",
+            "escalate",
             "mitigate",
             "resolve",
             "add-note",
@@ -716,9 +724,9 @@ mod tests {
             assert!(html.contains(&format!(r#"id="{id}""#)), "no #{id} in {html}");
         }
         let csrf = format!(r#"<input type="hidden" name="csrf" value="{}">"#, session.csrf);
-        assert_eq!(html.matches(&csrf).count(), 5, "{html}");
-        assert_eq!(html.matches(r#"<form method="post" action="/incidents/42/act""#).count(), 5, "{html}");
-        for action in ["acknowledge", "mitigate", "resolve", "severity", "note"] {
+        assert_eq!(html.matches(&csrf).count(), 6, "{html}");
+        assert_eq!(html.matches(r#"<form method="post" action="/incidents/42/act""#).count(), 6, "{html}");
+        for action in ["acknowledge", "escalate", "mitigate", "resolve", "severity", "note"] {
             let field = format!(r#"<input type="hidden" name="action" value="{action}">"#);
             assert!(html.contains(&field), "no {action} form in {html}");
         }

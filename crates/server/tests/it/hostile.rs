@@ -202,6 +202,7 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
             format!("/api/v1/incidents/{{{incident}}}/assign"),
             Some(json!({"role": "commander", "user": "Ana"})),
         ),
+        api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/escalate"), None),
         api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/acknowledge"), None),
         api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/mitigate"), None),
         api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/resolve"), None),

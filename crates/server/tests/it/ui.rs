@@ -261,3 +261,69 @@ async fn the_incident_page_shows_where_paging_stands() {
     assert!(html.contains("Paging stopped when the incident was acknowledged"), "{html}");
     app.stop().await;
 }
+
+/// Escalating now pages the next level at once, from the API and from the incident page, and goes
+/// on the timeline; an incident that is not being paged says so.
+#[tokio::test]
+async fn escalating_now_pages_the_next_level_at_once() {
+    let app = TestApp::new().await;
+    escalate_now(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn escalating_now_pages_the_next_level_at_once_on_postgres() {
+    let Some(app) = TestApp::postgres("escalate_now").await else { return };
+    escalate_now(&app).await;
+    app.stop().await;
+}
+
+async fn escalate_now(app: &TestApp) {
+    app.post("/api/v1/teams", json!({"name": "payments"})).await;
+    let ana = user(app, "Ana", "ana@example.com").await;
+    let bo = user(app, "Bo", "bo@example.com").await;
+    let cy = user(app, "Cy", "cy@example.com").await;
+    let levels = json!([
+        {"timeout_minutes": 30, "targets": [{"type": "user", "id": ana["id"]}]},
+        {"timeout_minutes": 30, "targets": [{"type": "user", "id": bo["id"]}]},
+        {"timeout_minutes": 30, "targets": [{"type": "user", "id": cy["id"]}]}]);
+    let (_, policy) =
+        app.post("/api/v1/escalation-policies", json!({"name": "default", "levels": levels})).await;
+    app.post("/api/v1/services", json!({"name": "checkout", "team": "payments", "description": "pays"}))
+        .await;
+    app.call(Method::PATCH, "/api/v1/services/checkout", Some(json!({"escalation_policy": policy["id"]})))
+        .await;
+    let (_, incident) = app.post("/api/v1/incidents", json!({"title": "slow", "service": "checkout"})).await;
+    let id = incident["id"].as_i64().unwrap();
+    let paged = |name: &'static str| async move {
+        for _ in 0..400 {
+            if app.pages.sent().iter().any(|page| page.recipient == name) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{name} was not paged: {:?}", app.pages.sent());
+    };
+    paged("Ana").await;
+
+    let (status, detail) = app.post(&format!("/api/v1/incidents/{id}/escalate"), json!({})).await;
+    assert_eq!(status, 200, "{detail}");
+    paged("Bo").await;
+    let entry =
+        detail["timeline"].as_array().unwrap().iter().find(|e| e["event"] == "escalated_now").unwrap();
+    assert_eq!(entry["summary"], "escalated now: the wait at level 1 was cut short");
+
+    // From the incident page: level 3 at once.
+    let csrf = firebreak_app::access::form_token(&app.token);
+    let done = app.form(&format!("/incidents/{id}/act"), &[("csrf", &csrf), ("action", "escalate")]).await;
+    assert_eq!(done.status, 303, "{}", done.text());
+    paged("Cy").await;
+
+    app.post(&format!("/api/v1/incidents/{id}/acknowledge"), json!({})).await;
+    let (status, problem) = app.post(&format!("/api/v1/incidents/{id}/escalate"), json!({})).await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(
+        problem["detail"],
+        format!("incident {id} is acknowledged: only a triggered incident escalates")
+    );
+}
