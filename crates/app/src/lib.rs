@@ -185,11 +185,6 @@ impl App {
         self.inner.paging.clone()
     }
 
-    /// Checks that the database answers.
-    pub async fn ping(&self) -> Result<()> {
-        Ok(self.inner.store.ping().await?)
-    }
-
     /// Whether this process can do its work: the database can be written (within
     /// [`READY_WAIT`]), and the alert events accepted before this call are in the database (or
     /// get there within [`READY_WAIT`]). Fails with every reason it is not.

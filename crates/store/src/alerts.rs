@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use firebreak_domain::{
     Alert, AlertAction, AlertEvent, AlertSettings, AlertStatus, Command, GroupBy, GroupingRule, Id, Incident,
-    Kind, Link, Severity, Status, TimelineEvent,
+    Kind, Severity, Status, TimelineEvent,
 };
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
@@ -643,7 +643,7 @@ impl Store {
                             .push_bind(event.kind.as_str())
                             .push_bind(labels_to_json(&event.labels))
                             .push_bind(event.details.clone())
-                            .push_bind(links_to_json(&event.links))
+                            .push_bind(rows::links_to_json(&event.links))
                             .push_bind(event.occurred_at.map(millis))
                             .push_bind(alert.count_delta)
                             .push_bind(millis(alert.first_seen_at))
@@ -714,7 +714,7 @@ impl Store {
                             .push(", details = ")
                             .push_bind(event.details.clone())
                             .push(", links = ")
-                            .push_bind(links_to_json(&event.links))
+                            .push_bind(rows::links_to_json(&event.links))
                             .push(", occurred_at = ")
                             .push_bind(event.occurred_at.map(millis));
                     }
@@ -994,23 +994,6 @@ fn settings_from_row(row: &SettingsRow) -> AlertSettings {
     }
 }
 
-/// `links` as stored: a JSON array of `{"title", "url"}`.
-fn links_to_json(links: &[Link]) -> String {
-    let links: Vec<serde_json::Value> =
-        links.iter().map(|link| serde_json::json!({"title": link.title, "url": link.url})).collect();
-    serde_json::Value::Array(links).to_string()
-}
-
-fn links_from_json(text: &str) -> std::result::Result<Vec<Link>, String> {
-    #[derive(serde::Deserialize)]
-    struct Stored {
-        title: String,
-        url: String,
-    }
-    let stored: Vec<Stored> = serde_json::from_str(text).map_err(|err| err.to_string())?;
-    Ok(stored.into_iter().map(|link| Link { title: link.title, url: link.url }).collect())
-}
-
 fn alert_from_row(row: AlertRow) -> Result<Alert> {
     let what = format!("alert {}", row.id);
     Ok(Alert {
@@ -1024,7 +1007,7 @@ fn alert_from_row(row: AlertRow) -> Result<Alert> {
         kind: Kind::parse(&row.kind).map_err(|err| rows::corrupt(&what, err))?,
         labels: serde_json::from_str(&row.labels).map_err(|err| rows::corrupt(&what, err))?,
         details: row.details,
-        links: links_from_json(&row.links).map_err(|err| rows::corrupt(&what, err))?,
+        links: rows::links_from_json(&row.links).map_err(|err| rows::corrupt(&what, err))?,
         occurred_at: row.occurred_at.map(rows::from_millis),
         event_count: row.event_count,
         first_seen_at: rows::from_millis(row.first_seen_at),

@@ -91,28 +91,34 @@ impl ServiceRow {
             description: self.description,
             documentation: self.documentation,
             runbook: self.runbook,
-            links: links_from_json(&self.links),
+            links: links_from_json(&self.links).unwrap_or_default(),
             dependencies,
             created_at: from_millis(self.created_at),
         }
     }
 }
 
+/// `links` as stored: a JSON array of `{"title", "url"}`.
 pub(crate) fn links_to_json(links: &[Link]) -> String {
+    if links.is_empty() {
+        // Most alerts carry none: no JSON to build on the ingest path.
+        return "[]".to_owned();
+    }
     Value::Array(links.iter().map(|link| json!({"title": link.title, "url": link.url})).collect()).to_string()
 }
 
-fn links_from_json(text: &str) -> Vec<Link> {
-    let Ok(Value::Array(items)) = serde_json::from_str::<Value>(text) else {
-        return Vec::new();
+/// Links as [`links_to_json`] stores them; an error message for anything else.
+pub(crate) fn links_from_json(text: &str) -> Result<Vec<Link>, String> {
+    let Value::Array(items) = serde_json::from_str::<Value>(text).map_err(|err| err.to_string())? else {
+        return Err(format!("links are not a JSON array: {text:?}"));
     };
-    items
+    Ok(items
         .iter()
         .map(|item| Link {
             title: item["title"].as_str().unwrap_or_default().to_owned(),
             url: item["url"].as_str().unwrap_or_default().to_owned(),
         })
-        .collect()
+        .collect())
 }
 
 #[derive(sqlx::FromRow)]
