@@ -4,7 +4,7 @@
 //!
 //! PostgreSQL cannot store a NUL character in text, and SQLite can: firebreak refuses one
 //! everywhere, on both backends alike, with a `400` naming where it was: in the path or a query
-//! parameter ([`refuse_nul_in_uri`], for every route), a JSON field ([`Json`]) or a form field
+//! parameter ([`nul_in_uri`], for every route), a JSON field ([`Json`]) or a form field
 //! ([`Form`]). Ingest is the exception: an alert is never refused for its text, so a NUL in an
 //! alert becomes U+FFFD (`firebreak_domain::AlertEvent::replace_nul`).
 
@@ -12,7 +12,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -111,19 +110,15 @@ fn nul_in_pairs(text: &[u8]) -> Option<String> {
     })
 }
 
-/// Refuses, for every route, a request whose path or query holds a NUL character (`%00`): no
-/// name, id or key holds one.
-pub(crate) async fn refuse_nul_in_uri(request: Request, next: Next) -> Response {
-    let uri = request.uri();
+/// Why a request whose path or query holds a NUL character (`%00`) is refused, for every route
+/// (`observe` asks before it passes a request on): no name, id or key holds one.
+pub(crate) fn nul_in_uri(uri: &axum::http::Uri) -> Option<ApiError> {
     if uri.path().contains("%00") {
         let detail = "the path contains a NUL character (%00), which no name, id or key holds";
-        return ApiError::bad_request(detail).into_response();
+        return Some(ApiError::bad_request(detail));
     }
-    if let Some(name) = uri.query().and_then(|query| nul_in_pairs(query.as_bytes())) {
-        let detail = format!("query parameter {name:?} contains a NUL character (%00)");
-        return ApiError::bad_request(detail).into_response();
-    }
-    next.run(request).await
+    let name = uri.query().and_then(|query| nul_in_pairs(query.as_bytes()))?;
+    Some(ApiError::bad_request(format!("query parameter {name:?} contains a NUL character (%00)")))
 }
 
 /// Path parameters.

@@ -52,7 +52,10 @@ pub(crate) async fn observe(State(server): State<Shared>, request: Request, next
     // The matched path is shared, not copied: this runs for every request.
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let observed = Observed::start(&server, &request);
-    let response = next.run(request).await;
+    let response = match crate::extract::nul_in_uri(request.uri()) {
+        Some(refused) => refused.into_response(),
+        None => next.run(request).await,
+    };
     observed.finish(&server, matched.as_ref().map_or("unmatched", MatchedPath::as_str), response)
 }
 

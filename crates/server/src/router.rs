@@ -7,7 +7,7 @@ use axum::middleware;
 use axum::routing::get;
 
 use crate::state::Shared;
-use crate::{BODY_BYTES_MAX, api, connections, error, extract, observe, ui};
+use crate::{BODY_BYTES_MAX, api, connections, error, observe, ui};
 
 /// The whole application: API, ingest, web UI, health, readiness, metrics. Each capability adds
 /// its routes in its module; this only assembles them.
@@ -27,7 +27,6 @@ pub fn router(server: Shared) -> Router {
         .merge(api::ingest::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(middleware::from_fn(extract::refuse_nul_in_uri))
         .layer(middleware::from_fn_with_state(BODY_BYTES_MAX, connections::refuse_declared_too_large))
         .layer(middleware::from_fn_with_state(server.clone(), observe::observe))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
