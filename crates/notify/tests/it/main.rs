@@ -26,6 +26,7 @@ fn page() -> Page {
         incident_url: "https://firebreak.example.com/incidents/42".into(),
         acknowledge_url: "https://firebreak.example.com/p/42/ack?d=0197a1b2&sig=abc123".into(),
         resolve_url: "https://firebreak.example.com/p/42/resolve?d=0197a1b2&sig=def456".into(),
+        voice_url: "https://firebreak.example.com/twilio/voice?d=0197a1b2&sig=ghi789".into(),
     }
 }
 
