@@ -264,6 +264,16 @@ impl Notifier {
         Ok(Notifier { http, smtp, twilio })
     }
 
+    /// Whether pages over `channel` can be sent: email needs an SMTP server, SMS and voice a Twilio
+    /// account; the others need nothing.
+    pub fn configured(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.smtp.is_some(),
+            Channel::Sms | Channel::Voice => self.twilio.is_some(),
+            Channel::Webhook | Channel::Slack | Channel::Ntfy => true,
+        }
+    }
+
     /// Makes one attempt to deliver `page` to the contact method `address` of type `channel`.
     ///
     /// `secret` is the webhook's signing secret, required for [`Channel::Webhook`], or the ntfy access

@@ -8,6 +8,7 @@ mod editing;
 mod hostile;
 mod ingest;
 mod oncall;
+mod phones;
 mod signals;
 mod support;
 mod ui;
