@@ -3,8 +3,8 @@
 //! shell, its security headers, the session) in [`page`].
 //!
 //! Pages: incident list, incident page (with actions and the pages sent), service catalog and
-//! service page, who is on call now, schedules and escalation policies, the log-in page, and the
-//! pages of signed acknowledge and resolve links.
+//! service page, who is on call now, schedules and escalation policies, the status of the paging
+//! channels, the log-in page, and the pages of signed acknowledge and resolve links.
 
 mod chart;
 mod format;
@@ -15,6 +15,7 @@ mod oncall;
 mod page;
 mod roster;
 mod services;
+mod status;
 
 use axum::Router;
 use axum::response::Redirect;
@@ -30,4 +31,5 @@ pub(crate) fn routes() -> Router<Shared> {
         .merge(services::routes())
         .merge(oncall::routes())
         .merge(links::routes())
+        .merge(status::routes())
 }
