@@ -643,8 +643,8 @@ pub(crate) enum ContactCommand {
         #[arg(long)]
         address: String,
         /// An ntfy access token, for a protected topic.
-        #[arg(long, env = "FIREBREAK_NTFY_TOKEN", hide_env_values = true)]
-        token: Option<String>,
+        #[arg(long = "ntfy-token", env = "FIREBREAK_NTFY_TOKEN", hide_env_values = true)]
+        ntfy_token: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -1008,9 +1008,9 @@ fn user_table(users: &[api::User]) -> String {
 
 async fn contact(command: ContactCommand) -> anyhow::Result<()> {
     match command {
-        ContactCommand::Add { user, kind, address, token, client } => {
+        ContactCommand::Add { user, kind, address, ntfy_token, client } => {
             let client = Client::new(client)?;
-            let body = api::CreateContactMethod { kind, address, token };
+            let body = api::CreateContactMethod { kind, address, token: ntfy_token };
             let method: api::ContactMethod =
                 client.post(&format!("/api/v1/users/{}/contact-methods", path_segment(&user)), &body).await?;
             client.print(&method, |method| {

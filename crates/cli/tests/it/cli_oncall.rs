@@ -87,7 +87,7 @@ async fn on_call_from_the_command_line() {
         "ID  TIME ZONE      LAYERS  OVERRIDES  NAME\n1   Europe/Berlin  1       0          primary\n"
     );
     let stderr = fails(dir, &["schedule", "create", "--file", "missing.json"], &envs);
-    assert!(stderr.starts_with("error: reading missing.json: "), "{stderr}");
+    assert!(stderr.starts_with("error: reading the schedule from missing.json: "), "{stderr}");
     std::fs::write(dir.join("typo.json"), r#"{"name": "x", "time_zone": "UTC", "layer": []}"#).unwrap();
     let stderr = fails(dir, &["schedule", "create", "--file", "typo.json"], &envs);
     assert!(

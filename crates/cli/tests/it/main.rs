@@ -3,6 +3,7 @@
 
 mod alertmanager;
 mod browser;
+mod cli_catalog;
 mod cli_oncall;
 mod crash;
 mod golden;
