@@ -862,6 +862,8 @@ pub struct GoldenSignal {
     /// Open an incident (kind `signal`) on a sustained anomaly.
     pub open_incident: bool,
     pub severity: Severity,
+    /// The unit of the values (`s`, `req/s`, `%`), shown on charts; empty when unsaid.
+    pub unit: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
@@ -879,6 +881,9 @@ pub struct SetGoldenSignal {
     pub open_incident: bool,
     /// Severity of incidents it opens; SEV2 when left out.
     pub severity: Option<Severity>,
+    /// The unit of the values, shown on charts: `s`, `req/s`, `%`, … (at most 16 characters).
+    #[schema(max_length = 16)]
+    pub unit: Option<String>,
 }
 
 /// Samples pushed for a golden signal, oldest first.
@@ -925,6 +930,7 @@ impl From<domain::GoldenSignal> for GoldenSignal {
             step_seconds: signal.step_secs,
             open_incident: signal.open_incident,
             severity: signal.severity.into(),
+            unit: signal.unit,
         }
     }
 }

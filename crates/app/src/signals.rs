@@ -389,6 +389,7 @@ impl App {
             step_secs,
             open_incident: body.open_incident,
             severity: body.severity.unwrap_or(api::Severity::Sev2).into(),
+            unit: unit(body.unit.as_deref().unwrap_or_default())?,
         };
         let mut tx = self.store().begin().await?;
         let signal = tx.set_golden_signal(service_id, signal, &spec).await?;
@@ -526,6 +527,20 @@ pub fn short(value: f64) -> String {
     }
     let digits = (4 - 1 - value.abs().log10().floor() as i32).clamp(0, 6) as usize;
     format!("{value:.digits$}")
+}
+
+/// Longest unit of a golden signal's values.
+const UNIT_CHARS_MAX: usize = 16;
+
+/// A golden signal's unit: short, printable, trimmed.
+fn unit(text: &str) -> Result<String> {
+    let text = text.trim();
+    if text.chars().count() > UNIT_CHARS_MAX || text.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!(
+            "unit must be at most {UNIT_CHARS_MAX} printable characters, such as s, req/s or %"
+        )));
+    }
+    Ok(text.to_owned())
 }
 
 #[cfg(test)]

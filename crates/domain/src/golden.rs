@@ -58,6 +58,8 @@ pub struct GoldenSignal {
     /// Open an incident (kind `signal`) on a sustained anomaly.
     pub open_incident: bool,
     pub severity: Severity,
+    /// The unit of the values, as people read it on charts (`s`, `req/s`, `%`); empty when unsaid.
+    pub unit: String,
 }
 
 /// A stretch of time during which a golden signal was anomalous.

@@ -17,6 +17,7 @@ pub struct GoldenSignalSpec {
     pub step_secs: i64,
     pub open_incident: bool,
     pub severity: Severity,
+    pub unit: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -29,6 +30,7 @@ struct GoldenSignalRow {
     step_secs: i64,
     open_incident: i64,
     severity: String,
+    unit: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -58,7 +60,7 @@ struct AnomalyRow {
 }
 
 const SIGNAL_COLUMNS: &str =
-    "id, service_id, signal, query, bad_direction, step_secs, open_incident, severity";
+    "id, service_id, signal, query, bad_direction, step_secs, open_incident, severity, unit";
 const ANOMALY_COLUMNS: &str = "id, golden_signal_id, service_id, signal, started_at, ended_at, peak_score, expected, \
      lower, upper, observed, incident_id";
 
@@ -224,7 +226,7 @@ impl Tx {
                 Some(id) => {
                     sqlx::query(
                         "UPDATE golden_signals SET query = $1, bad_direction = $2, step_secs = $3, open_incident = $4, \
-                         severity = $5 WHERE id = $6",
+                         severity = $5, unit = $7 WHERE id = $6",
                     )
                     .bind(&spec.query)
                     .bind(spec.bad.as_str())
@@ -232,13 +234,14 @@ impl Tx {
                     .bind(i64::from(spec.open_incident))
                     .bind(spec.severity.as_str())
                     .bind(id)
+                    .bind(&spec.unit)
                     .execute(&mut *c)
                     .await?;
                 }
                 None => {
                     sqlx::query(
                         "INSERT INTO golden_signals (service_id, signal, query, bad_direction, step_secs, open_incident, \
-                         severity) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                         severity, unit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     )
                     .bind(service_id)
                     .bind(signal.as_str())
@@ -247,6 +250,7 @@ impl Tx {
                     .bind(spec.step_secs)
                     .bind(i64::from(spec.open_incident))
                     .bind(spec.severity.as_str())
+                    .bind(&spec.unit)
                     .execute(&mut *c)
                     .await?;
                 }
@@ -297,6 +301,7 @@ fn signal_from_row(row: GoldenSignalRow) -> Result<GoldenSignal> {
         step_secs: row.step_secs,
         open_incident: row.open_incident != 0,
         severity: Severity::parse(&row.severity).map_err(|err| rows::corrupt(&what, err))?,
+        unit: row.unit,
     })
 }
 

@@ -15,8 +15,10 @@ pub(super) struct SignalChart {
 
 /// Width of a chart, in SVG units (and CSS pixels).
 const WIDTH: f64 = 320.0;
-/// Height of a chart, in SVG units (and CSS pixels).
+/// Height of a chart's plot, in SVG units (and CSS pixels).
 const HEIGHT: f64 = 80.0;
+/// Height of the time axis under the plot.
+const AXIS: f64 = 14.0;
 
 /// The stretches of time during which golden signal `signal_id` was anomalous; one still going on
 /// ends at `to`.
@@ -33,13 +35,15 @@ pub(super) fn anomaly_spans(
 }
 
 /// An SVG chart of `samples` over `[from, to]`: the value as a line, the expected band shaded,
-/// anomalies highlighted, and a mark at `mark` (the incident's start).
+/// anomalies highlighted, a mark at `mark` (the incident's start), the highest and lowest values
+/// shown with `unit`, and a time axis in UTC.
 pub(super) fn chart(
     samples: &[Sample],
     anomalies: &[(Timestamp, Timestamp)],
     from: Timestamp,
     to: Timestamp,
     mark: Timestamp,
+    unit: &str,
 ) -> Markup {
     let banded: Vec<&Sample> = samples.iter().filter(|s| s.upper > s.lower).collect();
     let mut low = samples.iter().map(|s| s.value).fold(f64::INFINITY, f64::min);
@@ -64,9 +68,15 @@ pub(super) fn chart(
     });
     let line = samples.iter().map(|s| point(s.at, s.value)).collect::<Vec<_>>().join(" ");
     let mark = format!("{:.1}", x(mark));
+    let middle = from
+        .saturating_add(jiff::SignedDuration::from_secs((to.as_second() - from.as_second()) / 2))
+        .unwrap_or(from);
+    let clock = |at: Timestamp| at.strftime("%H:%M").to_string();
+    let value = |v: f64| if unit.is_empty() { compact(v) } else { format!("{} {unit}", compact(v)) };
+    let total = HEIGHT + AXIS;
     // Elements inside an SVG are closed explicitly: in HTML, only void HTML elements close themselves.
     html! {
-        svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } width=(WIDTH) height=(HEIGHT) role="img" {
+        svg viewBox={ "0 0 " (WIDTH) " " (total) } width=(WIDTH) height=(total) role="img" {
             @for (start, end) in anomalies {
                 rect class="anomaly" x=(format!("{:.1}", x(*start))) y="0"
                     width=(format!("{:.1}", (x(*end) - x(*start)).max(2.0))) height=(HEIGHT) {}
@@ -76,6 +86,58 @@ pub(super) fn chart(
             }
             polyline class="value" points=(line) {}
             line class="mark" x1=(mark) x2=(mark) y1="0" y2=(HEIGHT) {}
+            @if !samples.is_empty() {
+                text class="tick" x="3" y="10" { (value(high)) }
+                text class="tick" x="3" y=(HEIGHT - 3.0) { (value(low)) }
+            }
+            line class="axis" x1="0" x2=(WIDTH) y1=(HEIGHT) y2=(HEIGHT) {}
+            text class="tick" x="1" y=(total - 2.0) { (clock(from)) }
+            text class="tick" x=(WIDTH / 2.0) y=(total - 2.0) text-anchor="middle" { (clock(middle)) }
+            text class="tick" x=(WIDTH - 1.0) y=(total - 2.0) text-anchor="end" { (clock(to)) " UTC" }
+        }
+    }
+}
+
+/// A value in a few characters: `0.123`, `12.3`, `4.5k`, `1.2M`.
+fn compact(value: f64) -> String {
+    let magnitude = value.abs();
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    if magnitude >= 1e6 {
+        format!("{:.1}M", value / 1e6)
+    } else if magnitude >= 1e4 {
+        format!("{:.1}k", value / 1e3)
+    } else if magnitude >= 100.0 {
+        format!("{value:.0}")
+    } else if magnitude >= 1.0 {
+        format!("{value:.2}").trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else if magnitude == 0.0 {
+        "0".to_owned()
+    } else {
+        format!("{value:.3}").trim_end_matches('0').trim_end_matches('.').to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_compact() {
+        let cases = [
+            (0.0, "0"),
+            (0.1234, "0.123"),
+            (0.5, "0.5"),
+            (12.345, "12.35"),
+            (1.0, "1"),
+            (250.4, "250"),
+            (12_345.0, "12.3k"),
+            (2_500_000.0, "2.5M"),
+            (-0.02, "-0.02"),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(compact(value), expected, "{value}");
         }
     }
 }

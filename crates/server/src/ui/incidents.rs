@@ -568,7 +568,7 @@ fn what_moved(moved: &Moved, catalog: &Catalog, start: Timestamp) -> Markup {
                         @if shifted { span.flag { "moved" } " " }
                         span.muted { (short(last)) }
                     }
-                    (chart(&chart_of.samples, &chart_of.spans, moved.from, moved.to, start))
+                    (chart(&chart_of.samples, &chart_of.spans, moved.from, moved.to, start, &chart_of.signal.unit))
                 }
             }
         }
@@ -683,6 +683,7 @@ mod tests {
             step_secs: 15,
             open_incident: true,
             severity: Severity::Sev2,
+            unit: "s".into(),
         };
         let sample = |at: Timestamp, value: f64| Sample {
             at,

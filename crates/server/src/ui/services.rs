@@ -201,7 +201,7 @@ fn signals(signals: &Signals) -> Markup {
                     @if chart_of.samples.is_empty() {
                         p.empty { "No samples yet." }
                     } @else {
-                        (chart(&chart_of.samples, &chart_of.spans, signals.from, signals.to, signals.to))
+                        (chart(&chart_of.samples, &chart_of.spans, signals.from, signals.to, signals.to, &chart_of.signal.unit))
                     }
                 }
             }

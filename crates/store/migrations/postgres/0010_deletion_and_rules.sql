@@ -23,3 +23,6 @@ CREATE INDEX notification_rules_user ON notification_rules (user_id);
 
 -- When a snoozed acknowledgement runs out and the incident is triggered again (milliseconds).
 ALTER TABLE incidents ADD COLUMN snoozed_until BIGINT;
+
+-- The unit of a golden signal's values (`s`, `req/s`, `%`), for charts; empty when unsaid.
+ALTER TABLE golden_signals ADD COLUMN unit TEXT NOT NULL DEFAULT '';

@@ -15,6 +15,7 @@ async fn signals_samples_and_anomalies() {
             step_secs: 15,
             open_incident: false,
             severity: Severity::Sev3,
+            unit: "/s".into(),
         };
         let errors = write(&store, async |tx| tx.set_golden_signal(service, Signal::Errors, &spec).await)
             .await
