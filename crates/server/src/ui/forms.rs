@@ -40,16 +40,16 @@ impl Fields {
         self.0.iter().any(|(field, _)| field == name)
     }
 
-    /// Whether the form carries the session's form token; otherwise the error page that says so.
-    pub(super) fn check(&self, session: &Session) -> Result<(), Response> {
+    /// Whether the form carries the session's form token; otherwise the error that says so.
+    pub(super) fn check(&self, session: &Session) -> Result<(), ApiError> {
         if csrf_matches(session, self.get("csrf")) {
             Ok(())
         } else {
-            Err(session.error(ApiError::new(
+            Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
                 "the form has expired; reload the page and try again",
-            )))
+            ))
         }
     }
 }

@@ -102,7 +102,7 @@ async fn new_team(session: Session) -> Page {
 
 async fn create_team(State(server): State<Shared>, session: Session, Form(fields): Posted) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let draft = TeamDraft::from_fields(&fields);
     let body = api::CreateTeam {
         name: draft.name.trim().to_owned(),
@@ -130,7 +130,7 @@ async fn save_team(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let data = TeamData::load(&server, &id).await.map_err(|err| session.error(err))?;
     let draft = TeamDraft::from_fields(&fields);
     let body = api::UpdateTeam {
@@ -150,7 +150,7 @@ async fn add_member(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let data = TeamData::load(&server, &id).await.map_err(|err| session.error(err))?;
     let result = async {
         let user = parse_id("someone to add", fields.get("user"))?;
@@ -170,7 +170,7 @@ async fn remove_member(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let data = TeamData::load(&server, &id).await.map_err(|err| session.error(err))?;
     let result = async {
         let user = page_id(&user, "user")?;
@@ -220,7 +220,7 @@ async fn new_user(session: Session) -> Page {
 
 async fn create_user(State(server): State<Shared>, session: Session, Form(fields): Posted) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let draft = UserDraft::from_fields(&fields);
     let body = api::CreateUser {
         name: draft.name.trim().to_owned(),
@@ -250,7 +250,7 @@ async fn save_user(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let data = UserData::load(&server, &id).await.map_err(|err| session.error(err))?;
     let draft = UserDraft::from_fields(&fields);
     let body = api::UpdateUser {
@@ -275,7 +275,7 @@ async fn add_method(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let data = UserData::load(&server, &id).await.map_err(|err| session.error(err))?;
     let method =
         MethodDraft { kind: fields.get("type").to_owned(), address: fields.get("address").to_owned() };
@@ -311,7 +311,7 @@ async fn remove_method(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let data = UserData::load(&server, &id).await.map_err(|err| session.error(err))?;
     let result = async {
         let method = page_id(&method, "contact method")?;

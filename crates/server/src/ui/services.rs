@@ -113,7 +113,7 @@ async fn create_service(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let draft = ServiceDraft::from_fields(&fields);
     let result = async {
         let policy = draft.policy()?;
@@ -168,7 +168,7 @@ async fn save_service(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let id = page_id(&id, "service").map_err(|err| session.error(err))?;
     let draft = ServiceDraft::from_fields(&fields);
     let result = async {
@@ -189,7 +189,7 @@ async fn rotate_key(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let id = page_id(&id, "service").map_err(|err| session.error(err))?;
     let result = async {
         confirmed(&fields)?;

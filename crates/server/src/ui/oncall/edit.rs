@@ -103,7 +103,7 @@ pub(super) async fn create_schedule(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let draft = ScheduleDraft::from_fields(&fields);
     let result = async {
         let (_, layers) = draft.layers()?;
@@ -149,7 +149,7 @@ pub(super) async fn save_schedule(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let stored = load_schedule(&server, &id).await.map_err(|err| session.error(err))?;
     let draft = ScheduleDraft::from_fields(&fields);
     let result = async {
@@ -176,7 +176,7 @@ pub(super) async fn delete_schedule(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let stored = load_schedule(&server, &id).await.map_err(|err| session.error(err))?;
     let result = async {
         confirmed(&fields)?;
@@ -200,7 +200,7 @@ pub(super) async fn add_override(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let stored = load_schedule(&server, &id).await.map_err(|err| session.error(err))?;
     let draft = OverrideDraft {
         user: fields.get("user").to_owned(),
@@ -230,7 +230,7 @@ pub(super) async fn remove_override(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let stored = load_schedule(&server, &id).await.map_err(|err| session.error(err))?;
     let result = async {
         let index =
@@ -555,7 +555,7 @@ pub(super) async fn create_policy(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let draft = PolicyDraft::from_fields(&fields);
     let result = async {
         let body = api::CreateEscalationPolicy {
@@ -599,7 +599,7 @@ pub(super) async fn save_policy(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let stored = load_policy(&server, &id).await.map_err(|err| session.error(err))?;
     let draft = PolicyDraft::from_fields(&fields);
     let result = async {
@@ -624,7 +624,7 @@ pub(super) async fn delete_policy(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session)?;
+    fields.check(&session).map_err(|err| session.error(err))?;
     let stored = load_policy(&server, &id).await.map_err(|err| session.error(err))?;
     let result = async {
         confirmed(&fields)?;
@@ -817,36 +817,16 @@ mod tests {
         let layer = &layers[0];
         assert_eq!(layer.start.to_string(), "2026-07-06T08:00:00Z", "09:00 in Lisbon's summer");
         assert_eq!(layer.users, [api::Ref::Name("Ana".into()), api::Ref::Name("Bo".into())]);
-        let restrictions: Vec<(String, Option<String>, String, Option<String>, String)> = layer
+        let restrictions: Vec<String> = layer
             .restrictions
             .iter()
-            .map(|r| {
-                (
-                    r.kind.clone(),
-                    r.start_day.clone(),
-                    r.start_time.clone(),
-                    r.end_day.clone(),
-                    r.end_time.clone(),
-                )
-            })
+            .map(|r| format!("{} {:?} {} {:?} {}", r.kind, r.start_day, r.start_time, r.end_day, r.end_time))
             .collect();
         assert_eq!(
             restrictions,
             [
-                (
-                    "weekly".into(),
-                    Some("monday".into()),
-                    "09:00".into(),
-                    Some("friday".into()),
-                    "17:00".into()
-                ),
-                (
-                    "weekly".into(),
-                    Some("saturday".into()),
-                    "10:00".into(),
-                    Some("saturday".into()),
-                    "12:00".into()
-                ),
+                r#"weekly Some("monday") 09:00 Some("friday") 17:00"#,
+                r#"weekly Some("saturday") 10:00 Some("saturday") 12:00"#,
             ]
         );
         // Shown again, the sent fieldsets stay, the new one still adds a layer.
@@ -887,23 +867,15 @@ mod tests {
             ("level.2.timeout", "15"),
         ]);
         let levels = PolicyDraft::from_fields(&form).levels().unwrap();
-        let shown: Vec<(i64, Vec<(String, Id)>, bool)> = levels
+        let shown: Vec<String> = levels
             .iter()
-            .map(|l| {
-                (
-                    l.timeout_minutes,
-                    l.targets.iter().map(|t| (t.kind.clone(), t.id)).collect(),
-                    l.wakes_management,
-                )
+            .map(|level| {
+                let targets: Vec<String> =
+                    level.targets.iter().map(|t| format!("{}:{}", t.kind, t.id)).collect();
+                format!("{} {} {}", level.timeout_minutes, targets.join(","), level.wakes_management)
             })
             .collect();
-        assert_eq!(
-            shown,
-            [
-                (5, vec![("schedule".into(), 1), ("user".into(), 2)], false),
-                (10, vec![("team".into(), 3)], true),
-            ]
-        );
+        assert_eq!(shown, ["5 schedule:1,user:2 false", "10 team:3 true"]);
         let form = fields(&[("level.0.timeout", "soon"), ("level.0.targets", "user:2")]);
         let err = PolicyDraft::from_fields(&form).levels().unwrap_err();
         assert_eq!(err.detail, "level 1's wait must be a whole number");
