@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use firebreak_api::{self as api, Ref};
 use firebreak_app::paging::{ContactMethod, shown_address};
 use firebreak_domain::{Team, User};
+use firebreak_notify::Channel;
 use maud::{Markup, html};
 
 use super::format::{format_time, join, table_head};
@@ -17,9 +18,18 @@ use crate::error::ApiError;
 use crate::extract::{Form, Path};
 use crate::state::Shared;
 
-/// The channels a contact method may use, as the API names them.
-const CHANNELS: [(&str, &str); 3] =
-    [("email", "email"), ("webhook", "webhook (signed JSON POST)"), ("slack", "Slack incoming webhook")];
+/// How the form names a channel a contact method may use.
+fn channel_label(channel: Channel) -> &'static str {
+    match channel.as_str() {
+        "email" => "email",
+        "webhook" => "webhook (a signed JSON POST)",
+        "slack" => "Slack incoming webhook",
+        "sms" => "SMS (a phone number such as +14155550100)",
+        "voice" => "voice call (a phone number such as +14155550100)",
+        "ntfy" => "ntfy push (a topic URL)",
+        other => other,
+    }
+}
 
 type Posted = Form<Vec<(String, String)>>;
 
@@ -506,8 +516,11 @@ fn user_body(
     error: Option<&ApiError>,
 ) -> Markup {
     let user = &data.user;
-    let channels: Vec<(String, String)> =
-        CHANNELS.iter().map(|(value, label)| ((*value).to_owned(), (*label).to_owned())).collect();
+    // Every channel the application accepts.
+    let channels: Vec<(String, String)> = Channel::ALL
+        .into_iter()
+        .map(|channel| (channel.as_str().to_owned(), channel_label(channel).to_owned()))
+        .collect();
     html! {
         h1 { (user.name) }
         (problem(error))
@@ -550,7 +563,7 @@ fn user_body(
         form.edit.inline-fields #method-form method="post" action={ "/users/" (user.id) "/contact-methods" } {
             (csrf_field(session))
             (select("Channel", "type", &channels, &[method.kind.as_str()], false, ""))
-            (text_input("Address", "address", &method.address, "an email address or a URL"))
+            (text_input("Address", "address", &method.address, "an email address, a URL or a phone number"))
             div.buttons { button #add-method { "Add contact method" } }
         }
     }
@@ -606,6 +619,9 @@ mod tests {
         // in the hints.
         assert_escaped(&html, 8);
         assert!(html.contains(r#"<option value="webhook" selected>"#), "{html}");
+        for channel in Channel::ALL {
+            assert!(html.contains(&format!(r#"<option value="{channel}""#)), "no {channel} in {html}");
+        }
         assert!(html.contains(r#"action="/users/1/contact-methods/4/remove""#), "{html}");
     }
 }
