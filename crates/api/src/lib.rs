@@ -154,11 +154,15 @@ pub struct AddTeamMember {
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateContactMethod {
-    /// `email`, `webhook` or `slack`.
+    /// `email`, `webhook`, `slack`, `sms`, `voice` or `ntfy`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// The email address or the URL.
+    /// The email address; the webhook, Slack or ntfy topic URL; or the phone number in E.164
+    /// form (`+15551230001`) for `sms` and `voice`.
     pub address: String,
+    /// For `ntfy`: an access token for a protected topic. Stored, never shown again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
@@ -174,6 +178,58 @@ pub struct ContactMethod {
     pub secret: Option<String>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
+}
+
+/// A change to a contact method. Its type stays; a webhook keeps its signing secret.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateContactMethod {
+    /// The new email address, URL or phone number.
+    pub address: Option<String>,
+}
+
+/// A notification rule to add: pages of one urgency reach one contact method a delay after the
+/// page, at any hour or by day only (08:00 to 20:00 in the person's time zone). A person without
+/// rules gets every contact method at once; without rules for low urgency, the high-urgency rules
+/// apply to both.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNotificationRule {
+    /// One of the person's contact methods.
+    pub contact_method_id: i64,
+    /// `high` (SEV1 and SEV2; the default) or `low` (SEV3 and SEV4).
+    pub urgency: Option<String>,
+    /// Minutes after the page, 0 (the default) to 1440.
+    #[schema(minimum = 0, maximum = 1440)]
+    pub delay_minutes: Option<i64>,
+    /// `any` (the default) or `day`.
+    pub hours: Option<String>,
+}
+
+/// How a person wants to be paged, one contact method at a time.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct NotificationRule {
+    pub id: i64,
+    pub user_id: i64,
+    pub contact_method_id: i64,
+    /// `high` or `low`.
+    pub urgency: String,
+    pub delay_minutes: i64,
+    /// `any` or `day`.
+    pub hours: String,
+}
+
+impl From<domain::NotificationRule> for NotificationRule {
+    fn from(rule: domain::NotificationRule) -> NotificationRule {
+        NotificationRule {
+            id: rule.id,
+            user_id: rule.user_id,
+            contact_method_id: rule.contact_method_id,
+            urgency: rule.urgency.as_str().to_owned(),
+            delay_minutes: rule.delay_minutes,
+            hours: rule.hours.as_str().to_owned(),
+        }
+    }
 }
 
 /// Where the paging of an incident stands.
@@ -333,7 +389,7 @@ pub struct UpdateService {
     pub group_window_minutes: Option<i64>,
     pub auto_resolve: Option<bool>,
     /// The escalation policy's id; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<i64>)]
     pub escalation_policy: Option<Option<i64>>,
 }
@@ -442,6 +498,10 @@ pub struct Incident {
     pub resolved_at: Option<Timestamp>,
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    /// While acknowledged and snoozed: when it is triggered again, paging from the first level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub snoozed_until: Option<Timestamp>,
 }
 
 /// An incident with its timeline, oldest entry first.
@@ -511,6 +571,15 @@ pub struct Assign {
     pub role: Role,
     /// The user, by id or name; `null` removes whoever holds the role.
     pub user: Option<Ref>,
+}
+
+/// How long to keep an acknowledged incident acknowledged before it is triggered again.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Snooze {
+    /// 1 to 1440.
+    #[schema(minimum = 1, maximum = 1440)]
+    pub minutes: i64,
 }
 
 /// An error, as RFC 7807 `application/problem+json`.
@@ -623,6 +692,7 @@ impl From<domain::Incident> for Incident {
             mitigated_at: incident.mitigated_at,
             resolved_at: incident.resolved_at,
             updated_at: incident.updated_at,
+            snoozed_until: incident.snoozed_until,
         }
     }
 }
@@ -707,6 +777,14 @@ impl From<domain::TimelineEntry> for TimelineEntry {
                 "escalated_now",
                 format!("escalated now: the wait at level {level} was cut short"),
                 json!({"level": level}),
+            ),
+            E::Snoozed { until } => (
+                "snoozed",
+                format!(
+                    "snoozed: triggers again at {} unless resolved",
+                    until.strftime("%Y-%m-%d %H:%M UTC")
+                ),
+                json!({"until": until.to_string()}),
             ),
         };
         TimelineEntry {

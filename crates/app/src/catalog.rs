@@ -1,12 +1,16 @@
 //! The catalog: teams and their members, users, and services with how they treat alerts and
 //! whom they page.
 //!
+//! Deleting a team, user or service keeps the history that names it (the store marks the row
+//! deleted and renames it) and is refused, naming them, while other things still use it.
+//!
 //! Each change is validated completely (every field, every reference) before its transaction
 //! begins, and written in one transaction: a service's name, settings and escalation policy change
 //! together or not at all.
 
 use firebreak_api::{self as api, Ref};
 use firebreak_domain::{self as domain, AlertSettings, Id, Service, Team, User};
+use firebreak_engine as engine;
 use firebreak_store::{NewService, NewTeam, NewUser, ServicePatch, TeamPatch, UserPatch};
 
 use crate::resolve::{self, DESCRIPTION_CHARS_MAX, LIST_ITEMS_MAX, MARKDOWN_CHARS_MAX};
@@ -261,6 +265,119 @@ impl App {
         }
         tx.commit().await?;
         self.service_detail(service).await
+    }
+
+    /// Deletes a team. Its memberships go; the incidents of its (deleted) services keep naming it.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown team and [`Error::Conflict`], naming them,
+    /// while services belong to it or escalation policies page it.
+    pub async fn delete_team(&self, team: &Ref) -> Result<()> {
+        let id = resolve::team_id(self.store(), team).await?;
+        let name = self.store().team(id).await?.name;
+        let policies = self.policies_naming(engine::Target::Team(id)).await?;
+        let mut tx = self.store().begin().await?;
+        let in_use = tx.team_in_use(id).await?;
+        let mut uses = Vec::new();
+        if !in_use.services.is_empty() {
+            uses.push(format!("services {} belong to it", in_use.services.join(", ")));
+        }
+        if !policies.is_empty() {
+            uses.push(format!("escalation policies {} page it", policies.join(", ")));
+        }
+        if !uses.is_empty() {
+            return Err(Error::Conflict(format!(
+                "team {name} is in use: {}; move or delete them first",
+                uses.join("; ")
+            )));
+        }
+        tx.delete_team(id, self.now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a user: their contact methods, notification rules, team memberships and calendar
+    /// feed go; incidents and timelines keep their name, marked deleted.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown user and [`Error::Conflict`], naming them,
+    /// while on-call schedules or escalation policies name the user.
+    pub async fn delete_user(&self, user: &Ref) -> Result<()> {
+        let id = resolve::user_id(self.store(), user).await?;
+        let name = self.store().user(id).await?.name;
+        let schedules: Vec<String> = self
+            .store()
+            .schedules()
+            .await?
+            .into_iter()
+            .filter(|stored| {
+                let schedule = &stored.schedule;
+                schedule.layers.iter().any(|layer| layer.users.contains(&id))
+                    || schedule.overrides.iter().any(|o| o.user == id)
+            })
+            .map(|stored| format!("{} ({})", stored.name, stored.id))
+            .collect();
+        let policies = self.policies_naming(engine::Target::User(id)).await?;
+        let mut uses = Vec::new();
+        if !schedules.is_empty() {
+            uses.push(format!("on-call schedules {} include them", schedules.join(", ")));
+        }
+        if !policies.is_empty() {
+            uses.push(format!("escalation policies {} page them", policies.join(", ")));
+        }
+        if !uses.is_empty() {
+            return Err(Error::Conflict(format!(
+                "user {name} is in use: {}; take them out first, so that no page falls through",
+                uses.join("; ")
+            )));
+        }
+        let mut tx = self.store().begin().await?;
+        tx.delete_user(id, self.now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a service: its integration key stops working at once (on other replicas within
+    /// 30 s), its golden signals are no longer watched, and its name is free again; its incidents,
+    /// alerts and anomalies stay, for history.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown service and [`Error::Conflict`], naming them,
+    /// while other services depend on it or its incidents are not all resolved.
+    pub async fn delete_service(&self, service: &Ref) -> Result<()> {
+        let id = resolve::service_id(self.store(), service).await?;
+        let name = self.store().service(id).await?.name;
+        let mut tx = self.store().begin().await?;
+        let in_use = tx.service_in_use(id).await?;
+        if !in_use.is_empty() {
+            let mut uses = Vec::new();
+            if !in_use.services.is_empty() {
+                uses.push(format!("services {} depend on it", in_use.services.join(", ")));
+            }
+            if !in_use.open_incidents.is_empty() {
+                let numbers: Vec<String> = in_use.open_incidents.iter().map(|id| format!("#{id}")).collect();
+                uses.push(format!("incidents {} are not resolved", numbers.join(", ")));
+            }
+            return Err(Error::Conflict(format!(
+                "service {name} is in use: {}; resolve or change them first",
+                uses.join("; ")
+            )));
+        }
+        tx.delete_service(id, self.now()).await?;
+        tx.commit().await?;
+        self.inner.ingestor.forget_keys_of(id);
+        Ok(())
+    }
+
+    /// The escalation policies, as `name (id)`, that page `target` at some level.
+    pub(crate) async fn policies_naming(&self, target: engine::Target) -> Result<Vec<String>> {
+        Ok(self
+            .store()
+            .escalation_policies()
+            .await?
+            .into_iter()
+            .filter(|policy| {
+                policy.policy.levels().iter().flat_map(|level| &level.targets).any(|t| *t == target)
+            })
+            .map(|policy| format!("{} ({})", policy.name, policy.id))
+            .collect())
     }
 
     async fn service_detail(&self, service: Service) -> Result<ServiceDetail> {

@@ -149,6 +149,22 @@ impl App {
         self.detail_of(self.store().incident(id).await?).await
     }
 
+    /// Keeps acknowledged incident `id` acknowledged for `minutes`, then triggers it again.
+    ///
+    /// Fails with [`Error::Invalid`] for minutes out of 1 to 1440, and as [`App::act`] (an incident
+    /// that is not acknowledged is refused).
+    pub async fn snooze(&self, who: &Principal, id: Id, minutes: i64) -> Result<IncidentDetail> {
+        if !(1..=domain::SNOOZE_MINUTES_MAX).contains(&minutes) {
+            return Err(Error::Invalid(format!(
+                "minutes must be between 1 and {}",
+                domain::SNOOZE_MINUTES_MAX
+            )));
+        }
+        let now = self.now();
+        let until = now.saturating_add(jiff::SignedDuration::from_mins(minutes)).unwrap_or(now);
+        self.act(who, id, Command::Snooze { until }).await
+    }
+
     /// Adds a note to incident `id`'s timeline.
     ///
     /// Fails with [`Error::Invalid`] for an empty or overlong note, and as [`App::act`].

@@ -27,6 +27,7 @@ pub mod incidents;
 pub mod links;
 pub mod oncall;
 pub mod paging;
+pub mod replies;
 mod resolve;
 pub mod signals;
 pub mod silences;
@@ -79,6 +80,10 @@ struct Inner {
     monitor: Arc<signals::Monitor>,
     paging: Arc<paging::PagingCounters>,
     workers: workers::Workers,
+    /// How pages are sent, for saying which channels are configured.
+    transport: Arc<dyn paging::Transport>,
+    /// Checks that replies to SMS and keys pressed during calls come from Twilio.
+    twilio_auth_token: Option<String>,
 }
 
 /// What [`App::start`] needs besides the store and the clock.
@@ -90,6 +95,9 @@ pub struct Options {
     /// How pages reach people: [`firebreak_notify::Notifier`] when serving, a recording
     /// transport in tests and simulations.
     pub transport: Arc<dyn paging::Transport>,
+    /// The Twilio auth token, which signs the replies Twilio posts back (`X-Twilio-Signature`);
+    /// without it, replies by SMS and by phone keys are refused.
+    pub twilio_auth_token: Option<String>,
 }
 
 /// What the database holds at start, for the first-start message.
@@ -127,7 +135,7 @@ impl App {
         let pager = Arc::new(paging::Pager::new(
             store.clone(),
             clock.clone(),
-            options.transport,
+            options.transport.clone(),
             links.clone(),
             &public_url,
         ));
@@ -152,6 +160,8 @@ impl App {
             monitor,
             paging,
             workers,
+            transport: options.transport,
+            twilio_auth_token: options.twilio_auth_token,
         };
         Ok(App { inner: Arc::new(inner) })
     }

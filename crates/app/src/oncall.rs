@@ -142,21 +142,7 @@ impl App {
     /// them, when escalation policies target it.
     pub async fn delete_schedule(&self, id: Id) -> Result<()> {
         let stored = self.store().schedule(id).await?;
-        let users: Vec<String> = self
-            .store()
-            .escalation_policies()
-            .await?
-            .into_iter()
-            .filter(|policy| {
-                policy
-                    .policy
-                    .levels()
-                    .iter()
-                    .flat_map(|level| &level.targets)
-                    .any(|t| *t == engine::Target::Schedule(id))
-            })
-            .map(|policy| format!("{} ({})", policy.name, policy.id))
-            .collect();
+        let users = self.policies_naming(engine::Target::Schedule(id)).await?;
         if !users.is_empty() {
             return Err(Error::Conflict(format!(
                 "schedule {} is a target of escalation policies {}: take it out of them first",
@@ -322,7 +308,7 @@ impl App {
 
     /// The name of every user, by id.
     pub async fn user_names(&self) -> Result<HashMap<Id, String>> {
-        Ok(self.store().users().await?.into_iter().map(|user| (user.id, user.name)).collect())
+        Ok(self.store().user_names_with_deleted().await?.into_iter().collect())
     }
 
     /// The domain schedule of the API's layers and overrides, with people resolved to ids.

@@ -28,12 +28,14 @@ use std::time::Duration;
 use std::pin::Pin;
 
 use firebreak_api::{self as api, Ref};
-use firebreak_domain::{Clock, Id, NotifyOutcome, Status, TimelineEvent};
+use firebreak_domain::{
+    Clock, Command, Hours, Id, NotificationRule, NotifyOutcome, Severity, Status, TimelineEvent, Urgency,
+};
 use firebreak_engine::{self as engine, Action as EngineAction, Input, Target};
 use firebreak_notify::{self as notify, Channel, Delivered, Notifier, SendError};
 use firebreak_store::{
-    Applied, ClaimedNotification, EscalationUpdate, Finish, NewNotification, PendingIncident, Store,
-    StoreError, StoredEscalation,
+    Applied, ClaimedNotification, EscalationUpdate, Finish, NewNotification, PendingIncident, SYSTEM_ACTOR,
+    Store, StoreError, StoredEscalation,
 };
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::Semaphore;
@@ -79,9 +81,19 @@ pub trait Transport: Send + Sync + 'static {
         page: &'a notify::Page,
         now: Timestamp,
     ) -> Sending<'a>;
+
+    /// Whether pages over `channel` can be sent at all (email needs an SMTP server, SMS and voice
+    /// a Twilio account).
+    fn configured(&self, _channel: Channel) -> bool {
+        true
+    }
 }
 
 impl Transport for Notifier {
+    fn configured(&self, channel: Channel) -> bool {
+        Notifier::configured(self, channel)
+    }
+
     fn send<'a>(
         &'a self,
         channel: Channel,
@@ -155,9 +167,12 @@ enum Delivery {
 struct Cache {
     policies: HashMap<Id, Option<engine::Policy>>,
     schedules: HashMap<Id, Option<(String, firebreak_domain::Schedule)>>,
-    users: HashMap<Id, Option<String>>,
+    /// A user's name and time zone (for notification rules by day).
+    users: HashMap<Id, Option<(String, jiff::tz::TimeZone)>>,
     teams: HashMap<Id, Option<(String, Vec<Id>)>>,
     methods: HashMap<Id, Vec<ContactMethod>>,
+    rules: HashMap<Id, Vec<NotificationRule>>,
+    severities: HashMap<Id, Option<Severity>>,
 }
 
 impl Pager {
@@ -251,8 +266,8 @@ impl Pager {
     /// new incidents are waiting; inline, because the round did anything at all.
     async fn round(self: &Arc<Self>, delivery: Delivery) -> anyhow::Result<bool> {
         let mut cache = Cache::default();
-        let mut worked = false;
-        if self.pending_hint.swap(false, Ordering::AcqRel) || delivery == Delivery::Inline {
+        let mut worked = self.end_snoozes().await?;
+        if self.pending_hint.swap(false, Ordering::AcqRel) || delivery == Delivery::Inline || worked {
             worked |= self.reconcile_pending(&mut cache, delivery).await?;
         }
         // One batch of timers; new incidents go first at the next round if they appeared meanwhile.
@@ -274,6 +289,23 @@ impl Pager {
             Delivery::Inline => worked,
             Delivery::Spawn => full || self.pending_hint.load(Ordering::Acquire),
         })
+    }
+
+    /// Triggers again the acknowledged incidents whose snooze ran out; their escalations then start
+    /// over from the first level, as pending incidents. Returns whether there were any.
+    async fn end_snoozes(&self) -> anyhow::Result<bool> {
+        let now = self.clock.now();
+        let due = self.store.due_snoozes(now, BATCH_MAX).await?;
+        for &id in &due {
+            let mut tx = self.store.begin().await?;
+            match tx.update_incident(id, &Command::EndSnooze, SYSTEM_ACTOR, now).await {
+                Ok(_) => tx.commit().await?,
+                // Resolved, acknowledged again or snoozed longer meanwhile, by someone else.
+                Err(StoreError::Refused(_)) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(!due.is_empty())
     }
 
     /// Brings the escalations of pending incidents in line with their status. Returns whether there
@@ -330,7 +362,15 @@ impl Pager {
         };
         let state = stored.escalation.state;
         let input = match incident.status {
-            Status::Triggered if state == engine::EscalationState::Resolved => Some(Input::Retriggered),
+            // Re-opened, or a snooze ran out.
+            Status::Triggered
+                if matches!(
+                    state,
+                    engine::EscalationState::Resolved | engine::EscalationState::Acknowledged
+                ) =>
+            {
+                Some(Input::Retriggered)
+            }
             Status::Acknowledged | Status::Mitigated
                 if matches!(state, engine::EscalationState::Active | engine::EscalationState::Exhausted) =>
             {
@@ -431,7 +471,7 @@ impl Pager {
         reached: &mut HashSet<(u32, u32, u32, Id)>,
         update: &mut EscalationUpdate,
     ) -> anyhow::Result<()> {
-        let Some(name) = self.user(user_id, cache).await? else {
+        let Some((name, time_zone)) = self.user(user_id, cache).await? else {
             update.timeline.push(TimelineEvent::Unreachable {
                 level: page.level,
                 reason: format!("user {user_id} no longer exists"),
@@ -447,7 +487,18 @@ impl Pager {
             return Ok(());
         }
         let key = page.key();
-        for method in methods {
+        let now = update.now;
+        // The person's notification rules decide which methods, and when; without rules, all at once.
+        let rules = self.rules(user_id, cache).await?;
+        let due: Vec<(Id, Timestamp)> = if rules.is_empty() {
+            methods.iter().map(|method| (method.id, now)).collect()
+        } else {
+            let severity = self.severity(update.incident_id, cache).await?.unwrap_or(Severity::Sev1);
+            let ids: Vec<Id> = methods.iter().map(|method| method.id).collect();
+            firebreak_domain::plan_notifications(&rules, &ids, severity, &time_zone, now)
+        };
+        for (method_id, at) in due {
+            let Some(method) = methods.iter().find(|method| method.id == method_id) else { continue };
             // The same person reached twice by one level (directly and through a schedule, say)
             // gets one message per contact method. A step that catches up after downtime may page
             // the same level of several passes: each is a page of its own.
@@ -462,6 +513,7 @@ impl Pager {
                 address: method.address.clone(),
                 level: page.level,
                 wakes_management: page.wakes_management,
+                due: at,
             });
         }
         Ok(())
@@ -625,6 +677,7 @@ impl Pager {
                 expires,
             ),
             resolve_url: self.links.url(links::Action::Resolve, claim.incident_id, claim.user_id, expires),
+            voice_url: format!("{}/twilio/voice/{}", self.public_url, claim.id),
         }
     }
 
@@ -673,8 +726,28 @@ impl Pager {
         .await
     }
 
-    async fn user(&self, id: Id, cache: &mut Cache) -> anyhow::Result<Option<String>> {
-        cached(&mut cache.users, id, async { Ok(Some(self.store.user(id).await?.name)) }).await
+    async fn user(&self, id: Id, cache: &mut Cache) -> anyhow::Result<Option<(String, jiff::tz::TimeZone)>> {
+        cached(&mut cache.users, id, async {
+            let user = self.store.user(id).await?;
+            // A time zone that no longer exists in the database of zones reads as UTC.
+            let time_zone = jiff::tz::TimeZone::get(&user.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+            Ok(Some((user.name, time_zone)))
+        })
+        .await
+    }
+
+    async fn rules(&self, user_id: Id, cache: &mut Cache) -> anyhow::Result<Vec<NotificationRule>> {
+        if let Some(rules) = cache.rules.get(&user_id) {
+            return Ok(rules.clone());
+        }
+        let rules = self.store.notification_rules(user_id).await?;
+        cache.rules.insert(user_id, rules.clone());
+        Ok(rules)
+    }
+
+    /// The severity of incident `id` now, which decides the urgency of its pages.
+    async fn severity(&self, id: Id, cache: &mut Cache) -> anyhow::Result<Option<Severity>> {
+        cached(&mut cache.severities, id, async { Ok(Some(self.store.incident(id).await?.severity)) }).await
     }
 
     /// A team's name and members, `None` when it no longer exists.
@@ -715,6 +788,36 @@ async fn cached<T: Clone>(
     Ok(found)
 }
 
+/// A channel, whether it can send, and how many contact methods count on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelStatus {
+    pub channel: Channel,
+    pub configured: bool,
+    pub contact_methods: i64,
+}
+
+impl ChannelStatus {
+    /// The warning to give when contact methods count on a channel that cannot send.
+    pub fn warning(&self) -> Option<String> {
+        if self.configured || self.contact_methods == 0 {
+            return None;
+        }
+        let setting = match self.channel {
+            Channel::Email => "a mail server (--smtp-url)",
+            Channel::Sms | Channel::Voice => {
+                "a Twilio account (--twilio-account-sid, --twilio-from and the auth token)"
+            }
+            Channel::Webhook | Channel::Slack | Channel::Ntfy => "nothing",
+        };
+        Some(format!(
+            "{} {} contact method(s) get no pages: {} is not configured; set {setting}",
+            self.contact_methods,
+            self.channel.as_str(),
+            self.channel.as_str()
+        ))
+    }
+}
+
 /// Where the paging of an incident stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EscalationView {
@@ -738,19 +841,38 @@ impl App {
         let channel = Channel::parse(&body.kind).map_err(Error::Invalid)?;
         let address = body.address.trim();
         notify::validate_address(channel, address).map_err(Error::Invalid)?;
+        let token = body.token.as_deref().map(str::trim).filter(|token| !token.is_empty());
+        if let Some(token) = token {
+            if channel != Channel::Ntfy {
+                return Err(Error::Invalid("only ntfy contact methods take a token".to_owned()));
+            }
+            if token.len() > 256 || !token.chars().all(|c| c.is_ascii_graphic()) {
+                return Err(Error::Invalid(
+                    "token must be at most 256 printable ASCII characters".to_owned(),
+                ));
+            }
+        }
+        // A webhook's signing secret is made here and shown once; an ntfy token is kept, unshown.
         let secret = (channel == Channel::Webhook).then(notify::new_webhook_secret);
+        let stored = secret.as_deref().or(token);
         let mut tx = self.store().begin().await?;
-        let method = tx
-            .create_contact_method(user_id, channel.as_str(), address, secret.as_deref(), self.now())
-            .await?;
+        let method = tx.create_contact_method(user_id, channel.as_str(), address, stored, self.now()).await?;
         tx.commit().await?;
         Ok((method, secret))
     }
 
-    /// How many contact methods are email addresses: pages to them fail when no mail server is
-    /// configured.
-    pub async fn email_contact_methods(&self) -> Result<i64> {
-        Ok(self.store().contact_methods_of_kind("email").await?)
+    /// Every channel with whether it is configured and how many contact methods use it; pages to
+    /// a channel that is not configured fail.
+    pub async fn channels(&self) -> Result<Vec<ChannelStatus>> {
+        let mut channels = Vec::with_capacity(Channel::ALL.len());
+        for channel in Channel::ALL {
+            channels.push(ChannelStatus {
+                channel,
+                configured: self.inner.transport.configured(channel),
+                contact_methods: self.store().contact_methods_of_kind(channel.as_str()).await?,
+            });
+        }
+        Ok(channels)
     }
 
     /// A user's contact methods, oldest first (without secrets).
@@ -764,6 +886,77 @@ impl App {
         let user_id = resolve::user_id(self.store(), user).await?;
         let mut tx = self.store().begin().await?;
         tx.delete_contact_method(user_id, method).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes a contact method's address (a webhook keeps its signing secret; an ntfy topic may
+    /// get a new access token). Pages already sent keep the address they went to.
+    ///
+    /// Fails with [`Error::NotFound`] when the user has no such contact method, [`Error::Invalid`]
+    /// for a bad address and [`Error::Conflict`] when the user has the new address already.
+    pub async fn update_contact_method(
+        &self,
+        user: &Ref,
+        method: Id,
+        body: api::UpdateContactMethod,
+    ) -> Result<ContactMethod> {
+        let user_id = resolve::user_id(self.store(), user).await?;
+        let current = self
+            .store()
+            .contact_methods(user_id)
+            .await?
+            .into_iter()
+            .find(|m| m.id == method)
+            .ok_or_else(|| Error::NotFound(format!("user {user} has no contact method {method}")))?;
+        let channel = Channel::parse(&current.kind).map_err(Error::Invalid)?;
+        let address = body.address.as_deref().map(str::trim).unwrap_or(&current.address).to_owned();
+        notify::validate_address(channel, &address).map_err(Error::Invalid)?;
+        let mut tx = self.store().begin().await?;
+        let updated = tx.update_contact_method(user_id, method, &address, None).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Adds a notification rule: pages of `urgency` reach one of the person's contact methods
+    /// `delay_minutes` after the page, at any hour or by day only.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown user or contact method, [`Error::Invalid`]
+    /// for a bad field, and [`Error::Conflict`] for a rule that exists already.
+    pub async fn create_notification_rule(
+        &self,
+        user: &Ref,
+        body: api::CreateNotificationRule,
+    ) -> Result<NotificationRule> {
+        let user_id = resolve::user_id(self.store(), user).await?;
+        let urgency = Urgency::parse(body.urgency.as_deref().unwrap_or("high")).map_err(Error::Invalid)?;
+        let hours = Hours::parse(body.hours.as_deref().unwrap_or("any")).map_err(Error::Invalid)?;
+        let delay = body.delay_minutes.unwrap_or(0);
+        if !(0..=firebreak_domain::RULE_DELAY_MINUTES_MAX).contains(&delay) {
+            return Err(Error::Invalid(format!(
+                "delay_minutes must be between 0 and {}",
+                firebreak_domain::RULE_DELAY_MINUTES_MAX
+            )));
+        }
+        let mut tx = self.store().begin().await?;
+        let rule = tx
+            .create_notification_rule(user_id, body.contact_method_id, urgency, delay, hours, self.now())
+            .await?;
+        tx.commit().await?;
+        Ok(rule)
+    }
+
+    /// A user's notification rules, by urgency and delay.
+    pub async fn notification_rules(&self, user: &Ref) -> Result<Vec<NotificationRule>> {
+        let user_id = resolve::user_id(self.store(), user).await?;
+        Ok(self.store().notification_rules(user_id).await?)
+    }
+
+    /// Fails with [`Error::NotFound`] when the user has no such rule.
+    pub async fn delete_notification_rule(&self, user: &Ref, rule: Id) -> Result<()> {
+        let user_id = resolve::user_id(self.store(), user).await?;
+        let mut tx = self.store().begin().await?;
+        tx.delete_notification_rule(user_id, rule).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -878,7 +1071,7 @@ impl App {
 /// An address as pages and timelines show it: the URL of a webhook or Slack contact method is itself
 /// a secret (anyone holding a Slack webhook URL can post to the channel), so only its host is shown.
 pub fn shown_address(channel: &str, address: &str) -> String {
-    if channel == "email" {
+    if matches!(channel, "email" | "sms" | "voice") {
         return address.to_owned();
     }
     match address.split_once("://") {

@@ -84,6 +84,16 @@ pub(crate) enum IncidentCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Keep an acknowledged incident acknowledged for a while; then it is triggered again and
+    /// pages from the first level, unless resolved by then.
+    Snooze {
+        id: i64,
+        /// How long, in minutes (1 to 1440).
+        #[arg(long, default_value_t = 60)]
+        minutes: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Mark an incident mitigated.
     Mitigate {
         id: i64,
@@ -124,6 +134,45 @@ pub(crate) enum ServiceCommand {
         service: String,
         /// The escalation policy (id or name), or `none` to remove it.
         policy: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Create a service and print its integration key (the only time it is shown).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The owner team (id or name).
+        #[arg(long)]
+        team: String,
+        /// What the service does, in a sentence or two.
+        #[arg(long, default_value = "")]
+        description: String,
+        #[command(flatten)]
+        fields: ServiceFields,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Change a service; what is not given stays as it is.
+    Edit {
+        /// The service (id or name).
+        service: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// The owner team (id or name).
+        #[arg(long)]
+        team: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        fields: ServiceFields,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Delete a service: refused, saying why, while others depend on it or its incidents are open.
+    /// Its incidents stay, for history.
+    Delete {
+        /// The service (id or name).
+        service: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -286,6 +335,12 @@ pub(crate) async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
         }
         IncidentCommand::Ack { id, client } => act(client, id, "acknowledge").await,
         IncidentCommand::Escalate { id, client } => act(client, id, "escalate").await,
+        IncidentCommand::Snooze { id, minutes, client } => {
+            let client = Client::new(client)?;
+            let detail: api::IncidentDetail =
+                client.post(&format!("/api/v1/incidents/{id}/snooze"), &api::Snooze { minutes }).await?;
+            print_incident(&client, &detail).await
+        }
         IncidentCommand::Mitigate { id, client } => act(client, id, "mitigate").await,
         IncidentCommand::Resolve { id, client } => act(client, id, "resolve").await,
         IncidentCommand::Note { id, text, client } => {
@@ -326,6 +381,47 @@ pub(crate) async fn service(command: ServiceCommand) -> anyhow::Result<()> {
             })
         }
         ServiceCommand::SetPolicy { service, policy, client } => set_policy(service, policy, client).await,
+        ServiceCommand::Create { name, team, description, fields, client } => {
+            let client = Client::new(client)?;
+            let body = api::CreateService {
+                name,
+                team: api::Ref::parse(&team),
+                description,
+                documentation: String::new(),
+                runbook: fields.runbook()?.unwrap_or_default(),
+                links: fields.links()?.unwrap_or_default(),
+                dependencies: fields.dependencies().unwrap_or_default(),
+            };
+            let created: api::CreatedService = client.post("/api/v1/services", &body).await?;
+            client.print(&created, |c| {
+                format!(
+                    "service {} ({}) created\nintegration key: {}\nIt is not shown again: `firebreak service rotate-key` makes a new one.\n",
+                    c.service.name, c.service.id, c.integration_key
+                )
+            })
+        }
+        ServiceCommand::Edit { service, name, team, description, fields, client } => {
+            let client = Client::new(client)?;
+            let body = api::UpdateService {
+                name,
+                team: team.as_deref().map(api::Ref::parse),
+                description,
+                runbook: fields.runbook()?,
+                links: fields.links()?,
+                dependencies: fields.dependencies(),
+                ..api::UpdateService::default()
+            };
+            let updated: api::Service =
+                client.patch(&format!("/api/v1/services/{}", path_segment(&service)), &body).await?;
+            client.print(&updated, |s| format!("service {} ({}) changed\n", s.name, s.id))
+        }
+        ServiceCommand::Delete { service, client } => {
+            Client::new(client)?
+                .delete_no_content(&format!("/api/v1/services/{}", path_segment(&service)))
+                .await?;
+            println!("service {service} deleted");
+            Ok(())
+        }
         ServiceCommand::RotateKey { service, client } => {
             let client = Client::new(client)?;
             let path = format!("/api/v1/services/{}/integration-key", path_segment(&service));
@@ -363,6 +459,46 @@ pub(crate) async fn service(command: ServiceCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The fields of a service that `service create` and `service edit` both take.
+#[derive(Args)]
+pub(crate) struct ServiceFields {
+    /// Services this one depends on (ids or names, comma-separated); replaces the list.
+    #[arg(long, value_delimiter = ',')]
+    depends_on: Option<Vec<String>>,
+    /// A Markdown file holding the runbook (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    runbook_file: Option<PathBuf>,
+    /// A link, as TITLE=URL; repeat for several; replaces the list.
+    #[arg(long = "link", value_name = "TITLE=URL")]
+    links: Vec<String>,
+}
+
+impl ServiceFields {
+    fn dependencies(&self) -> Option<Vec<api::Ref>> {
+        self.depends_on.as_ref().map(|refs| refs.iter().map(|r| api::Ref::parse(r.trim())).collect())
+    }
+
+    fn runbook(&self) -> anyhow::Result<Option<String>> {
+        self.runbook_file.as_ref().map(|path| read_text(path, "runbook")).transpose()
+    }
+
+    fn links(&self) -> anyhow::Result<Option<Vec<api::Link>>> {
+        if self.links.is_empty() {
+            return Ok(None);
+        }
+        self.links
+            .iter()
+            .map(|link| match link.split_once('=') {
+                Some((title, url)) => {
+                    Ok(api::Link { title: title.trim().to_owned(), url: url.trim().to_owned() })
+                }
+                None => bail!("--link {link:?} is not TITLE=URL"),
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map(Some)
+    }
+}
+
 #[derive(Subcommand)]
 pub(crate) enum TeamCommand {
     /// List teams.
@@ -376,6 +512,24 @@ pub(crate) enum TeamCommand {
         name: String,
         #[arg(long, default_value = "")]
         description: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Change a team's name or description.
+    Edit {
+        /// The team (id or name).
+        team: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Delete a team: refused, saying why, while services belong to it or policies page it.
+    Delete {
+        /// The team (id or name).
+        team: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -432,9 +586,34 @@ pub(crate) enum UserCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Change a user's name, email or time zone.
+    Edit {
+        /// The user (id or name).
+        user: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// IANA time zone, such as Europe/Lisbon.
+        #[arg(long)]
+        time_zone: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Delete a user: refused, saying why, while schedules or policies include them. Incidents
+    /// keep their name.
+    Delete {
+        /// The user (id or name).
+        user: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Manage where pages reach a user.
     #[command(subcommand)]
     Contact(ContactCommand),
+    /// Manage how and when pages reach a user: which contact method, after how long.
+    #[command(subcommand)]
+    Rule(RuleCommand),
 }
 
 #[derive(Subcommand)]
@@ -443,11 +622,14 @@ pub(crate) enum ContactCommand {
     Add {
         /// The user (id or name).
         user: String,
-        #[arg(long = "type", value_name = "TYPE", value_parser = ["email", "webhook", "slack"])]
+        #[arg(long = "type", value_name = "TYPE", value_parser = ["email", "webhook", "slack", "sms", "voice", "ntfy"])]
         kind: String,
-        /// The email address, or the webhook's URL.
+        /// The email address; the webhook, Slack or ntfy topic URL; or the phone number (+15551230001).
         #[arg(long)]
         address: String,
+        /// An ntfy access token, for a protected topic.
+        #[arg(long, env = "FIREBREAK_NTFY_TOKEN", hide_env_values = true)]
+        token: Option<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -458,11 +640,62 @@ pub(crate) enum ContactCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Change a contact method's address (its type stays).
+    Edit {
+        /// The user (id or name).
+        user: String,
+        /// The contact method's id, as `user contact list` shows it.
+        id: i64,
+        #[arg(long)]
+        address: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Remove a contact method.
     Remove {
         /// The user (id or name).
         user: String,
         /// The contact method's id, as `user contact list` shows it.
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum RuleCommand {
+    /// Add a rule: pages of an urgency reach a contact method a delay after the page. Without
+    /// rules, every contact method is paged at once.
+    Add {
+        /// The user (id or name).
+        user: String,
+        /// The contact method's id, as `user contact list` shows it.
+        #[arg(long)]
+        contact: i64,
+        /// `high` (SEV1 and SEV2) or `low` (SEV3 and SEV4).
+        #[arg(long, default_value = "high", value_parser = ["high", "low"])]
+        urgency: String,
+        /// Minutes after the page.
+        #[arg(long, default_value_t = 0)]
+        delay: i64,
+        /// `any` hour, or by `day` only (08:00 to 20:00 in the user's time zone).
+        #[arg(long, default_value = "any", value_parser = ["any", "day"])]
+        hours: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List a user's notification rules.
+    List {
+        /// The user (id or name).
+        user: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Remove a notification rule.
+    Remove {
+        /// The user (id or name).
+        user: String,
+        /// The rule's id, as `user rule list` shows it.
         id: i64,
         #[command(flatten)]
         client: ClientArgs,
@@ -613,6 +846,18 @@ pub(crate) async fn team(command: TeamCommand) -> anyhow::Result<()> {
                 client.post("/api/v1/teams", &api::CreateTeam { name, description }).await?;
             client.print(&team, |team| team_table(std::slice::from_ref(team)))
         }
+        TeamCommand::Edit { team, name, description, client } => {
+            let client = Client::new(client)?;
+            let body = api::UpdateTeam { name, description };
+            let team: api::Team =
+                client.patch(&format!("/api/v1/teams/{}", path_segment(&team)), &body).await?;
+            client.print(&team, |team| team_table(std::slice::from_ref(team)))
+        }
+        TeamCommand::Delete { team, client } => {
+            Client::new(client)?.delete_no_content(&format!("/api/v1/teams/{}", path_segment(&team))).await?;
+            println!("team {team} deleted");
+            Ok(())
+        }
         TeamCommand::Member(command) => member(command).await,
     }
 }
@@ -667,8 +912,72 @@ pub(crate) async fn user(command: UserCommand) -> anyhow::Result<()> {
             let user: api::User = client.post("/api/v1/users", &body).await?;
             client.print(&user, |user| user_table(std::slice::from_ref(user)))
         }
+        UserCommand::Edit { user, name, email, time_zone, client } => {
+            let client = Client::new(client)?;
+            let body = api::UpdateUser { name, email, time_zone };
+            let user: api::User =
+                client.patch(&format!("/api/v1/users/{}", path_segment(&user)), &body).await?;
+            client.print(&user, |user| user_table(std::slice::from_ref(user)))
+        }
+        UserCommand::Delete { user, client } => {
+            Client::new(client)?.delete_no_content(&format!("/api/v1/users/{}", path_segment(&user))).await?;
+            println!("user {user} deleted");
+            Ok(())
+        }
         UserCommand::Contact(command) => contact(command).await,
+        UserCommand::Rule(command) => rule(command).await,
     }
+}
+
+async fn rule(command: RuleCommand) -> anyhow::Result<()> {
+    match command {
+        RuleCommand::Add { user, contact, urgency, delay, hours, client } => {
+            let client = Client::new(client)?;
+            let body = api::CreateNotificationRule {
+                contact_method_id: contact,
+                urgency: Some(urgency),
+                delay_minutes: Some(delay),
+                hours: Some(hours),
+            };
+            let rule: api::NotificationRule = client
+                .post(&format!("/api/v1/users/{}/notification-rules", path_segment(&user)), &body)
+                .await?;
+            client.print(&rule, |rule| rule_table(std::slice::from_ref(rule)))
+        }
+        RuleCommand::List { user, client } => {
+            let path = format!("/api/v1/users/{}/notification-rules", path_segment(&user));
+            Client::new(client)?.show(&path, |rules: &Vec<api::NotificationRule>| rule_table(rules)).await
+        }
+        RuleCommand::Remove { user, id, client } => {
+            let client = Client::new(client)?;
+            client
+                .delete_no_content(&format!("/api/v1/users/{}/notification-rules/{id}", path_segment(&user)))
+                .await?;
+            if !client.json {
+                println!("removed notification rule {id} of user {user}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn rule_table(rules: &[api::NotificationRule]) -> String {
+    if rules.is_empty() {
+        return "no notification rules: every contact method is paged at once\n".to_owned();
+    }
+    let rows = rules
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.to_string(),
+                r.urgency.clone(),
+                format!("{} min", r.delay_minutes),
+                r.contact_method_id.to_string(),
+                r.hours.clone(),
+            ]
+        })
+        .collect();
+    table(&["ID", "URGENCY", "AFTER", "CONTACT", "HOURS"], rows)
 }
 
 fn user_table(users: &[api::User]) -> String {
@@ -684,9 +993,9 @@ fn user_table(users: &[api::User]) -> String {
 
 async fn contact(command: ContactCommand) -> anyhow::Result<()> {
     match command {
-        ContactCommand::Add { user, kind, address, client } => {
+        ContactCommand::Add { user, kind, address, token, client } => {
             let client = Client::new(client)?;
-            let body = api::CreateContactMethod { kind, address };
+            let body = api::CreateContactMethod { kind, address, token };
             let method: api::ContactMethod =
                 client.post(&format!("/api/v1/users/{}/contact-methods", path_segment(&user)), &body).await?;
             client.print(&method, |method| {
@@ -702,6 +1011,14 @@ async fn contact(command: ContactCommand) -> anyhow::Result<()> {
         ContactCommand::List { user, client } => {
             let path = format!("/api/v1/users/{}/contact-methods", path_segment(&user));
             Client::new(client)?.show(&path, |methods: &Vec<api::ContactMethod>| contact_table(methods)).await
+        }
+        ContactCommand::Edit { user, id, address, client } => {
+            let client = Client::new(client)?;
+            let body = api::UpdateContactMethod { address: Some(address) };
+            let method: api::ContactMethod = client
+                .patch(&format!("/api/v1/users/{}/contact-methods/{id}", path_segment(&user)), &body)
+                .await?;
+            client.print(&method, |method| contact_table(std::slice::from_ref(method)))
         }
         ContactCommand::Remove { user, id, client } => {
             let client = Client::new(client)?;
@@ -1064,14 +1381,21 @@ pub(crate) async fn oncall(args: OncallArgs) -> anyhow::Result<()> {
 
 /// Reads a JSON specification from `file` (`-` for standard input), checking its shape before
 /// sending it so that a typo is reported with its line and column.
-fn read_spec<T: DeserializeOwned>(file: &Path, what: &str) -> anyhow::Result<T> {
-    let text = if file == Path::new("-") {
+/// The text of `file`, or of standard input when it is `-`.
+fn read_text(file: &Path, what: &str) -> anyhow::Result<String> {
+    if file == Path::new("-") {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("reading standard input")?;
-        text
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .with_context(|| format!("reading the {what} from standard input"))?;
+        Ok(text)
     } else {
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
-    };
+        std::fs::read_to_string(file).with_context(|| format!("reading the {what} from {}", file.display()))
+    }
+}
+
+fn read_spec<T: DeserializeOwned>(file: &Path, what: &str) -> anyhow::Result<T> {
+    let text = read_text(file, what)?;
     serde_json::from_str(&text).with_context(|| {
         let source =
             if file == Path::new("-") { "standard input".to_owned() } else { file.display().to_string() };

@@ -86,6 +86,18 @@ struct ServeArgs {
     /// PEM file of extra certificate authorities to trust for the mail server.
     #[arg(long, env = "FIREBREAK_SMTP_CA_FILE")]
     smtp_ca_file: Option<String>,
+    /// Twilio account SID, for SMS and voice pages [default: none].
+    #[arg(long, env = "FIREBREAK_TWILIO_ACCOUNT_SID")]
+    twilio_account_sid: Option<String>,
+    /// Twilio auth token (prefer the environment variable: flags show in process lists).
+    #[arg(long, env = "FIREBREAK_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+    twilio_auth_token: Option<String>,
+    /// The number SMS and voice pages come from, E.164 such as +15005550006.
+    #[arg(long, env = "FIREBREAK_TWILIO_FROM")]
+    twilio_from: Option<String>,
+    /// Base URL of a Twilio-compatible API [default: https://api.twilio.com].
+    #[arg(long, env = "FIREBREAK_TWILIO_API_URL")]
+    twilio_api_url: Option<String>,
 }
 
 #[derive(Args)]
@@ -158,6 +170,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 smtp_url: args.smtp_url,
                 smtp_from: args.smtp_from,
                 smtp_ca_file: args.smtp_ca_file,
+                twilio_account_sid: args.twilio_account_sid,
+                twilio_auth_token: args.twilio_auth_token,
+                twilio_from: args.twilio_from,
+                twilio_api_url: args.twilio_api_url,
             };
             let config = layered(flags, args.database.config.as_deref())?.check()?;
             firebreak_server::init_logging(config.log_format);

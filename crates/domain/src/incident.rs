@@ -70,7 +70,13 @@ pub struct Incident {
     pub mitigated_at: Option<Timestamp>,
     pub resolved_at: Option<Timestamp>,
     pub updated_at: Timestamp,
+    /// While acknowledged: when the acknowledgement runs out and the incident is triggered again,
+    /// paging from the first level, unless it was resolved or mitigated by then.
+    pub snoozed_until: Option<Timestamp>,
 }
+
+/// The longest snooze: a day. A longer one is better written as a silence or a lower severity.
+pub const SNOOZE_MINUTES_MAX: i64 = 24 * 60;
 
 /// What is needed to declare an incident.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,6 +101,12 @@ pub enum Command {
         user_id: Option<Id>,
     },
     AddNote(String),
+    /// Keeps an acknowledged incident acknowledged until `until`, then triggers it again.
+    Snooze {
+        until: Timestamp,
+    },
+    /// The snooze ran out: the acknowledged incident is triggered again. Given by the system.
+    EndSnooze,
 }
 
 /// One entry of an incident's append-only timeline.
@@ -164,6 +176,10 @@ pub enum TimelineEvent {
     EscalatedNow {
         level: u32,
     },
+    /// The acknowledgement was snoozed: the incident triggers again at `until`.
+    Snoozed {
+        until: Timestamp,
+    },
 }
 
 /// What came of one attempt to deliver a page.
@@ -231,6 +247,7 @@ impl Incident {
                 }
                 self.status = Status::Acknowledged;
                 self.acknowledged_at = Some(now);
+                self.snoozed_until = None;
                 TimelineEvent::StatusChanged { from, to: self.status }
             }
             Command::Mitigate => {
@@ -239,6 +256,7 @@ impl Incident {
                 }
                 self.status = Status::Mitigated;
                 self.mitigated_at = Some(now);
+                self.snoozed_until = None;
                 TimelineEvent::StatusChanged { from, to: self.status }
             }
             Command::Resolve => {
@@ -247,6 +265,7 @@ impl Incident {
                 }
                 self.status = Status::Resolved;
                 self.resolved_at = Some(now);
+                self.snoozed_until = None;
                 TimelineEvent::StatusChanged { from, to: self.status }
             }
             Command::Retrigger => {
@@ -284,6 +303,28 @@ impl Incident {
             Command::AddNote(text) => {
                 let text = validate_note(text).map_err(IncidentError::Invalid)?;
                 TimelineEvent::Note { text: text.to_owned() }
+            }
+            Command::Snooze { until } => {
+                if from != Status::Acknowledged {
+                    return Err(IncidentError::IllegalTransition { command: "snooze", status: from });
+                }
+                let minutes = now.duration_until(*until).as_mins();
+                if *until <= now || minutes > SNOOZE_MINUTES_MAX {
+                    return Err(IncidentError::Invalid(format!(
+                        "a snooze lasts from 1 to {SNOOZE_MINUTES_MAX} minutes"
+                    )));
+                }
+                self.snoozed_until = Some(*until);
+                TimelineEvent::Snoozed { until: *until }
+            }
+            Command::EndSnooze => {
+                if from != Status::Acknowledged || self.snoozed_until.is_none_or(|until| until > now) {
+                    return Err(IncidentError::Unchanged("the incident is not snoozed until now".to_owned()));
+                }
+                self.status = Status::Triggered;
+                self.acknowledged_at = None;
+                self.snoozed_until = None;
+                TimelineEvent::StatusChanged { from, to: self.status }
             }
         };
         self.updated_at = now;
@@ -383,6 +424,7 @@ mod tests {
             mitigated_at: None,
             resolved_at: None,
             updated_at: t0,
+            snoozed_until: None,
         }
     }
 
@@ -459,6 +501,42 @@ mod tests {
             resolved     -> triggered    StatusChanged { from: Resolved, to: Triggered }
         "#]],
         );
+    }
+
+    #[test]
+    fn snooze() {
+        // The check's clock is at 60 s: a snooze to 1 h 1 min is an hour.
+        check(
+            Command::Snooze { until: Timestamp::from_second(3660).unwrap() },
+            expect![[r#"
+            triggered    refused: cannot snooze an incident that is triggered; it is triggered and not resolved
+            acknowledged -> acknowledged Snoozed { until: 1970-01-01T01:01:00Z }
+            mitigated    refused: cannot snooze an incident that is mitigated; it is already mitigated
+            resolved     refused: cannot snooze an incident that is resolved; it is already resolved
+        "#]],
+        );
+        let mut acknowledged = incident(Status::Acknowledged);
+        let now = Timestamp::from_second(60).unwrap();
+        for until in [now, Timestamp::from_second(60 + 24 * 3600 + 60).unwrap()] {
+            let refused = acknowledged.apply(&Command::Snooze { until }, now).unwrap_err();
+            assert_eq!(refused.to_string(), "a snooze lasts from 1 to 1440 minutes");
+        }
+        // It ends when its time comes, not before; acknowledging again or resolving clears it.
+        let until = Timestamp::from_second(660).unwrap();
+        acknowledged.apply(&Command::Snooze { until }, now).unwrap();
+        assert_eq!(acknowledged.snoozed_until, Some(until));
+        assert!(acknowledged.apply(&Command::EndSnooze, Timestamp::from_second(659).unwrap()).is_err());
+        let event = acknowledged.apply(&Command::EndSnooze, until).unwrap();
+        assert_eq!(event, TimelineEvent::StatusChanged { from: Status::Acknowledged, to: Status::Triggered });
+        assert_eq!(
+            (acknowledged.status, acknowledged.snoozed_until, acknowledged.acknowledged_at),
+            (Status::Triggered, None, None)
+        );
+        acknowledged.apply(&Command::Acknowledge, until).unwrap();
+        acknowledged.apply(&Command::Snooze { until: Timestamp::from_second(9000).unwrap() }, until).unwrap();
+        acknowledged.apply(&Command::Resolve, until).unwrap();
+        assert_eq!(acknowledged.snoozed_until, None);
+        assert!(acknowledged.apply(&Command::EndSnooze, Timestamp::from_second(9000).unwrap()).is_err());
     }
 
     #[test]

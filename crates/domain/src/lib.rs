@@ -8,6 +8,7 @@ mod alert;
 mod catalog;
 mod golden;
 mod incident;
+mod notification;
 mod schedule;
 
 pub use alert::{
@@ -17,8 +18,13 @@ pub use alert::{
 pub use catalog::{Link, NAME_CHARS_MAX, Service, Team, User, validate_name};
 pub use golden::{Anomaly, Direction, GoldenSignal, Sample, Signal};
 pub use incident::{
-    AssignRole, Command, Incident, IncidentError, Kind, NOTE_CHARS_MAX, NewIncident, NotifyOutcome, Severity,
-    Status, TITLE_CHARS_MAX, TimelineEntry, TimelineEvent, validate_note, validate_title,
+    AssignRole, Command, Incident, IncidentError, Kind, NOTE_CHARS_MAX, NewIncident, NotifyOutcome,
+    SNOOZE_MINUTES_MAX, Severity, Status, TITLE_CHARS_MAX, TimelineEntry, TimelineEvent, validate_note,
+    validate_title,
+};
+pub use notification::{
+    DAY_END, DAY_START, Hours, NotificationRule, RULE_DELAY_MINUTES_MAX, RULES_PER_USER_MAX, Urgency,
+    plan as plan_notifications,
 };
 pub use schedule::{
     LAYER_RESTRICTIONS_MAX, LAYER_USERS_MAX, Layer, Override, Restriction, RestrictionKind,

@@ -89,8 +89,9 @@ pub enum Input {
     Acknowledged,
     /// The incident was resolved: everything stops.
     Resolved,
-    /// A resolved incident was triggered again: paging restarts at level 1 with a new generation.
-    /// Ignored unless the escalation is resolved, so a duplicated re-trigger pages no one.
+    /// A resolved incident was triggered again, or the snooze of an acknowledged one ran out:
+    /// paging restarts at level 1 with a new generation. Ignored unless the escalation is resolved
+    /// or acknowledged, so a duplicated re-trigger pages no one.
     Retriggered,
     /// Time passed: process every deadline at or before `now`.
     Tick,
@@ -152,7 +153,7 @@ pub fn step(
             next.next_deadline = None;
         }
         Input::Retriggered => {
-            if next.state == EscalationState::Resolved {
+            if matches!(next.state, EscalationState::Resolved | EscalationState::Acknowledged) {
                 // Generations only grow: four billion re-triggers of one incident would be needed to
                 // saturate, after which the driver's key deduplication drops the repeated pages.
                 return begin(next.incident_id, next.generation.saturating_add(1), policy, now);

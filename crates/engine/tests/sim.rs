@@ -257,7 +257,8 @@ impl Sim {
         let now = self.now;
         let incident = &mut self.incidents[index];
         let before = incident.expected;
-        let restarts = input == Input::Retriggered && before == Expected::Resolved;
+        let restarts =
+            input == Input::Retriggered && matches!(before, Expected::Resolved | Expected::Acknowledged);
 
         // The model's own idea of the state, from the rules, not from the engine.
         match input {

@@ -424,7 +424,8 @@ mod tests {
         let debug = format!("{config:?}");
         assert!(!debug.contains("hunter"), "{debug}");
         assert!(debug.contains("<redacted>") && debug.contains("pager"), "{debug}");
-        let notifier = crate::Notifier::new(Some(config)).expect("notifier");
+        let notifier =
+            crate::Notifier::new(crate::Channels { smtp: Some(config), twilio: None }).expect("notifier");
         let debug = format!("{notifier:?}");
         assert!(!debug.contains("hunter"), "{debug}");
     }

@@ -1,5 +1,5 @@
 //! Pages over HTTP: signed webhooks and Slack-compatible incoming webhooks, and how HTTP answers map to
-//! [`SendError`].
+//! [`SendError`]. The Twilio and ntfy channels send through the same client and [`exchange`].
 //!
 //! Redirects are not followed: a webhook URL that redirects is misconfigured, and following it would
 //! send the page, links included, to a host nobody entered.
@@ -11,11 +11,11 @@ use url::Url;
 
 use crate::{Delivered, HTTP_TIMEOUT, Page, RESPONSE_BYTES_MAX, SendError, headline, one_line, sign};
 
-/// The `User-Agent` of every webhook and Slack request.
+/// The `User-Agent` of every HTTP request.
 const USER_AGENT: &str = concat!("firebreak/", env!("CARGO_PKG_VERSION"));
 
 /// How much of a rejecting receiver's answer goes into the error message, in characters.
-const ANSWER_CHARS_MAX: usize = 200;
+pub(crate) const ANSWER_CHARS_MAX: usize = 200;
 
 pub(crate) fn client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
@@ -147,6 +147,16 @@ fn link(url: &str, label: &str) -> String {
 }
 
 async fn deliver(request: reqwest::RequestBuilder, receiver: &str) -> Result<Delivered, SendError> {
+    let (status, answer) = exchange(request, receiver).await?;
+    classify(status, &answer, receiver)
+}
+
+/// Sends `request` and reads at most [`RESPONSE_BYTES_MAX`] bytes of the answer; errors before a status
+/// arrived are classified here, naming `receiver` and never the URL.
+pub(crate) async fn exchange(
+    request: reqwest::RequestBuilder,
+    receiver: &str,
+) -> Result<(StatusCode, Vec<u8>), SendError> {
     let mut response = request.send().await.map_err(|error| transport_error(&error, receiver))?;
     let status = response.status();
     // Read a bounded prefix of the answer, for the error message and so the connection closes cleanly.
@@ -159,7 +169,19 @@ async fn deliver(request: reqwest::RequestBuilder, receiver: &str) -> Result<Del
         }
     }
     answer.truncate(RESPONSE_BYTES_MAX);
-    classify(status, &answer, receiver)
+    Ok((status, answer))
+}
+
+/// Whether an HTTP answer other than 2xx is worth retrying: 408, 429 and 5xx.
+pub(crate) fn is_transient(status: StatusCode) -> bool {
+    status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+}
+
+/// A receiver's free-form answer, flattened and shortened for an error message.
+pub(crate) fn answer_text(answer: &[u8]) -> String {
+    one_line(String::from_utf8_lossy(answer).trim(), ANSWER_CHARS_MAX)
 }
 
 /// 2xx delivers; 408, 429 and 5xx are worth retrying; every other answer is permanent.
@@ -167,7 +189,7 @@ fn classify(status: StatusCode, answer: &[u8], receiver: &str) -> Result<Deliver
     if status.is_success() {
         return Ok(Delivered { detail: format!("HTTP {}", status.as_u16()) });
     }
-    let answer = one_line(String::from_utf8_lossy(answer).trim(), ANSWER_CHARS_MAX);
+    let answer = answer_text(answer);
     let mut message = format!("{receiver} answered HTTP {}", status.as_u16());
     if status.is_redirection() {
         message.push_str(" (redirects are not followed; use the final URL)");
@@ -176,10 +198,7 @@ fn classify(status: StatusCode, answer: &[u8], receiver: &str) -> Result<Deliver
         message.push_str(": ");
         message.push_str(&answer);
     }
-    let transient = status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status.is_server_error();
-    Err(if transient { SendError::Transient(message) } else { SendError::Permanent(message) })
+    Err(if is_transient(status) { SendError::Transient(message) } else { SendError::Permanent(message) })
 }
 
 /// Errors before an HTTP status arrived: the URL is left out, since a Slack URL is a secret.

@@ -1,9 +1,14 @@
 //! Delivery of pages to people: one page, one contact method, one attempt.
 //!
-//! A contact method is an email address (sent over SMTP), a webhook URL (a signed JSON POST) or a
-//! Slack-compatible incoming-webhook URL. [`Notifier::send`] makes one delivery attempt and says whether it
-//! worked, may work if retried ([`SendError::Transient`]) or will not work until someone changes the
-//! contact method or the configuration ([`SendError::Permanent`]).
+//! A contact method is an email address (sent over SMTP), a webhook URL (a signed JSON POST), a
+//! Slack-compatible incoming-webhook URL, a phone number that gets a text message or a call (through a
+//! Twilio-compatible API), or an ntfy topic URL for mobile push notifications. [`Notifier::send`] makes
+//! one delivery attempt and says whether it worked, may work if retried ([`SendError::Transient`]) or will
+//! not work until someone changes the contact method or the configuration ([`SendError::Permanent`]).
+//!
+//! People answer text messages with `ack {id}` or `esc {id}` and calls with a key; those answers arrive
+//! at the application as Twilio's webhooks, which it checks with [`verify_twilio_signature`] and answers
+//! with [`sms_reply_twiml`] or [`voice_reply_twiml`].
 //!
 //! This crate deliberately does not decide when to retry, how often, or whom to page next: the escalation
 //! driver owns that, using [`backoff`] and [`ATTEMPTS_MAX`] from here so that the retry policy documented
@@ -12,7 +17,9 @@
 
 mod email;
 mod http;
+mod ntfy;
 mod signing;
+mod twilio;
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,7 +28,12 @@ use std::time::Duration;
 use jiff::SignedDuration;
 
 pub use email::{SmtpConfig, SmtpSecurity};
+pub use ntfy::NTFY_MESSAGE_BYTES_MAX;
 pub use signing::{new_webhook_secret, sign, verify};
+pub use twilio::{
+    SMS_BODY_CHARS_MAX, TWILIO_API_BASE, TWIML_CHARS_MAX, TwilioConfig, sms_reply_twiml, twilio_signature,
+    verify_twilio_signature, voice_reply_twiml,
+};
 
 /// How many delivery attempts one page gets on one contact method, the first included.
 ///
@@ -33,13 +45,14 @@ pub const ATTEMPTS_MAX: u32 = 8;
 /// The longest contact-method address accepted, in bytes.
 pub const ADDRESS_BYTES_MAX: usize = 2048;
 
-/// How long one webhook or Slack request may take, from connecting to the end of the response.
+/// How long one HTTP request (webhook, Slack, Twilio or ntfy) may take, from connecting to the end of the
+/// response.
 ///
 /// A receiver that needs longer should acknowledge first and work afterwards; waiting on it would hold
 /// up the next page.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How much of a webhook or Slack response is read; the rest is dropped unread.
+/// How much of an HTTP response (webhook, Slack, Twilio or ntfy) is read; the rest is dropped unread.
 pub const RESPONSE_BYTES_MAX: usize = 64 * 1024;
 
 /// How long opening the TCP connection to the SMTP server may take.
@@ -90,6 +103,9 @@ pub struct Page {
     pub acknowledge_url: String,
     /// A signed link that resolves the incident without logging in.
     pub resolve_url: String,
+    /// Where Twilio posts the digit pressed during a voice call (the `Gather` action); only
+    /// [`Channel::Voice`] uses it, and a call fails without it.
+    pub voice_url: String,
 }
 
 /// A kind of contact method.
@@ -101,34 +117,57 @@ pub enum Channel {
     Webhook,
     /// A Slack-compatible incoming-webhook URL.
     Slack,
+    /// A phone number in E.164 form (`+14155550100`) that gets a text message through Twilio.
+    Sms,
+    /// A phone number in E.164 form that gets a call through Twilio, reading the page and asking for a key.
+    Voice,
+    /// An ntfy topic URL (`https://ntfy.sh/mytopic`) that gets a push notification; the contact method's
+    /// secret, if set, is the access token.
+    Ntfy,
 }
 
 /// A delivery the receiver accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivered {
-    /// The receiver's answer, for the delivery log: `250 2.0.0 OK queued as 4Xq1`, `HTTP 200`.
+    /// The receiver's answer, for the delivery log: `250 2.0.0 OK queued as 4Xq1`, `HTTP 200`,
+    /// `Twilio SM… queued`, `ntfy message hwQ2YpKdmg`.
     pub detail: String,
 }
 
 /// Why a delivery attempt failed.
 ///
 /// Messages say what failed and, where the receiver said why, its answer; they never contain the
-/// webhook secret, SMTP password or a contact method's URL, since Slack URLs are themselves secrets.
+/// webhook secret, SMTP password, Twilio auth token, ntfy access token or a contact method's URL, since
+/// Slack URLs and ntfy topics are themselves secrets.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
     /// The attempt may succeed later: a timeout, a refused connection, SMTP 4xx, HTTP 408, 429 or 5xx.
     #[error("{0}")]
     Transient(String),
     /// Retrying will not help until someone fixes the contact method or the configuration: SMTP 5xx, an
-    /// HTTP 4xx other than 408 and 429, an invalid address, email without an SMTP server.
+    /// HTTP 4xx other than 408 and 429, an invalid address, email without an SMTP server, SMS or calls
+    /// without a Twilio account.
     #[error("{0}")]
     Permanent(String),
+}
+
+/// The delivery services a [`Notifier`] can use; a channel whose service is missing fails permanently.
+///
+/// Webhook, Slack and ntfy deliveries need no configuration. `Channels::default()` has neither SMTP nor
+/// Twilio.
+#[derive(Debug, Clone, Default)]
+pub struct Channels {
+    /// The SMTP server for [`Channel::Email`].
+    pub smtp: Option<SmtpConfig>,
+    /// The Twilio account for [`Channel::Sms`] and [`Channel::Voice`].
+    pub twilio: Option<TwilioConfig>,
 }
 
 /// Sends pages; one per process, shared by all deliveries.
 pub struct Notifier {
     http: reqwest::Client,
     smtp: Option<email::Smtp>,
+    twilio: Option<twilio::Twilio>,
 }
 
 impl fmt::Debug for Page {
@@ -147,20 +186,25 @@ impl fmt::Debug for Page {
             .field("incident_url", &self.incident_url)
             .field("acknowledge_url", &"<redacted>")
             .field("resolve_url", &"<redacted>")
+            .field("voice_url", &self.voice_url)
             .finish()
     }
 }
 
 impl Channel {
     /// Every channel, in the order the API lists them.
-    pub const ALL: [Channel; 3] = [Channel::Email, Channel::Webhook, Channel::Slack];
+    pub const ALL: [Channel; 6] =
+        [Channel::Email, Channel::Webhook, Channel::Slack, Channel::Sms, Channel::Voice, Channel::Ntfy];
 
-    /// The name used in the API and the database: `email`, `webhook` or `slack`.
+    /// The name used in the API and the database: `email`, `webhook`, `slack`, `sms`, `voice` or `ntfy`.
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
             Channel::Webhook => "webhook",
             Channel::Slack => "slack",
+            Channel::Sms => "sms",
+            Channel::Voice => "voice",
+            Channel::Ntfy => "ntfy",
         }
     }
 
@@ -169,7 +213,10 @@ impl Channel {
     /// Returns an error naming the accepted values for anything else, including other capitalizations.
     pub fn parse(name: &str) -> Result<Channel, String> {
         Channel::ALL.into_iter().find(|channel| channel.as_str() == name).ok_or_else(|| {
-            format!("unknown contact method type {name:?}: expected \"email\", \"webhook\" or \"slack\"")
+            format!(
+                "unknown contact method type {name:?}: expected \"email\", \"webhook\", \"slack\", \"sms\", \
+                 \"voice\" or \"ntfy\""
+            )
         })
     }
 }
@@ -203,22 +250,36 @@ impl SendError {
 }
 
 impl Notifier {
-    /// Builds the HTTP client and, given an SMTP configuration, the SMTP transport.
+    /// Builds the HTTP client and, for the services in `channels`, the SMTP transport and the Twilio
+    /// endpoints.
     ///
-    /// No connection is opened here, so an unreachable SMTP server does not stop startup; it shows up as
-    /// transient errors on the first email. Fails only if TLS cannot be set up (for example, the extra
-    /// CA certificate is rejected by the TLS library).
-    pub fn new(smtp: Option<SmtpConfig>) -> Result<Notifier, String> {
+    /// No connection is opened here, so an unreachable SMTP server or Twilio API does not stop startup; it
+    /// shows up as transient errors on the first page. Fails if TLS cannot be set up (for example, the
+    /// extra CA certificate is rejected by the TLS library) or the Twilio configuration is invalid
+    /// ([`TwilioConfig::validate`]).
+    pub fn new(channels: Channels) -> Result<Notifier, String> {
         let http = http::client()?;
-        let smtp = smtp.map(email::Smtp::new).transpose()?;
-        Ok(Notifier { http, smtp })
+        let smtp = channels.smtp.map(email::Smtp::new).transpose()?;
+        let twilio = channels.twilio.map(twilio::Twilio::new).transpose()?;
+        Ok(Notifier { http, smtp, twilio })
+    }
+
+    /// Whether pages over `channel` can be sent: email needs an SMTP server, SMS and voice a Twilio
+    /// account; the others need nothing.
+    pub fn configured(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.smtp.is_some(),
+            Channel::Sms | Channel::Voice => self.twilio.is_some(),
+            Channel::Webhook | Channel::Slack | Channel::Ntfy => true,
+        }
     }
 
     /// Makes one attempt to deliver `page` to the contact method `address` of type `channel`.
     ///
-    /// `secret` is the webhook's signing secret; it is required for [`Channel::Webhook`] and ignored
-    /// otherwise. `now` is the time the attempt is made; it becomes the signature timestamp and the email's
-    /// `Date`. Never panics on bad input: an invalid address is a [`SendError::Permanent`].
+    /// `secret` is the webhook's signing secret, required for [`Channel::Webhook`], or the ntfy access
+    /// token, optional for [`Channel::Ntfy`]; other channels ignore it. `now` is the time the attempt is
+    /// made; it becomes the signature timestamp and the email's `Date`. Never panics on bad input: an
+    /// invalid address is a [`SendError::Permanent`].
     pub async fn send(
         &self,
         channel: Channel,
@@ -242,22 +303,41 @@ impl Notifier {
                 http::send_webhook(&self.http, address, secret, page, now).await
             }
             Channel::Slack => http::send_slack(&self.http, address, page).await,
+            Channel::Sms => match &self.twilio {
+                Some(twilio) => twilio.send_sms(&self.http, address, page).await,
+                None => Err(SendError::Permanent("SMS is not configured: no Twilio account is set".into())),
+            },
+            Channel::Voice => match &self.twilio {
+                Some(twilio) => twilio.send_call(&self.http, address, page).await,
+                None => Err(SendError::Permanent(
+                    "voice calls are not configured: no Twilio account is set".into(),
+                )),
+            },
+            Channel::Ntfy => {
+                let token = secret.filter(|secret| !secret.is_empty());
+                ntfy::send(&self.http, address, token, page).await
+            }
         }
     }
 }
 
 impl fmt::Debug for Notifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Notifier").field("smtp", &self.smtp).finish_non_exhaustive()
+        f.debug_struct("Notifier")
+            .field("smtp", &self.smtp)
+            .field("twilio", &self.twilio)
+            .finish_non_exhaustive()
     }
 }
 
 /// Checks that `address` can be used as a contact method of type `channel`.
 ///
 /// Email addresses must be a bare `user@domain` (no display name) of at most 254 bytes; webhook and Slack
-/// addresses must be absolute `http` or `https` URLs with a host. Every address is at most
+/// addresses must be absolute `http` or `https` URLs with a host; SMS and voice addresses are E.164 phone
+/// numbers (`+`, then 8 to 15 digits, the first not 0); ntfy addresses are `http` or `https` URLs whose
+/// path is one topic name of 1 to 64 letters, digits, `-` or `_`. Every address is at most
 /// [`ADDRESS_BYTES_MAX`] bytes without surrounding whitespace. The error says what is wrong without repeating
-/// the address, because a Slack URL is a secret.
+/// the address, because Slack URLs and ntfy topics are secrets.
 pub fn validate_address(channel: Channel, address: &str) -> Result<(), String> {
     if address.is_empty() {
         return Err("address is empty".into());
@@ -271,6 +351,8 @@ pub fn validate_address(channel: Channel, address: &str) -> Result<(), String> {
     match channel {
         Channel::Email => email::validate_address(address),
         Channel::Webhook | Channel::Slack => http::parse_url(address).map(drop),
+        Channel::Sms | Channel::Voice => twilio::validate_phone_number(address),
+        Channel::Ntfy => ntfy::parse_topic_url(address).map(drop),
     }
 }
 
@@ -310,6 +392,21 @@ fn one_line(text: &str, chars_max: usize) -> String {
     line
 }
 
+/// The rank of a severity `SEV1` to `SEV4` (any case): 1 to 4; `None` for anything else.
+fn severity_rank(severity: &str) -> Option<u8> {
+    let (prefix, rank) = (severity.get(..3)?, severity.get(3..)?);
+    if !prefix.eq_ignore_ascii_case("sev") {
+        return None;
+    }
+    match rank {
+        "1" => Some(1),
+        "2" => Some(2),
+        "3" => Some(3),
+        "4" => Some(4),
+        _ => None,
+    }
+}
+
 /// The longest title put into an email subject or a Slack message, in characters.
 const TITLE_CHARS_MAX: usize = 200;
 
@@ -334,7 +431,7 @@ mod tests {
             assert_eq!(Channel::parse(channel.as_str()), Ok(channel));
             assert_eq!(channel.to_string().parse::<Channel>(), Ok(channel));
         }
-        for name in ["", "Email", "sms", "slack "] {
+        for name in ["", "Email", "SMS", "phone", "slack ", "ntfy.sh"] {
             assert!(Channel::parse(name).is_err(), "{name:?}");
         }
     }
@@ -394,6 +491,33 @@ mod tests {
             (Channel::Webhook, &long_url, false),
             (Channel::Slack, "https://hooks.slack.com/services/T000/B000/XXXX", true),
             (Channel::Slack, "alice@example.com", false),
+            (Channel::Sms, "+14155550100", true),
+            (Channel::Sms, "+442071838750", true),
+            (Channel::Sms, "+12345678", true),
+            (Channel::Sms, "+123456789012345", true),
+            (Channel::Sms, "14155550100", false),
+            (Channel::Sms, "+1234567", false),
+            (Channel::Sms, "+1234567890123456", false),
+            (Channel::Sms, "+04155550100", false),
+            (Channel::Sms, "+1 415 555 0100", false),
+            (Channel::Sms, "+1-415-555-0100", false),
+            (Channel::Sms, "+1415555010O", false),
+            (Channel::Sms, " +14155550100", false),
+            (Channel::Sms, "alice@example.com", false),
+            (Channel::Voice, "+14155550100", true),
+            (Channel::Voice, "tel:+14155550100", false),
+            (Channel::Voice, "", false),
+            (Channel::Ntfy, "https://ntfy.sh/mytopic", true),
+            (Channel::Ntfy, "http://10.0.0.5:8080/firebreak-ops_1", true),
+            (Channel::Ntfy, &format!("https://ntfy.sh/{}", "a".repeat(64)), true),
+            (Channel::Ntfy, &format!("https://ntfy.sh/{}", "a".repeat(65)), false),
+            (Channel::Ntfy, "https://ntfy.sh/", false),
+            (Channel::Ntfy, "https://ntfy.sh/team/pager", false),
+            (Channel::Ntfy, "https://ntfy.sh/my.topic", false),
+            (Channel::Ntfy, "https://ntfy.sh/mytopic?auth=abc", false),
+            (Channel::Ntfy, "https://tk:secret@ntfy.sh/mytopic", false),
+            (Channel::Ntfy, "ntfy.sh/mytopic", false),
+            (Channel::Ntfy, "+14155550100", false),
         ];
         for &(channel, address, valid) in cases {
             let result = validate_address(channel, address);
@@ -423,6 +547,7 @@ mod tests {
             incident_url: "https://fb.example.com/incidents/1".into(),
             acknowledge_url: "https://fb.example.com/a?token=ACKTOKEN".into(),
             resolve_url: "https://fb.example.com/r?token=RESTOKEN".into(),
+            voice_url: "https://fb.example.com/twilio/voice/d1".into(),
         };
         let debug = format!("{page:?}");
         assert!(!debug.contains("ACKTOKEN") && !debug.contains("RESTOKEN"), "{debug}");
@@ -435,5 +560,12 @@ mod tests {
         assert_eq!(one_line("abcdef", 6), "abcdef");
         assert_eq!(one_line("abcdefg", 6), "abcde…");
         assert_eq!(one_line("", 6), "");
+    }
+
+    #[test]
+    fn severity_ranks() {
+        let ranks = ["SEV1", "sev2", "Sev3", "SEV4", "SEV5", "SEV", "SEV12", "P1", "", "ſev1", "SEVé"]
+            .map(severity_rank);
+        assert_eq!(ranks, [Some(1), Some(2), Some(3), Some(4), None, None, None, None, None, None, None]);
     }
 }

@@ -78,8 +78,13 @@ async fn run(
     escalations: usize,
 ) -> Vec<Duration> {
     let store = App::open_store(&format!("sqlite:{}", dir.join("firebreak.db").display())).await.unwrap();
-    let transport = Arc::new(firebreak_notify::Notifier::new(None).unwrap());
-    let options = Options { public_url: "http://127.0.0.1".into(), prometheus_url: None, transport };
+    let transport = Arc::new(firebreak_notify::Notifier::new(firebreak_notify::Channels::default()).unwrap());
+    let options = Options {
+        public_url: "http://127.0.0.1".into(),
+        prometheus_url: None,
+        transport,
+        twilio_auth_token: None,
+    };
     let app = App::start(store, clock.clone(), options).await.unwrap();
     app.create_team(body(json!({"name": "bench"}))).await.unwrap();
     let user = app.create_user(body(json!({"name": "ana", "email": "ana@example.com"}))).await.unwrap();

@@ -31,6 +31,10 @@ pub struct RawConfig {
     pub smtp_url: Option<String>,
     pub smtp_from: Option<String>,
     pub smtp_ca_file: Option<String>,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<String>,
+    pub twilio_from: Option<String>,
+    pub twilio_api_url: Option<String>,
 }
 
 /// Checked configuration of `serve`.
@@ -45,6 +49,9 @@ pub struct Config {
     pub prometheus_url: Option<String>,
     /// The mail server that email pages go through; without one, email contact methods fail.
     pub smtp: Option<firebreak_notify::SmtpConfig>,
+    /// The Twilio account (or a Twilio-compatible API) that sends SMS pages and places calls;
+    /// without one, SMS and voice contact methods fail.
+    pub twilio: Option<firebreak_notify::TwilioConfig>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,6 +79,10 @@ impl RawConfig {
             smtp_url: self.smtp_url.or(lower.smtp_url),
             smtp_from: self.smtp_from.or(lower.smtp_from),
             smtp_ca_file: self.smtp_ca_file.or(lower.smtp_ca_file),
+            twilio_account_sid: self.twilio_account_sid.or(lower.twilio_account_sid),
+            twilio_auth_token: self.twilio_auth_token.or(lower.twilio_auth_token),
+            twilio_from: self.twilio_from.or(lower.twilio_from),
+            twilio_api_url: self.twilio_api_url.or(lower.twilio_api_url),
         }
     }
 
@@ -120,8 +131,25 @@ impl RawConfig {
                 Some(smtp)
             }
         };
+        let twilio = match (&self.twilio_account_sid, &self.twilio_auth_token, &self.twilio_from) {
+            (None, None, None) if self.twilio_api_url.is_none() => None,
+            (Some(sid), Some(token), Some(from)) => {
+                let mut twilio = firebreak_notify::TwilioConfig::new(sid.trim(), token.trim(), from.trim());
+                if let Some(url) = &self.twilio_api_url {
+                    twilio.api_base = url
+                        .parse()
+                        .map_err(|err| anyhow::anyhow!("invalid Twilio API URL {url:?}: {err}"))?;
+                }
+                twilio.validate().map_err(|err| anyhow::anyhow!("invalid Twilio settings: {err}"))?;
+                Some(twilio)
+            }
+            _ => {
+                bail!("SMS and voice pages need all of twilio_account_sid, twilio_auth_token and twilio_from")
+            }
+        };
         Ok(Config {
             smtp,
+            twilio,
             prometheus_url,
             listen,
             database_url: self.database_url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),

@@ -25,6 +25,7 @@ pub fn router(server: Shared) -> Router {
                 .layer(middleware::from_fn_with_state(server.clone(), observe::settled)),
         )
         .merge(api::ingest::routes())
+        .merge(api::twilio::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(middleware::from_fn_with_state(BODY_BYTES_MAX, connections::refuse_declared_too_large))

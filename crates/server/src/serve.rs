@@ -171,22 +171,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
         None => Arc::new(SystemClock),
     };
-    let email = config.smtp.is_some();
-    let notifier = firebreak_notify::Notifier::new(config.smtp).map_err(anyhow::Error::msg)?;
+    let twilio_auth_token = config.twilio.as_ref().map(|twilio| twilio.auth_token.clone());
+    let channels = firebreak_notify::Channels { smtp: config.smtp, twilio: config.twilio };
+    let notifier = firebreak_notify::Notifier::new(channels).map_err(anyhow::Error::msg)?;
     let options = Options {
         public_url: config.public_url.clone(),
         prometheus_url: config.prometheus_url,
         transport: Arc::new(notifier),
+        twilio_auth_token,
     };
     let app = App::start(store, clock, options).await?;
     let database = app.database().await?;
     tracing::info!(listen = %config.listen, backend = database.backend, "server_started");
-    if !email {
-        let methods = app.email_contact_methods().await?;
-        if methods > 0 {
+    for status in app.channels().await? {
+        if let Some(warning) = status.warning() {
             tracing::warn!(
-                contact_methods = methods,
-                "email_not_configured: pages to email contact methods fail until a mail server is set (--smtp-url)"
+                channel = status.channel.as_str(),
+                contact_methods = status.contact_methods,
+                "{}_not_configured: {warning}",
+                status.channel.as_str()
             );
         }
     }

@@ -65,7 +65,7 @@ const SERVICE_COLUMNS: &str = "id, name, team_id, description, documentation, ru
 impl Store {
     pub async fn teams(&self) -> Result<Vec<Team>> {
         let rows: Vec<TeamRow> = with_conn!(self.reader().await?.conn(), c => {
-            sqlx::query_as("SELECT id, name, description, created_at FROM teams ORDER BY name")
+            sqlx::query_as("SELECT id, name, description, created_at FROM teams WHERE deleted_at IS NULL ORDER BY name")
                 .fetch_all(&mut *c)
                 .await?
         });
@@ -84,7 +84,7 @@ impl Store {
 
     pub async fn users(&self) -> Result<Vec<User>> {
         let rows: Vec<UserRow> = with_conn!(self.reader().await?.conn(), c => {
-            sqlx::query_as("SELECT id, name, email, time_zone, created_at FROM users ORDER BY name")
+            sqlx::query_as("SELECT id, name, email, time_zone, created_at FROM users WHERE deleted_at IS NULL ORDER BY name")
                 .fetch_all(&mut *c)
                 .await?
         });
@@ -110,7 +110,7 @@ impl Store {
         let rows: Vec<UserRow> = with_conn!(pooled.conn(), c => {
             sqlx::query_as(
                 "SELECT u.id, u.name, u.email, u.time_zone, u.created_at FROM team_members m \
-                 JOIN users u ON u.id = m.user_id WHERE m.team_id = $1 ORDER BY u.name",
+                 JOIN users u ON u.id = m.user_id WHERE m.team_id = $1 AND u.deleted_at IS NULL ORDER BY u.name",
             )
             .bind(team_id)
             .fetch_all(&mut *c)
@@ -121,7 +121,7 @@ impl Store {
 
     pub async fn services(&self) -> Result<Vec<Service>> {
         let (rows, dependencies): (Vec<ServiceRow>, Vec<(i64, i64)>) = with_conn!(self.reader().await?.conn(), c => {
-            let rows = sqlx::query_as(&format!("SELECT {SERVICE_COLUMNS} FROM services ORDER BY name"))
+            let rows = sqlx::query_as(&format!("SELECT {SERVICE_COLUMNS} FROM services WHERE deleted_at IS NULL ORDER BY name"))
                 .fetch_all(&mut *c)
                 .await?;
             let dependencies = sqlx::query_as(
@@ -161,7 +161,7 @@ impl Store {
     pub async fn service_id_by_key_digest(&self, digest: &[u8; 32]) -> Result<Option<Id>> {
         let hash = secret::hex(digest);
         Ok(with_conn!(self.primary().await?.conn(), c => {
-            sqlx::query_scalar("SELECT id FROM services WHERE integration_key_hash = $1")
+            sqlx::query_scalar("SELECT id FROM services WHERE integration_key_hash = $1 AND deleted_at IS NULL")
                 .bind(&hash)
                 .fetch_optional(&mut *c)
                 .await?
@@ -367,10 +367,154 @@ impl Tx {
     }
 }
 
+/// What still uses a team, user or service that someone asked to delete: the caller refuses the
+/// deletion naming these, or goes ahead when there are none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InUse {
+    /// Services that are not deleted: a team's services, or the services that depend on a
+    /// service.
+    pub services: Vec<String>,
+    /// Incidents that are not resolved, by number: a service's open incidents.
+    pub open_incidents: Vec<Id>,
+}
+
+impl InUse {
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty() && self.open_incidents.is_empty()
+    }
+}
+
+impl Store {
+    /// The names of every user, deleted ones included (as they were renamed when deleted), for
+    /// showing history.
+    pub async fn user_names_with_deleted(&self) -> Result<Vec<(Id, String)>> {
+        Ok(with_conn!(self.reader().await?.conn(), c => {
+            sqlx::query_as("SELECT id, name FROM users").fetch_all(&mut *c).await?
+        }))
+    }
+
+    /// The names of every service, deleted ones included (as they were renamed when deleted), for
+    /// showing history.
+    pub async fn service_names_with_deleted(&self) -> Result<Vec<(Id, String, Id)>> {
+        Ok(with_conn!(self.reader().await?.conn(), c => {
+            sqlx::query_as("SELECT id, name, team_id FROM services").fetch_all(&mut *c).await?
+        }))
+    }
+}
+
+/// The name a deleted row keeps: its own with the id, which no living row can take (names of
+/// living rows cannot contain parentheses) and which tells history readers what happened.
+fn deleted_name(name: &str, id: Id) -> String {
+    format!("{name} (deleted {id})")
+}
+
+impl Tx {
+    /// What uses team `id`: its services that are not deleted.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no team `id`.
+    pub async fn team_in_use(&mut self, id: Id) -> Result<InUse> {
+        self.conn().team(id).await?;
+        let services = with_conn!(self.conn(), c => {
+            sqlx::query_scalar("SELECT name FROM services WHERE team_id = $1 AND deleted_at IS NULL ORDER BY name")
+                .bind(id)
+                .fetch_all(&mut *c)
+                .await?
+        });
+        Ok(InUse { services, open_incidents: Vec::new() })
+    }
+
+    /// Marks team `id` deleted and renames it, and removes its memberships. The caller checks
+    /// first what uses it ([`Tx::team_in_use`], escalation policies).
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no team `id`.
+    pub async fn delete_team(&mut self, id: Id, now: Timestamp) -> Result<()> {
+        let team = self.conn().team(id).await?;
+        with_conn!(self.conn(), c => {
+            sqlx::query("DELETE FROM team_members WHERE team_id = $1").bind(id).execute(&mut *c).await?;
+            sqlx::query("UPDATE teams SET name = $1, deleted_at = $2 WHERE id = $3")
+                .bind(deleted_name(&team.name, id))
+                .bind(millis(now))
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// Marks user `id` deleted, renames them and frees their email; removes their team
+    /// memberships, contact methods, notification rules and calendar feed. Incidents and timelines
+    /// keep naming them. The caller checks first that no schedule or escalation policy names them.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no user `id`.
+    pub async fn delete_user(&mut self, id: Id, now: Timestamp) -> Result<()> {
+        let user = self.conn().user(id).await?;
+        with_conn!(self.conn(), c => {
+            sqlx::query("DELETE FROM team_members WHERE user_id = $1").bind(id).execute(&mut *c).await?;
+            sqlx::query("DELETE FROM notification_rules WHERE user_id = $1").bind(id).execute(&mut *c).await?;
+            sqlx::query("DELETE FROM contact_methods WHERE user_id = $1").bind(id).execute(&mut *c).await?;
+            sqlx::query(
+                "UPDATE users SET name = $1, email = $2, feed_token_hash = NULL, deleted_at = $3 WHERE id = $4",
+            )
+            .bind(deleted_name(&user.name, id))
+            .bind(format!("deleted-{id}@deleted.invalid"))
+            .bind(millis(now))
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(())
+    }
+
+    /// What uses service `id`: the services that depend on it, and its incidents that are not
+    /// resolved.
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no service `id`.
+    pub async fn service_in_use(&mut self, id: Id) -> Result<InUse> {
+        self.conn().service(id).await?;
+        Ok(with_conn!(self.conn(), c => {
+            let services = sqlx::query_scalar(
+                "SELECT s.name FROM service_dependencies d JOIN services s ON s.id = d.service_id \
+                 WHERE d.depends_on_id = $1 AND s.deleted_at IS NULL ORDER BY s.name",
+            )
+            .bind(id)
+            .fetch_all(&mut *c)
+            .await?;
+            let open_incidents = sqlx::query_scalar(
+                "SELECT id FROM incidents WHERE service_id = $1 AND status <> 'resolved' ORDER BY id LIMIT 20",
+            )
+            .bind(id)
+            .fetch_all(&mut *c)
+            .await?;
+            InUse { services, open_incidents }
+        }))
+    }
+
+    /// Marks service `id` deleted and renames it; its integration key stops working at once, its
+    /// dependencies and golden signals are removed. Its incidents, alerts and anomalies stay, for
+    /// history. The caller checks first what uses it ([`Tx::service_in_use`]).
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no service `id`.
+    pub async fn delete_service(&mut self, id: Id, now: Timestamp) -> Result<()> {
+        let service = self.conn().service(id).await?;
+        with_conn!(self.conn(), c => {
+            sqlx::query("DELETE FROM service_dependencies WHERE service_id = $1").bind(id).execute(&mut *c).await?;
+            sqlx::query("UPDATE services SET name = $1, integration_key_hash = $2, deleted_at = $3 WHERE id = $4")
+                .bind(deleted_name(&service.name, id))
+                // Not a hex digest, so no key hashes to it.
+                .bind(format!("deleted:{id}"))
+                .bind(millis(now))
+                .bind(id)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
 impl Conn<'_> {
     pub(crate) async fn team(self, id: Id) -> Result<Team> {
         let row: Option<TeamRow> = with_conn!(self, c => {
-            sqlx::query_as("SELECT id, name, description, created_at FROM teams WHERE id = $1")
+            sqlx::query_as("SELECT id, name, description, created_at FROM teams WHERE id = $1 AND deleted_at IS NULL")
                 .bind(id)
                 .fetch_optional(&mut *c)
                 .await?
@@ -380,7 +524,7 @@ impl Conn<'_> {
 
     pub(crate) async fn user(self, id: Id) -> Result<User> {
         let row: Option<UserRow> = with_conn!(self, c => {
-            sqlx::query_as("SELECT id, name, email, time_zone, created_at FROM users WHERE id = $1")
+            sqlx::query_as("SELECT id, name, email, time_zone, created_at FROM users WHERE id = $1 AND deleted_at IS NULL")
                 .bind(id)
                 .fetch_optional(&mut *c)
                 .await?
@@ -390,7 +534,7 @@ impl Conn<'_> {
 
     pub(crate) async fn service(self, id: Id) -> Result<Service> {
         let (row, dependencies): (Option<ServiceRow>, Vec<i64>) = with_conn!(self, c => {
-            let row = sqlx::query_as(&format!("SELECT {SERVICE_COLUMNS} FROM services WHERE id = $1"))
+            let row = sqlx::query_as(&format!("SELECT {SERVICE_COLUMNS} FROM services WHERE id = $1 AND deleted_at IS NULL"))
                 .bind(id)
                 .fetch_optional(&mut *c)
                 .await?;
@@ -409,7 +553,7 @@ impl Conn<'_> {
     /// The id of the row of `table` (teams, users or services) named `name`, if any.
     async fn id_by_name(self, table: &str, name: &str) -> Result<Option<Id>> {
         Ok(with_conn!(self, c => {
-            sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE name = $1"))
+            sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE name = $1 AND deleted_at IS NULL"))
                 .bind(name)
                 .fetch_optional(&mut *c)
                 .await?

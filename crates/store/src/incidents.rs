@@ -12,7 +12,7 @@ use crate::{Conn, Result, Store, StoreError, Tx};
 pub const INCIDENT_PAGE_MAX: u32 = 500;
 
 pub(crate) const INCIDENT_COLUMNS: &str = "id, title, service_id, severity, kind, status, assignee_id, \
-     commander_id, created_at, acknowledged_at, mitigated_at, resolved_at, updated_at";
+     commander_id, created_at, acknowledged_at, mitigated_at, resolved_at, updated_at, snoozed_until";
 
 /// Which incidents [`Store::list_incidents`] returns. Empty lists and `None` match everything.
 #[derive(Clone, Debug, Default)]

@@ -288,7 +288,8 @@ macro_rules! update_incident_row {
         let incident: &Incident = &$incident;
         sqlx::query(
             "UPDATE incidents SET severity = $1, status = $2, assignee_id = $3, commander_id = $4, \
-             acknowledged_at = $5, mitigated_at = $6, resolved_at = $7, updated_at = $8 WHERE id = $9",
+             acknowledged_at = $5, mitigated_at = $6, resolved_at = $7, updated_at = $8, snoozed_until = $10 \
+             WHERE id = $9",
         )
         .bind(incident.severity.as_str())
         .bind(incident.status.as_str())
@@ -299,6 +300,7 @@ macro_rules! update_incident_row {
         .bind(incident.resolved_at.map(crate::rows::millis))
         .bind(crate::rows::millis(incident.updated_at))
         .bind(incident.id)
+        .bind(incident.snoozed_until.map(crate::rows::millis))
         .execute(&mut *$tx)
         .await?;
     }};
@@ -336,7 +338,7 @@ mod silences;
 pub mod testing;
 
 pub use alerts::{IngestItem, IngestSummary, SYSTEM_ACTOR, TIMELINE_ALERTS_PER_BATCH_MAX};
-pub use catalog::{NewService, NewTeam, NewUser, ServicePatch, TeamPatch, UserPatch};
+pub use catalog::{InUse, NewService, NewTeam, NewUser, ServicePatch, TeamPatch, UserPatch};
 pub use feeds::{FEED_TOKEN_PREFIX, Feed};
 pub use incidents::{INCIDENT_PAGE_MAX, IncidentFilter};
 pub use oncall::{StoredPolicy, StoredSchedule};

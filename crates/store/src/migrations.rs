@@ -49,6 +49,11 @@ const SQLITE: &[Migration] = &[
         name: "0009_alert_links",
         sql: include_str!("../migrations/sqlite/0009_alert_links.sql"),
     },
+    Migration {
+        version: 10,
+        name: "0010_deletion_and_rules",
+        sql: include_str!("../migrations/sqlite/0010_deletion_and_rules.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -96,6 +101,11 @@ const POSTGRES: &[Migration] = &[
         version: 9,
         name: "0009_alert_links",
         sql: include_str!("../migrations/postgres/0009_alert_links.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "0010_deletion_and_rules",
+        sql: include_str!("../migrations/postgres/0010_deletion_and_rules.sql"),
     },
 ];
 

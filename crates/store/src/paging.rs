@@ -13,7 +13,9 @@
 //! [`Store::finish_notification`] records the outcome only if the claim still holds. A replica that
 //! dies mid-attempt leaves a lease that expires, and another replica makes the next attempt.
 
-use firebreak_domain::{Id, Incident, Kind, Severity, Status, TimelineEvent};
+use firebreak_domain::{
+    Hours, Id, Incident, Kind, NotificationRule, RULES_PER_USER_MAX, Severity, Status, TimelineEvent, Urgency,
+};
 use firebreak_engine::{Escalation, EscalationState};
 use jiff::{SignedDuration, Timestamp};
 
@@ -63,6 +65,9 @@ pub struct NewNotification {
     pub address: String,
     pub level: u32,
     pub wakes_management: bool,
+    /// When the first attempt is due: the step's `now` to send at once (the notification is
+    /// claimed for it), later for a person's notification rule with a delay.
+    pub due: Timestamp,
 }
 
 /// What one step of the escalation of one incident writes. See [`Store::apply_escalations`].
@@ -455,13 +460,28 @@ impl Store {
         row.map(StoredEscalation::try_from).transpose()
     }
 
-    /// When the driver next has something to do: the earliest escalation deadline or notification
-    /// attempt, if any.
+    /// Up to `limit` acknowledged incidents whose snooze ran out at `now`, oldest first.
+    pub async fn due_snoozes(&self, now: Timestamp, limit: u32) -> Result<Vec<Id>> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM incidents WHERE status = 'acknowledged' AND snoozed_until <= $1 \
+                 ORDER BY snoozed_until LIMIT $2",
+            )
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+        }))
+    }
+
+    /// When the driver next has something to do: the earliest escalation deadline, notification
+    /// attempt or end of a snooze, if any.
     pub async fn next_paging_work(&self) -> Result<Option<Timestamp>> {
         let next: Option<i64> = with_pool!(self, pool => {
             sqlx::query_scalar(
                 "SELECT MIN(at) FROM (SELECT MIN(next_deadline) AS at FROM escalations \
-                 UNION ALL SELECT MIN(next_attempt_at) AS at FROM notifications WHERE status IN ('pending', 'sending')) t",
+                 UNION ALL SELECT MIN(next_attempt_at) AS at FROM notifications WHERE status IN ('pending', 'sending') \
+                 UNION ALL SELECT MIN(snoozed_until) AS at FROM incidents WHERE status = 'acknowledged') t",
             )
             .fetch_one(pool)
             .await?
@@ -537,10 +557,14 @@ impl Store {
                 }
                 let mut ids = Vec::new();
                 for new in &update.notifications {
+                    // Due now: claimed for its first attempt. Due later: pending until then.
+                    let later = new.due > now;
+                    let (status, attempts, next_attempt_at) =
+                        if later { ("pending", 0_i64, millis(new.due)) } else { ("sending", 1_i64, lease_end) };
                     let id: Option<i64> = sqlx::query_scalar(
                         "INSERT INTO notifications (incident_id, page_key, user_id, contact_method_id, channel, \
                          address, level, wakes_management, status, attempts, next_attempt_at, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'sending', 1, $9, $10) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11, $12, $9, $10) \
                          ON CONFLICT (page_key, contact_method_id) DO NOTHING RETURNING id",
                     )
                     .bind(update.incident_id)
@@ -551,11 +575,15 @@ impl Store {
                     .bind(&new.address)
                     .bind(i64::from(new.level))
                     .bind(i64::from(new.wakes_management))
-                    .bind(lease_end)
+                    .bind(next_attempt_at)
                     .bind(millis(now))
+                    .bind(status)
+                    .bind(attempts)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    ids.extend(id);
+                    if !later {
+                        ids.extend(id);
+                    }
                 }
                 for event in &update.timeline {
                     insert_timeline!(tx, update.incident_id, now, SYSTEM_ACTOR, event);
@@ -782,6 +810,11 @@ impl Tx {
     /// Fails with [`StoreError::NotFound`] when the user has no such contact method.
     pub async fn delete_contact_method(&mut self, user_id: Id, id: Id) -> Result<()> {
         let deleted = with_conn!(self.conn(), c => {
+            sqlx::query("DELETE FROM notification_rules WHERE contact_method_id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user_id)
+                .execute(&mut *c)
+                .await?;
             sqlx::query("DELETE FROM contact_methods WHERE id = $1 AND user_id = $2")
                 .bind(id)
                 .bind(user_id)
@@ -793,5 +826,203 @@ impl Tx {
             return Err(StoreError::NotFound(format!("user {user_id} has no contact method {id}")));
         }
         Ok(())
+    }
+}
+
+/// A stored rule's columns, in [`NotificationRule`] order.
+type RuleRow = (i64, i64, i64, String, i64, String);
+
+fn rule_from_row(row: RuleRow) -> Result<NotificationRule> {
+    let (id, user_id, contact_method_id, urgency, delay_minutes, hours) = row;
+    let what = format!("notification rule {id}");
+    Ok(NotificationRule {
+        id,
+        user_id,
+        contact_method_id,
+        urgency: Urgency::parse(&urgency).map_err(|err| corrupt(&what, err))?,
+        delay_minutes,
+        hours: Hours::parse(&hours).map_err(|err| corrupt(&what, err))?,
+    })
+}
+
+const RULE_COLUMNS: &str = "id, user_id, contact_method_id, urgency, delay_minutes, hours";
+
+impl Store {
+    /// The notification rules of user `user_id`, by delay.
+    pub async fn notification_rules(&self, user_id: Id) -> Result<Vec<NotificationRule>> {
+        let rows: Vec<RuleRow> = with_conn!(self.primary().await?.conn(), c => {
+            sqlx::query_as(&format!(
+                "SELECT {RULE_COLUMNS} FROM notification_rules WHERE user_id = $1 ORDER BY urgency, delay_minutes, id"
+            ))
+            .bind(user_id)
+            .fetch_all(&mut *c)
+            .await?
+        });
+        rows.into_iter().map(rule_from_row).collect()
+    }
+}
+
+impl Tx {
+    /// Adds a notification rule for user `user_id` on one of their contact methods.
+    ///
+    /// Fails with [`StoreError::NotFound`] when the user has no such contact method, and
+    /// [`StoreError::Conflict`] when the same rule exists or the user has too many.
+    pub async fn create_notification_rule(
+        &mut self,
+        user_id: Id,
+        contact_method_id: Id,
+        urgency: Urgency,
+        delay_minutes: i64,
+        hours: Hours,
+        now: Timestamp,
+    ) -> Result<NotificationRule> {
+        let id: i64 = with_conn!(self.conn(), c => {
+            let owner: Option<i64> = sqlx::query_scalar("SELECT user_id FROM contact_methods WHERE id = $1")
+                .bind(contact_method_id)
+                .fetch_optional(&mut *c)
+                .await?;
+            if owner != Some(user_id) {
+                return Err(StoreError::NotFound(format!(
+                    "user {user_id} has no contact method {contact_method_id}"
+                )));
+            }
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notification_rules WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_one(&mut *c)
+                .await?;
+            if count >= RULES_PER_USER_MAX as i64 {
+                return Err(StoreError::Conflict(format!(
+                    "user {user_id} already has {RULES_PER_USER_MAX} notification rules"
+                )));
+            }
+            sqlx::query_scalar(
+                "INSERT INTO notification_rules (user_id, contact_method_id, urgency, delay_minutes, hours, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(user_id)
+            .bind(contact_method_id)
+            .bind(urgency.as_str())
+            .bind(delay_minutes)
+            .bind(hours.as_str())
+            .bind(millis(now))
+            .fetch_one(&mut *c)
+            .await
+            .map_err(|err| match StoreError::from(err) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!(
+                    "contact method {contact_method_id} already has a {} urgency rule after {delay_minutes} minutes",
+                    urgency.as_str()
+                )),
+                other => other,
+            })?
+        });
+        Ok(NotificationRule { id, user_id, contact_method_id, urgency, delay_minutes, hours })
+    }
+
+    /// Removes notification rule `id` of user `user_id`.
+    ///
+    /// Fails with [`StoreError::NotFound`] when the user has no such rule.
+    pub async fn delete_notification_rule(&mut self, user_id: Id, id: Id) -> Result<()> {
+        let deleted = with_conn!(self.conn(), c => {
+            sqlx::query("DELETE FROM notification_rules WHERE id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(user_id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if deleted == 0 {
+            return Err(StoreError::NotFound(format!("user {user_id} has no notification rule {id}")));
+        }
+        Ok(())
+    }
+
+    /// Changes the address of contact method `id` of user `user_id` (and its secret, when given:
+    /// an ntfy access token). Notifications already made keep the address they were sent to.
+    ///
+    /// Fails with [`StoreError::NotFound`] when the user has no such contact method and
+    /// [`StoreError::Conflict`] when they have the new address already.
+    pub async fn update_contact_method(
+        &mut self,
+        user_id: Id,
+        id: Id,
+        address: &str,
+        secret: Option<Option<&str>>,
+    ) -> Result<ContactMethod> {
+        let row: Option<(i64, i64, String, String, i64)> = with_conn!(self.conn(), c => {
+            let kind: Option<String> =
+                sqlx::query_scalar("SELECT type FROM contact_methods WHERE id = $1 AND user_id = $2")
+                    .bind(id)
+                    .bind(user_id)
+                    .fetch_optional(&mut *c)
+                    .await?;
+            let Some(kind) = kind else {
+                return Err(StoreError::NotFound(format!("user {user_id} has no contact method {id}")));
+            };
+            let mut query = sqlx::QueryBuilder::new("UPDATE contact_methods SET address = ");
+            query.push_bind(address);
+            if let Some(secret) = secret {
+                query.push(", secret = ").push_bind(secret);
+            }
+            query.push(" WHERE id = ").push_bind(id);
+            query.build().execute(&mut *c).await.map_err(|err| match StoreError::from(err) {
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("user {user_id} already has the {kind} contact {address:?}"))
+                }
+                other => other,
+            })?;
+            sqlx::query_as("SELECT id, user_id, type, address, created_at FROM contact_methods WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await?
+        });
+        let (id, user_id, kind, address, created_at) =
+            row.ok_or_else(|| StoreError::NotFound(format!("user {user_id} has no contact method {id}")))?;
+        Ok(ContactMethod { id, user_id, kind, address, created_at: from_millis(created_at) })
+    }
+}
+
+impl Store {
+    /// The users who have a contact method of type `kind` at `address`, by id.
+    pub async fn users_with_contact(&self, kind: &str, address: &str) -> Result<Vec<Id>> {
+        Ok(with_conn!(self.reader().await?.conn(), c => {
+            sqlx::query_scalar(
+                "SELECT DISTINCT c.user_id FROM contact_methods c JOIN users u ON u.id = c.user_id \
+                 WHERE c.type = $1 AND c.address = $2 AND u.deleted_at IS NULL ORDER BY c.user_id",
+            )
+            .bind(kind)
+            .bind(address)
+            .fetch_all(&mut *c)
+            .await?
+        }))
+    }
+
+    /// The incident and person of notification `id`, if there is one.
+    pub async fn notification_target(&self, id: Id) -> Result<Option<(Id, Id)>> {
+        Ok(with_conn!(self.reader().await?.conn(), c => {
+            sqlx::query_as("SELECT incident_id, user_id FROM notifications WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await?
+        }))
+    }
+
+    /// The incidents that paged one of `users` through a contact method of type `channel`, newest
+    /// first, at most `limit`.
+    pub async fn incidents_paged_to(&self, users: &[Id], channel: &str, limit: u32) -> Result<Vec<(Id, Id)>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(with_conn!(self.reader().await?.conn(), c => {
+            let mut query = sqlx::QueryBuilder::new(
+                "SELECT incident_id, user_id FROM notifications WHERE channel = ",
+            );
+            query.push_bind(channel).push(" AND user_id IN (");
+            let mut ids = query.separated(", ");
+            for user in users {
+                ids.push_bind(*user);
+            }
+            query.push(") GROUP BY incident_id, user_id ORDER BY MAX(id) DESC LIMIT ").push_bind(i64::from(limit));
+            query.build_query_as().fetch_all(&mut *c).await?
+        }))
     }
 }

@@ -136,6 +136,7 @@ pub(crate) struct IncidentRow {
     mitigated_at: Option<i64>,
     resolved_at: Option<i64>,
     updated_at: i64,
+    snoozed_until: Option<i64>,
 }
 
 impl TryFrom<IncidentRow> for Incident {
@@ -157,6 +158,7 @@ impl TryFrom<IncidentRow> for Incident {
             mitigated_at: row.mitigated_at.map(from_millis),
             resolved_at: row.resolved_at.map(from_millis),
             updated_at: from_millis(row.updated_at),
+            snoozed_until: row.snoozed_until.map(from_millis),
         })
     }
 }
@@ -209,6 +211,7 @@ pub(crate) fn event_to_row(event: &TimelineEvent) -> (&'static str, String) {
             ("escalation_exhausted", json!({"generation": generation}))
         }
         TimelineEvent::EscalatedNow { level } => ("escalated_now", json!({"level": level})),
+        TimelineEvent::Snoozed { until } => ("snoozed", json!({"until": millis(*until)})),
     };
     (name, data.to_string())
 }
@@ -265,6 +268,11 @@ impl TryFrom<TimelineRow> for TimelineEntry {
                 TimelineEvent::EscalationExhausted { generation: number(&data["generation"]) }
             }
             "escalated_now" => TimelineEvent::EscalatedNow { level: number(&data["level"]) },
+            "snoozed" => TimelineEvent::Snoozed {
+                until: from_millis(
+                    data["until"].as_i64().ok_or_else(|| corrupt(&what, "snoozed without until"))?,
+                ),
+            },
             other => return Err(corrupt(&what, format!("unknown event {other:?}"))),
         };
         Ok(TimelineEntry {

@@ -269,7 +269,10 @@ impl crate::Conn<'_> {
                 .bind(id)
                 .fetch_all(&mut *c)
                 .await?,
-                None => sqlx::query_as(&format!("SELECT {SIGNAL_COLUMNS} FROM golden_signals ORDER BY id"))
+                None => sqlx::query_as(&format!(
+                    "SELECT {SIGNAL_COLUMNS} FROM golden_signals WHERE service_id IN \
+                     (SELECT id FROM services WHERE deleted_at IS NULL) ORDER BY id"
+                ))
                     .fetch_all(&mut *c)
                     .await?,
             }

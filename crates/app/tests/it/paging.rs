@@ -14,7 +14,9 @@ use firebreak_app::links::Links;
 use firebreak_app::oncall::{policy_of_spec, schedule_of_spec};
 use firebreak_app::paging::Pager;
 use firebreak_app::testing::Recording;
-use firebreak_domain::{Clock, Command, Kind, ManualClock, NewIncident, Severity, TimelineEvent};
+use firebreak_domain::{
+    Clock, Command, Hours, Kind, ManualClock, NewIncident, Severity, TimelineEvent, Urgency,
+};
 use firebreak_notify::SendError;
 use firebreak_store::{NewService, NewTeam, NewUser, Store, testing};
 use jiff::civil::{Date, Weekday};
@@ -808,4 +810,159 @@ async fn a_slow_receiver_on_a_sped_up_clock_is_paged_once() {
     }
     sending.await.unwrap().unwrap();
     assert_eq!(world.recorder.sent().len(), 1, "{:?}", world.recorder.sent());
+}
+
+/// A person's notification rules: "webhook at once, Slack after 2 minutes, email after 5" pages in
+/// that order on a manual clock; an acknowledgement stops what has not been sent yet; a
+/// low-urgency page by day waits for the morning in the person's time zone.
+async fn notification_rules_in_order(world: &mut World) {
+    let ana = world.user("ana");
+    let now = world.clock.now();
+    let slack = write(&world.store, async |tx| {
+        tx.create_contact_method(ana, "slack", "https://hooks.slack.example/T/B/X", None, now).await
+    })
+    .await
+    .unwrap();
+    let email = write(&world.store, async |tx| {
+        tx.create_contact_method(ana, "email", "ana@example.com", None, now).await
+    })
+    .await
+    .unwrap();
+    let webhook = world.store.contact_methods(ana).await.unwrap()[0].id;
+    for (method, urgency, delay, hours) in [
+        (email.id, Urgency::High, 5, Hours::Any),
+        (webhook, Urgency::High, 0, Hours::Any),
+        (slack.id, Urgency::High, 2, Hours::Any),
+        (email.id, Urgency::Low, 0, Hours::Day),
+    ] {
+        write(&world.store, async |tx| {
+            tx.create_notification_rule(ana, method, urgency, delay, hours, now).await
+        })
+        .await
+        .unwrap();
+    }
+    world.policy(0, json!([{"timeout_minutes": 30, "targets": [{"type": "user", "id": ana}]}])).await;
+    let origin = world.clock.now();
+    let channels = |world: &World| -> Vec<(i64, String)> {
+        world
+            .recorder
+            .take()
+            .into_iter()
+            .map(|s| (s.at.duration_since(origin).as_secs() / 60, s.channel.as_str().to_owned()))
+            .collect()
+    };
+
+    // SEV1 at 03:00: each channel at its minute, checked minute by minute, the driver restarted
+    // before every move.
+    let incident = world.trigger().await;
+    let mut seen = channels(world);
+    for _ in 0..6 {
+        world.restart();
+        world.advance(minutes(1)).await;
+        seen.extend(channels(world));
+    }
+    assert_eq!(seen, [(0, "webhook".to_owned()), (2, "slack".to_owned()), (5, "email".to_owned())]);
+    world.command(incident, Command::Resolve).await;
+
+    // Acknowledged after 3 minutes: the email due at 5 is withdrawn, not sent.
+    let origin2 = world.clock.now();
+    let second = world.trigger().await;
+    world.advance(minutes(2)).await;
+    world.advance(minutes(1)).await;
+    world.command(second, Command::Acknowledge).await;
+    world.advance(minutes(10)).await;
+    let sent: Vec<(i64, String)> = world
+        .recorder
+        .take()
+        .into_iter()
+        .map(|s| (s.at.duration_since(origin2).as_secs() / 60, s.channel.as_str().to_owned()))
+        .collect();
+    assert_eq!(sent, [(0, "webhook".to_owned()), (2, "slack".to_owned())]);
+    let statuses: Vec<(String, String)> = world
+        .store
+        .incident_notifications(second)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.channel, n.status))
+        .collect();
+    assert!(statuses.contains(&("email".to_owned(), "withdrawn".to_owned())), "{statuses:?}");
+    world.command(second, Command::Resolve).await;
+
+    // A SEV4 at night: only the low-urgency email, at 08:00 UTC (ana's time zone).
+    let low = NewIncident {
+        title: "disk 80%".into(),
+        service_id: world.service,
+        severity: Severity::Sev4,
+        kind: Kind::Signal,
+    };
+    write(&world.store, async |tx| tx.create_incident(&low, "test", world.clock.now()).await).await.unwrap();
+    world.run().await;
+    assert_eq!(world.recorder.take(), []);
+    let morning: Timestamp = "2026-03-02T08:00:00Z".parse().unwrap();
+    world.advance(world.clock.now().duration_until(morning)).await;
+    let sent = world.recorder.take();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!((sent[0].channel.as_str(), sent[0].at), ("email", morning));
+}
+
+#[tokio::test]
+async fn notification_rules_page_in_the_configured_order_on_sqlite() {
+    let mut world = World::new("2026-03-02T03:00:00Z", &["ana"]).await;
+    notification_rules_in_order(&mut world).await;
+}
+
+#[tokio::test]
+async fn notification_rules_page_in_the_configured_order_on_postgres() {
+    let Some(mut world) = World::postgres("notification_rules", "2026-03-02T03:00:00Z", &["ana"]).await
+    else {
+        return;
+    };
+    notification_rules_in_order(&mut world).await;
+}
+
+/// A snoozed acknowledgement runs out: the incident is triggered again and pages from the first
+/// level, once; resolving it before then cancels the snooze.
+#[tokio::test]
+async fn a_snooze_that_runs_out_pages_again_from_the_first_level() {
+    let mut world = World::new("2026-03-02T10:00:00Z", &["ana", "ben"]).await;
+    world
+        .policy(
+            0,
+            json!([
+                {"timeout_minutes": 10, "targets": [{"type": "user", "id": world.user("ana")}]},
+                {"timeout_minutes": 10, "targets": [{"type": "user", "id": world.user("ben")}]},
+            ]),
+        )
+        .await;
+    let origin = world.clock.now();
+    let incident = world.trigger().await;
+    assert_eq!(world.take(origin), [(0, "ana".to_owned(), 1)]);
+    world.advance(minutes(2)).await;
+    world.command(incident, Command::Acknowledge).await;
+    let until = world.clock.now() + 30.minutes();
+    world.command(incident, Command::Snooze { until }).await;
+    world.advance(minutes(29)).await;
+    assert_eq!(world.take(origin), [], "still snoozed");
+    world.restart();
+    world.advance(minutes(1)).await;
+    assert_eq!(
+        world.take(origin),
+        [(32, "ana".to_owned(), 1)],
+        "the first level again, at the end of the snooze"
+    );
+    let incident_now = world.store.incident(incident).await.unwrap();
+    assert_eq!((incident_now.status.as_str(), incident_now.snoozed_until), ("triggered", None));
+    world.advance(minutes(10)).await;
+    assert_eq!(world.take(origin), [(42, "ben".to_owned(), 2)], "and escalates as before");
+
+    // Snoozed, then resolved: nothing more.
+    world.command(incident, Command::Acknowledge).await;
+    let until = world.clock.now() + 5.minutes();
+    world.command(incident, Command::Snooze { until }).await;
+    world.command(incident, Command::Resolve).await;
+    world.advance(minutes(60)).await;
+    assert_eq!(world.take(origin), []);
+    let timeline = world.store.timeline(incident).await.unwrap();
+    assert_eq!(timeline.iter().filter(|e| matches!(e.event, TimelineEvent::Snoozed { .. })).count(), 2);
 }

@@ -44,6 +44,7 @@ impl Fixture {
             public_url: "https://firebreak.example".into(),
             prometheus_url: None,
             transport: Arc::new(pages.clone()),
+            twilio_auth_token: None,
         };
         let app = App::start(store, clock.clone(), options).await.unwrap();
         Fixture { app, clock, pages, _dir: dir }

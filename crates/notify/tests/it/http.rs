@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::post;
-use firebreak_notify::{Channel, Delivered, Notifier, Page, SendError, verify};
+use firebreak_notify::{Channel, Channels, Delivered, Notifier, Page, SendError, verify};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -63,7 +63,7 @@ fn header<'a>(received: &'a Received, name: &str) -> &'a str {
 }
 
 async fn send(channel: Channel, url: &str, page: &Page) -> Result<Delivered, SendError> {
-    let notifier = Notifier::new(None).expect("notifier");
+    let notifier = Notifier::new(Channels::default()).expect("notifier");
     notifier.send(channel, url, Some(SECRET), page, now()).await
 }
 
@@ -147,7 +147,7 @@ async fn webhook_unreachable_is_transient() {
 
 #[tokio::test]
 async fn webhook_needs_a_secret_and_a_valid_url() {
-    let notifier = Notifier::new(None).expect("notifier");
+    let notifier = Notifier::new(Channels::default()).expect("notifier");
     let result = notifier.send(Channel::Webhook, "http://127.0.0.1:9/", None, &page(), now()).await;
     assert_eq!(describe(&result), "permanent: webhook contact method has no signing secret");
     let result = notifier.send(Channel::Webhook, "ftp://127.0.0.1/", Some(SECRET), &page(), now()).await;

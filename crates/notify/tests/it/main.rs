@@ -1,8 +1,12 @@
-//! Delivery against real receivers on loopback: an aiosmtpd SMTP server in each of its modes, and an HTTP
-//! server standing in for webhook and Slack receivers. Nothing here mocks a protocol.
+//! Delivery against real receivers on loopback: an aiosmtpd SMTP server in each of its modes, an HTTP
+//! server standing in for webhook and Slack receivers, and HTTP servers that implement the parts of
+//! Twilio's REST API and ntfy's publish API that pages use, refusing every request those services would
+//! refuse. Nothing here mocks a protocol.
 
 mod http;
+mod ntfy;
 mod smtp;
+mod twilio;
 
 use firebreak_notify::{Delivered, Page, SendError};
 
@@ -26,6 +30,7 @@ fn page() -> Page {
         incident_url: "https://firebreak.example.com/incidents/42".into(),
         acknowledge_url: "https://firebreak.example.com/p/42/ack?d=0197a1b2&sig=abc123".into(),
         resolve_url: "https://firebreak.example.com/p/42/resolve?d=0197a1b2&sig=def456".into(),
+        voice_url: "https://firebreak.example.com/twilio/voice?d=0197a1b2&sig=ghi789".into(),
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use firebreak_notify::{Channel, Notifier, SmtpConfig};
+use firebreak_notify::{Channel, Channels, Notifier, SmtpConfig};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
@@ -108,7 +108,7 @@ fn certificate() -> Certificate {
 
 fn notifier(url: &str, ca_file: Option<&Path>) -> Notifier {
     let config = SmtpConfig::parse(url, SENDER, ca_file).expect("valid SMTP config");
-    Notifier::new(Some(config)).expect("notifier")
+    Notifier::new(Channels { smtp: Some(config), twilio: None }).expect("notifier")
 }
 
 /// Sends the test page and checks what the server received.

@@ -20,6 +20,7 @@ type Result<T> = std::result::Result<T, ApiError>;
     list_teams,
     get_team,
     update_team,
+    delete_team,
     list_team_members,
     add_team_member,
     remove_team_member,
@@ -27,10 +28,12 @@ type Result<T> = std::result::Result<T, ApiError>;
     list_users,
     get_user,
     update_user,
+    delete_user,
     create_service,
     list_services,
     get_service,
     update_service,
+    delete_service,
     rotate_integration_key,
 ))]
 pub(crate) struct Doc;
@@ -38,13 +41,13 @@ pub(crate) struct Doc;
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/teams", post(create_team).get(list_teams))
-        .route("/teams/{team}", get(get_team).patch(update_team))
+        .route("/teams/{team}", get(get_team).patch(update_team).delete(delete_team))
         .route("/teams/{team}/members", get(list_team_members).post(add_team_member))
         .route("/teams/{team}/members/{user}", delete(remove_team_member))
         .route("/users", post(create_user).get(list_users))
-        .route("/users/{user}", get(get_user).patch(update_user))
+        .route("/users/{user}", get(get_user).patch(update_user).delete(delete_user))
         .route("/services", post(create_service).get(list_services))
-        .route("/services/{service}", get(get_service).patch(update_service))
+        .route("/services/{service}", get(get_service).patch(update_service).delete(delete_service))
         .route("/services/{service}/integration-key", post(rotate_integration_key))
 }
 
@@ -111,6 +114,15 @@ async fn list_team_members(
     Ok(axum::Json(server.team_members(&Ref::parse(&team)).await?.into_iter().map(Into::into).collect()))
 }
 
+/// Delete a team. Refused, naming them, while services belong to it or escalation policies page
+/// it; its memberships go with it.
+#[utoipa::path(delete, path = "/api/v1/teams/{team}", params(("team" = String, Path, description = "id or name")),
+    responses((status = 204), (status = 404, body = api::Problem), (status = 409, body = api::Problem, description = "in use")))]
+async fn delete_team(State(server): State<Shared>, Path(team): Path<String>) -> Result<StatusCode> {
+    server.delete_team(&Ref::parse(&team)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Make a user a member of a team. Adding a member again changes nothing.
 #[utoipa::path(post, path = "/api/v1/teams/{team}/members", params(("team" = String, Path, description = "id or name")),
     request_body = api::AddTeamMember,
@@ -171,6 +183,16 @@ async fn update_user(
     Ok(axum::Json(server.update_user(&Ref::parse(&user), body).await?.into()))
 }
 
+/// Delete a user. Refused, naming them, while on-call schedules or escalation policies include
+/// the user. Their contact methods, notification rules, memberships and calendar feed go;
+/// incidents and timelines keep their name, marked deleted.
+#[utoipa::path(delete, path = "/api/v1/users/{user}", params(("user" = String, Path, description = "id or name")),
+    responses((status = 204), (status = 404, body = api::Problem), (status = 409, body = api::Problem, description = "in use")))]
+async fn delete_user(State(server): State<Shared>, Path(user): Path<String>) -> Result<StatusCode> {
+    server.delete_user(&Ref::parse(&user)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Create a service. The response carries its integration key, shown only this once.
 #[utoipa::path(post, path = "/api/v1/services", request_body = api::CreateService,
     responses((status = 201, body = api::CreatedService), (status = 404, body = api::Problem, description = "unknown team or dependency"),
@@ -212,6 +234,16 @@ async fn update_service(
     Json(body): Json<api::UpdateService>,
 ) -> Result<axum::Json<api::Service>> {
     Ok(axum::Json(service_view(server.update_service(&Ref::parse(&service), body).await?)))
+}
+
+/// Delete a service. Refused, naming them, while other services depend on it or its incidents
+/// are not all resolved. Its integration key stops working; its incidents, alerts and anomalies
+/// stay, for history, and its name is free again.
+#[utoipa::path(delete, path = "/api/v1/services/{service}", params(("service" = String, Path, description = "id or name")),
+    responses((status = 204), (status = 404, body = api::Problem), (status = 409, body = api::Problem, description = "in use")))]
+async fn delete_service(State(server): State<Shared>, Path(service): Path<String>) -> Result<StatusCode> {
+    server.delete_service(&Ref::parse(&service)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Give a service a new integration key, shown this once. The old key stops working: senders

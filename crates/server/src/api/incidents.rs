@@ -25,6 +25,7 @@ type Detail = axum::Json<api::IncidentDetail>;
     get_incident,
     acknowledge,
     escalate,
+    snooze,
     mitigate,
     resolve,
     add_note,
@@ -39,6 +40,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/incidents/{id}", get(get_incident))
         .route("/incidents/{id}/acknowledge", post(acknowledge))
         .route("/incidents/{id}/escalate", post(escalate))
+        .route("/incidents/{id}/snooze", post(snooze))
         .route("/incidents/{id}/mitigate", post(mitigate))
         .route("/incidents/{id}/resolve", post(resolve))
         .route("/incidents/{id}/notes", post(add_note))
@@ -107,6 +109,21 @@ async fn escalate(
     Path(id): Path<Id>,
 ) -> Result<Detail> {
     Ok(detail(server.escalate_now(&who, id).await?))
+}
+
+/// Snooze an acknowledged incident: it stays acknowledged for `minutes`, then is triggered again
+/// and pages from the first level, unless it was resolved or mitigated by then.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/snooze", params(("id" = i64, Path)), request_body = api::Snooze,
+    responses((status = 200, body = api::IncidentDetail),
+        (status = 409, body = api::Problem, description = "the incident is not acknowledged"),
+        (status = 422, body = api::Problem, description = "minutes out of range")))]
+async fn snooze(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<Id>,
+    Json(body): Json<api::Snooze>,
+) -> Result<Detail> {
+    Ok(detail(server.snooze(&who, id, body.minutes).await?))
 }
 
 /// Mark an incident mitigated: the impact has stopped.

@@ -11,6 +11,7 @@ pub(crate) mod oncall;
 pub(crate) mod paging;
 pub(crate) mod signals;
 pub(crate) mod silences;
+pub(crate) mod twilio;
 
 use axum::Router;
 use axum::http::header;

@@ -19,7 +19,11 @@ type Result<T> = std::result::Result<T, ApiError>;
 #[openapi(paths(
     create_contact_method,
     list_contact_methods,
+    update_contact_method,
     delete_contact_method,
+    create_notification_rule,
+    list_notification_rules,
+    delete_notification_rule,
     incident_notifications,
     incident_escalation,
 ))]
@@ -28,7 +32,12 @@ pub(crate) struct Doc;
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/users/{id}/contact-methods", get(list_contact_methods).post(create_contact_method))
-        .route("/users/{id}/contact-methods/{method}", delete(delete_contact_method))
+        .route(
+            "/users/{id}/contact-methods/{method}",
+            delete(delete_contact_method).patch(update_contact_method),
+        )
+        .route("/users/{id}/notification-rules", get(list_notification_rules).post(create_notification_rule))
+        .route("/users/{id}/notification-rules/{rule}", delete(delete_notification_rule))
         .route("/incidents/{id}/notifications", get(incident_notifications))
         .route("/incidents/{id}/escalation", get(incident_escalation))
 }
@@ -97,6 +106,60 @@ async fn delete_contact_method(
     Path((user, method)): Path<(String, Id)>,
 ) -> Result<StatusCode> {
     server.delete_contact_method(&Ref::parse(&user), method).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change a contact method's address. Its type stays; a webhook keeps its signing secret.
+#[utoipa::path(patch, path = "/api/v1/users/{id}/contact-methods/{method}",
+    params(("id" = String, Path, description = "User id or name"), ("method" = i64, Path)),
+    request_body = api::UpdateContactMethod,
+    responses((status = 200, body = api::ContactMethod), (status = 404, body = api::Problem),
+        (status = 422, body = api::Problem, description = "invalid address")))]
+async fn update_contact_method(
+    State(server): State<Shared>,
+    Path((user, method)): Path<(String, Id)>,
+    Json(body): Json<api::UpdateContactMethod>,
+) -> Result<axum::Json<api::ContactMethod>> {
+    let method = server.update_contact_method(&Ref::parse(&user), method, body).await?;
+    Ok(axum::Json(contact_method_view(method, None)))
+}
+
+/// Add a notification rule: pages of one urgency (`high`: SEV1 and SEV2, `low`: SEV3 and SEV4)
+/// reach one contact method a delay after the page, at any hour or by day only. A person without
+/// rules gets every contact method at once.
+#[utoipa::path(post, path = "/api/v1/users/{id}/notification-rules", params(("id" = String, Path, description = "User id or name")),
+    request_body = api::CreateNotificationRule,
+    responses((status = 201, body = api::NotificationRule), (status = 404, body = api::Problem),
+        (status = 409, body = api::Problem, description = "the same rule exists"), (status = 422, body = api::Problem)))]
+async fn create_notification_rule(
+    State(server): State<Shared>,
+    Path(user): Path<String>,
+    Json(body): Json<api::CreateNotificationRule>,
+) -> Result<(StatusCode, axum::Json<api::NotificationRule>)> {
+    let rule = server.create_notification_rule(&Ref::parse(&user), body).await?;
+    Ok((StatusCode::CREATED, axum::Json(rule.into())))
+}
+
+/// A person's notification rules, by urgency and delay.
+#[utoipa::path(get, path = "/api/v1/users/{id}/notification-rules", params(("id" = String, Path, description = "User id or name")),
+    responses((status = 200, body = Vec<api::NotificationRule>), (status = 404, body = api::Problem)))]
+async fn list_notification_rules(
+    State(server): State<Shared>,
+    Path(user): Path<String>,
+) -> Result<axum::Json<Vec<api::NotificationRule>>> {
+    let rules = server.notification_rules(&Ref::parse(&user)).await?;
+    Ok(axum::Json(rules.into_iter().map(Into::into).collect()))
+}
+
+/// Remove a notification rule.
+#[utoipa::path(delete, path = "/api/v1/users/{id}/notification-rules/{rule}",
+    params(("id" = String, Path, description = "User id or name"), ("rule" = i64, Path)),
+    responses((status = 204), (status = 404, body = api::Problem)))]
+async fn delete_notification_rule(
+    State(server): State<Shared>,
+    Path((user, rule)): Path<(String, Id)>,
+) -> Result<StatusCode> {
+    server.delete_notification_rule(&Ref::parse(&user), rule).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

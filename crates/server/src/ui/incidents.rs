@@ -628,6 +628,7 @@ mod tests {
             mitigated_at: None,
             resolved_at: None,
             updated_at: at("2026-03-02T10:00:00Z"),
+            snoozed_until: None,
         }
     }
 

@@ -692,6 +692,7 @@ mod tests {
             mitigated_at: None,
             resolved_at: Some(at(NOW)),
             updated_at: at(NOW),
+            snoozed_until: None,
         };
         let alert = Alert {
             id: 1,

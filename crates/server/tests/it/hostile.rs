@@ -103,6 +103,10 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
         )
         .await;
     assert_eq!(status, 201, "{method}");
+    let (status, phone) = app
+        .post("/api/v1/users/Ana/contact-methods", json!({"type": "sms", "address": "+15551230001"}))
+        .await;
+    assert_eq!(status, 201, "{phone}");
     let (status, silence) =
         app.post("/api/v1/silences", json!({"matchers": ["alertname=Noise"], "duration_minutes": 60})).await;
     assert_eq!(status, 201, "{silence}");
@@ -204,6 +208,7 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
         ),
         api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/escalate"), None),
         api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/acknowledge"), None),
+        api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/snooze"), Some(json!({"minutes": 30}))),
         api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/mitigate"), None),
         api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/resolve"), None),
         api(Method::GET, format!("/api/v1/incidents/{{{incident}}}/alerts?limit={{10}}"), None),
@@ -264,7 +269,24 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
             "/api/v1/users/{Bo}/contact-methods",
             Some(json!({"type": "email", "address": "bo@example.com"})),
         ),
+        api(
+            Method::PATCH,
+            format!("/api/v1/users/{{Ana}}/contact-methods/{{{}}}", phone["id"]),
+            Some(json!({"address": "+15551230009"})),
+        ),
+        api(
+            Method::POST,
+            "/api/v1/users/{Ana}/notification-rules",
+            Some(
+                json!({"contact_method_id": phone["id"], "urgency": "high", "delay_minutes": 2, "hours": "any"}),
+            ),
+        ),
+        api(Method::GET, "/api/v1/users/{Ana}/notification-rules", None),
+        api(Method::DELETE, "/api/v1/users/{Ana}/notification-rules/{1}", None),
         api(Method::DELETE, format!("/api/v1/users/{{Ana}}/contact-methods/{{{}}}", method["id"]), None),
+        api(Method::DELETE, "/api/v1/users/{Cy}", None),
+        api(Method::DELETE, "/api/v1/services/{ledger}", None),
+        api(Method::DELETE, "/api/v1/teams/{web}", None),
         api(
             Method::POST,
             "/api/v1/silences",

@@ -9,6 +9,7 @@ mod forms;
 mod hostile;
 mod ingest;
 mod oncall;
+mod phones;
 mod signals;
 mod support;
 mod ui;

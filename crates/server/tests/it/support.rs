@@ -189,6 +189,9 @@ impl TestApp {
     }
 }
 
+/// The Twilio auth token the test server checks replies against.
+pub(crate) const TWILIO_AUTH_TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
 /// A manual clock at [`START`], a recording transport, and the options that use it.
 fn parts() -> (Arc<ManualClock>, Recording, Options) {
     let clock = Arc::new(ManualClock::new(START.parse().unwrap()));
@@ -197,12 +200,13 @@ fn parts() -> (Arc<ManualClock>, Recording, Options) {
         public_url: "https://firebreak.example".into(),
         prometheus_url: None,
         transport: Arc::new(pages.clone()),
+        twilio_auth_token: Some(TWILIO_AUTH_TOKEN.to_owned()),
     };
     (clock, pages, options)
 }
 
 /// `text` as a form value: every byte but unreserved ones percent-encoded.
-fn percent_encode(text: &str) -> String {
+pub(crate) fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
