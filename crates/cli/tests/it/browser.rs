@@ -590,7 +590,8 @@ fn screenshots(name: &str) -> PathBuf {
 }
 
 /// Schedules, escalation policies, services, teams and users created, edited and deleted with the
-/// forms of the web UI, each step checked through the API.
+/// forms of the web UI (a deletion of something in use refused, saying what uses it), each step
+/// checked through the API.
 #[tokio::test]
 async fn edit_everything_in_a_real_browser() {
     let Some((chromedriver, chromium)) = browsers("edit_everything_in_a_real_browser") else { return };
@@ -697,7 +698,7 @@ async fn edit_everything_in_a_real_browser() {
     );
     driver.screenshot(&screenshots("policy-edited.png")).await;
     driver.goto(&format!("{}/schedules/1/edit", server.url)).await;
-    driver.click("form.danger input[name=confirm]").await;
+    driver.click("#delete-form input[name=confirm]").await;
     driver.click("#delete").await;
     let refused = driver.wait_for_contains("#form-error", "is a target of escalation policies default").await;
     assert!(refused.contains("day"), "{refused}");
@@ -736,7 +737,7 @@ async fn edit_everything_in_a_real_browser() {
     assert_eq!(service["escalation_policy_id"], Value::Null, "{service}");
     driver.click("#edit").await;
     driver.wait_for_text("main h1", "Edit checkout").await;
-    driver.click("form.danger input[name=confirm]").await;
+    driver.click("form[action$='/rotate-key'] input[name=confirm]").await;
     driver.click("#rotate-key").await;
     let new_key = driver.wait_for_contains("#integration-key", "fbk_").await;
     assert_ne!(new_key, key);
@@ -746,22 +747,45 @@ async fn edit_everything_in_a_real_browser() {
     // Deleted: the policy, once no service uses it and the incident the alert opened is resolved,
     // then the schedule it paged.
     driver.goto(&format!("{}/escalation-policies/1/edit", server.url)).await;
-    driver.click("form.danger input[name=confirm]").await;
+    driver.click("#delete-form input[name=confirm]").await;
     driver.click("#delete").await;
     driver.wait_for_contains("#form-error", "are paging through escalation policy default").await;
     let (_, incidents) = api.get("/api/v1/incidents").await;
     for incident in incidents["incidents"].as_array().unwrap() {
         api.post(&format!("/api/v1/incidents/{}/resolve", incident["id"]), json!({})).await;
     }
-    driver.click("form.danger input[name=confirm]").await;
+    driver.click("#delete-form input[name=confirm]").await;
     driver.click("#delete").await;
     driver.wait_for_text("main h1", "Escalation policies").await;
     assert_eq!(api.get("/api/v1/escalation-policies/1").await.0, 404);
     driver.goto(&format!("{}/schedules/1/edit", server.url)).await;
-    driver.click("form.danger input[name=confirm]").await;
+    driver.click("#delete-form input[name=confirm]").await;
     driver.click("#delete").await;
     driver.wait_for_text("main h1", "Schedules").await;
     assert_eq!(api.get("/api/v1/schedules/1").await.0, 404);
+
+    // And the service, the team that owned it, and Bo.
+    driver.goto(&format!("{}/teams/1", server.url)).await;
+    driver.click("#delete-form input[name=confirm]").await;
+    driver.click("#delete").await;
+    driver.wait_for_contains("#form-error", "team payments is in use: services checkout").await;
+    driver.goto(&format!("{}/services/1/edit", server.url)).await;
+    driver.click("#delete-form input[name=confirm]").await;
+    driver.click("#delete").await;
+    driver.wait_for_text("main h1", "Services").await;
+    assert_eq!(api.get("/api/v1/services/checkout").await.0, 404);
+    driver.goto(&format!("{}/teams/1", server.url)).await;
+    driver.click("#delete-form input[name=confirm]").await;
+    driver.click("#delete").await;
+    driver.wait_for_text("main h1", "People").await;
+    assert_eq!(api.get("/api/v1/teams/payments").await.0, 404);
+    driver.goto(&format!("{}/users/2", server.url)).await;
+    driver.click("#delete-form input[name=confirm]").await;
+    driver.click("#delete").await;
+    driver.wait_for_text("main h1", "People").await;
+    assert_eq!(api.get("/api/v1/users/Bo").await.0, 404);
+    let people = driver.text("main").await;
+    assert!(people.contains("Ana") && !people.contains("bo@example.com"), "{people}");
     driver.quit().await;
     server.stop();
 }

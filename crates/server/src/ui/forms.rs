@@ -136,7 +136,7 @@ pub(super) fn checkbox(label: &str, name: &str, checked: bool) -> Markup {
 /// A form that deletes something once the person ticks the box that confirms it.
 pub(super) fn delete_form(session: &Session, action: &str, what: &str) -> Markup {
     html! {
-        form.danger method="post" action=(action) {
+        form.danger #delete-form method="post" action=(action) {
             (csrf_field(session))
             label.check {
                 input type="checkbox" name="confirm" value="yes" required;

@@ -1,18 +1,21 @@
 //! People: the teams and users of the catalog, and how each user is reached. The people page lists
-//! both; a team's page edits it and its members, a user's page edits them and their contact
-//! methods (a webhook's signing secret is shown once, when it is added).
+//! both; a team's page edits or deletes it and edits its members, a user's page edits or deletes
+//! them and edits their contact methods (a webhook's signing secret is shown once, when it is
+//! added). Deleting a team or a user that something uses is refused, naming what uses it.
 
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 use firebreak_api::{self as api, Ref};
 use firebreak_app::paging::{ContactMethod, shown_address};
-use firebreak_domain::{Team, User};
+use firebreak_domain::{Id, Team, User};
 use firebreak_notify::Channel;
 use maud::{Markup, html};
 
 use super::format::{format_time, join, table_head};
-use super::forms::{Fields, csrf_field, done, parse_id, problem, select, status_of, text_input};
+use super::forms::{
+    Fields, confirmed, csrf_field, delete_form, done, parse_id, problem, select, status_of, text_input,
+};
 use super::page::{Page, Session, page_id};
 use crate::error::ApiError;
 use crate::extract::{Form, Path};
@@ -73,6 +76,10 @@ struct UserDraft {
 struct MethodDraft {
     kind: String,
     address: String,
+    /// For ntfy: the access token of a protected topic.
+    token: String,
+    /// A new address typed for an existing contact method, by its id.
+    changed: Option<(Id, String)>,
 }
 
 pub(super) fn routes() -> Router<Shared> {
@@ -81,12 +88,15 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/teams", post(create_team))
         .route("/teams/new", get(new_team))
         .route("/teams/{id}", get(team_page).post(save_team))
+        .route("/teams/{id}/delete", post(delete_team))
         .route("/teams/{id}/members", post(add_member))
         .route("/teams/{id}/members/{user}/remove", post(remove_member))
         .route("/users", post(create_user))
         .route("/users/new", get(new_user))
         .route("/users/{id}", get(user_page).post(save_user))
+        .route("/users/{id}/delete", post(delete_user))
         .route("/users/{id}/contact-methods", post(add_method))
+        .route("/users/{id}/contact-methods/{method}", post(save_method))
         .route("/users/{id}/contact-methods/{method}/remove", post(remove_method))
 }
 
@@ -150,6 +160,26 @@ async fn save_team(
     match server.update_team(&Ref::Id(data.team.id), body).await {
         Ok(team) => Ok(done(&format!("/teams/{}", team.id))),
         Err(err) => Ok(team_again(&session, &data, &draft, err.into())),
+    }
+}
+
+async fn delete_team(
+    State(server): State<Shared>,
+    Path(id): Path<String>,
+    session: Session,
+    Form(fields): Posted,
+) -> Page {
+    let fields = Fields(fields);
+    fields.check(&session).map_err(|err| session.error(err))?;
+    let data = TeamData::load(&server, &id).await.map_err(|err| session.error(err))?;
+    let result = async {
+        confirmed(&fields)?;
+        Ok::<_, ApiError>(server.delete_team(&Ref::Id(data.team.id)).await?)
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(done("/people")),
+        Err(err) => Ok(team_again(&session, &data, &TeamDraft::of(&data.team), err)),
     }
 }
 
@@ -287,10 +317,17 @@ async fn add_method(
     let fields = Fields(fields);
     fields.check(&session).map_err(|err| session.error(err))?;
     let data = UserData::load(&server, &id).await.map_err(|err| session.error(err))?;
-    let method =
-        MethodDraft { kind: fields.get("type").to_owned(), address: fields.get("address").to_owned() };
-    let body =
-        api::CreateContactMethod { kind: method.kind.trim().to_owned(), address: method.address.clone() };
+    let method = MethodDraft {
+        kind: fields.get("type").to_owned(),
+        address: fields.get("address").to_owned(),
+        token: fields.get("token").to_owned(),
+        changed: None,
+    };
+    let body = api::CreateContactMethod {
+        kind: method.kind.trim().to_owned(),
+        address: method.address.clone(),
+        token: Some(method.token.trim().to_owned()).filter(|token| !token.is_empty()),
+    };
     match server.create_contact_method(&Ref::Id(data.user.id), body).await {
         Ok((_, None)) => Ok(done(&format!("/users/{}#contact-methods", data.user.id))),
         Ok((_, Some(secret))) => {
@@ -312,6 +349,63 @@ async fn add_method(
             Ok(session.page_with(err.status, &data.user.name, body))
         }
     }
+}
+
+async fn delete_user(
+    State(server): State<Shared>,
+    Path(id): Path<String>,
+    session: Session,
+    Form(fields): Posted,
+) -> Page {
+    let fields = Fields(fields);
+    fields.check(&session).map_err(|err| session.error(err))?;
+    let data = UserData::load(&server, &id).await.map_err(|err| session.error(err))?;
+    let result = async {
+        confirmed(&fields)?;
+        Ok::<_, ApiError>(server.delete_user(&Ref::Id(data.user.id)).await?)
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(done("/people")),
+        Err(err) => Ok(user_again(&session, &data, &MethodDraft::default(), err)),
+    }
+}
+
+async fn save_method(
+    State(server): State<Shared>,
+    Path((id, method)): Path<(String, String)>,
+    session: Session,
+    Form(fields): Posted,
+) -> Page {
+    let fields = Fields(fields);
+    fields.check(&session).map_err(|err| session.error(err))?;
+    let data = UserData::load(&server, &id).await.map_err(|err| session.error(err))?;
+    let typed = fields.get("address").to_owned();
+    let result = async {
+        let method = page_id(&method, "contact method")?;
+        let body = api::UpdateContactMethod { address: Some(typed.trim().to_owned()) };
+        server.update_contact_method(&Ref::Id(data.user.id), method, body).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(done(&format!("/users/{}#contact-methods", data.user.id))),
+        Err(err) => {
+            let changed = method.parse().ok().map(|id| (id, typed));
+            Ok(user_again(&session, &data, &MethodDraft { changed, ..Default::default() }, err))
+        }
+    }
+}
+
+/// A user's page again, with what was wrong.
+fn user_again(
+    session: &Session,
+    data: &UserData,
+    method: &MethodDraft,
+    err: ApiError,
+) -> axum::response::Response {
+    let body = user_body(session, data, &UserDraft::of(&data.user), method, None, Some(&err));
+    session.page_with(err.status, &data.user.name, body)
 }
 
 async fn remove_method(
@@ -479,6 +573,9 @@ fn team_body(session: &Session, data: &TeamData, draft: &TeamDraft, error: Optio
                 div.buttons { button #add-member { "Add member" } }
             }
         }
+        h2 { "Delete" }
+        p.hint { "A team that owns services, or that an escalation policy pages, cannot be deleted." }
+        (delete_form(session, &format!("/teams/{}/delete", team.id), &team.name))
     }
 }
 
@@ -511,7 +608,7 @@ fn user_body(
     session: &Session,
     data: &UserData,
     draft: &UserDraft,
-    method: &MethodDraft,
+    draft_method: &MethodDraft,
     secret: Option<&str>,
     error: Option<&ApiError>,
 ) -> Markup {
@@ -546,7 +643,18 @@ fn user_body(
                     @for method in &data.methods {
                         tr {
                             td { (method.kind) }
-                            td.address { (shown_address(&method.kind, &method.address)) }
+                            td.address {
+                                div { (shown_address(&method.kind, &method.address)) }
+                                form.inline method="post"
+                                    action={ "/users/" (user.id) "/contact-methods/" (method.id) } {
+                                    (csrf_field(session))
+                                    @let typed = draft_method.changed.as_ref().filter(|(id, _)| *id == method.id);
+                                    input type="text" name="address" aria-label="new address"
+                                        placeholder="a new address"
+                                        value=[typed.map(|(_, address)| address)];
+                                    button { "Change" }
+                                }
+                            }
                             td.nowrap { (format_time(method.created_at)) }
                             td {
                                 form.inline method="post"
@@ -562,10 +670,17 @@ fn user_body(
         }
         form.edit.inline-fields #method-form method="post" action={ "/users/" (user.id) "/contact-methods" } {
             (csrf_field(session))
-            (select("Channel", "type", &channels, &[method.kind.as_str()], false, ""))
-            (text_input("Address", "address", &method.address, "an email address, a URL or a phone number"))
+            (select("Channel", "type", &channels, &[draft_method.kind.as_str()], false, ""))
+            (text_input("Address", "address", &draft_method.address, "an email address, a URL or a phone number"))
+            (text_input("Access token", "token", &draft_method.token, "ntfy only, for a protected topic; not shown again"))
             div.buttons { button #add-method { "Add contact method" } }
         }
+        h2 { "Delete" }
+        p.hint {
+            "Incidents and timelines keep " (user.name) "'s name. Someone that a schedule or an escalation "
+            "policy names cannot be deleted."
+        }
+        (delete_form(session, &format!("/users/{}/delete", user.id), &user.name))
     }
 }
 
@@ -612,7 +727,8 @@ mod tests {
             created_at: at(NOW),
         };
         let data = UserData { user: user(1), methods: vec![method] };
-        let typed = MethodDraft { kind: "webhook".to_owned(), address: HOSTILE.to_owned() };
+        let typed =
+            MethodDraft { kind: "webhook".to_owned(), address: HOSTILE.to_owned(), ..Default::default() };
         let html =
             user_body(&session, &data, &UserDraft::of(&data.user), &typed, Some(HOSTILE), None).into_string();
         // The heading, the secret, the three fields, the address, the address typed, and the name

@@ -1,7 +1,7 @@
 //! The service catalog and a service's page: what it does, who owns it, what it depends on, who
 //! its escalation policy pages now, its golden signals, recent incidents and alerts, runbook and
-//! documentation; and the forms that create a service, edit it, and give it a new integration key
-//! (each key shown once, with the URLs to send alerts to).
+//! documentation; and the forms that create a service, edit it, give it a new integration key
+//! (each key shown once, with the URLs to send alerts to) and delete it.
 
 use axum::Router;
 use axum::extract::State;
@@ -15,8 +15,8 @@ use maud::{Markup, PreEscaped, html};
 use super::chart::{SignalChart, anomaly_spans, chart};
 use super::format::{format_time, service_links, table_head};
 use super::forms::{
-    Fields, checkbox, confirmed, csrf_field, done, parse_id, parse_number, problem, select, status_of,
-    text_area, text_input,
+    Fields, checkbox, confirmed, csrf_field, delete_form, done, parse_id, parse_number, problem, select,
+    status_of, text_area, text_input,
 };
 use super::page::{Catalog, Page, Session, page_id};
 use super::roster::{ServiceOnCall, service_on_call};
@@ -87,6 +87,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/services/{id}", get(service_page))
         .route("/services/{id}/edit", get(edit_service).post(save_service))
         .route("/services/{id}/rotate-key", post(rotate_key))
+        .route("/services/{id}/delete", post(delete_service))
 }
 
 async fn service_list(State(server): State<Shared>, session: Session) -> Page {
@@ -202,6 +203,32 @@ async fn rotate_key(
             let body = key_body(&server, &detail.service, &key, false, None);
             Ok(session.page(&format!("New key of {}", detail.service.name), body))
         }
+        Err(err) => {
+            let draft = match server.service(&Ref::Id(id)).await {
+                Ok(detail) => ServiceDraft::of(&detail),
+                Err(other) => return Err(session.error(other.into())),
+            };
+            service_form_again(&server, &session, id, &draft, err).await
+        }
+    }
+}
+
+async fn delete_service(
+    State(server): State<Shared>,
+    Path(id): Path<String>,
+    session: Session,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Page {
+    let fields = Fields(fields);
+    fields.check(&session).map_err(|err| session.error(err))?;
+    let id = page_id(&id, "service").map_err(|err| session.error(err))?;
+    let result = async {
+        confirmed(&fields)?;
+        Ok::<_, ApiError>(server.delete_service(&Ref::Id(id)).await?)
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(done("/services")),
         Err(err) => {
             let draft = match server.service(&Ref::Id(id)).await {
                 Ok(detail) => ServiceDraft::of(&detail),
@@ -421,6 +448,12 @@ fn edit_service_body(
             }
             button #rotate-key { "Give it a new key" }
         }
+        h2 { "Delete" }
+        p.hint {
+            "Its integration key stops working and its name is free again; its incidents and alerts "
+            "stay. A service that others depend on, or with incidents not resolved, cannot be deleted."
+        }
+        (delete_form(session, &format!("/services/{}/delete", service.id), &service.name))
     }
 }
 

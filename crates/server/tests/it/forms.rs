@@ -317,6 +317,32 @@ async fn edit_everything(app: &TestApp) {
         "/escalation-policies",
     );
     assert_eq!(app.get("/api/v1/escalation-policies/1").await.0, 404);
+
+    // A contact method's address changed; deleting a service, a team and a user says what uses
+    // them until nothing does.
+    let changed = app
+        .form("/users/1/contact-methods/2", &[("csrf", csrf), ("address", "https://hooks.example/b")])
+        .await;
+    redirected(&changed, "/users/1#contact-methods");
+    assert_eq!(app.get("/api/v1/users/Ana/contact-methods").await.1[0]["address"], "https://hooks.example/b");
+    let bad = app.form("/users/1/contact-methods/2", &[("csrf", csrf), ("address", "nowhere")]).await;
+    refused(&bad, 422, "invalid URL", r#"value="nowhere""#);
+    app.call(Method::PATCH, "/api/v1/services/checkout", Some(json!({"dependencies": ["ledger"]}))).await;
+    let in_use = app.form("/services/1/delete", &[("csrf", csrf), ("confirm", "yes")]).await;
+    refused(&in_use, 409, "service ledger is in use: services checkout depend on it", "books");
+    let in_use = app.form("/teams/1/delete", &[("csrf", csrf), ("confirm", "yes")]).await;
+    refused(&in_use, 409, "team payments is in use: services", "moves money");
+    redirected(&app.form("/services/2/delete", &[("csrf", csrf), ("confirm", "yes")]).await, "/services");
+    redirected(&app.form("/services/1/delete", &[("csrf", csrf), ("confirm", "yes")]).await, "/services");
+    assert_eq!(app.get("/api/v1/services/checkout").await.0, 404);
+    let unconfirmed = app.form("/teams/1/delete", &[("csrf", csrf)]).await;
+    refused(&unconfirmed, 400, "tick the box", "moves money");
+    redirected(&app.form("/teams/1/delete", &[("csrf", csrf), ("confirm", "yes")]).await, "/people");
+    assert_eq!(app.get("/api/v1/teams/payments").await.0, 404);
+    redirected(&app.form("/users/2/delete", &[("csrf", csrf), ("confirm", "yes")]).await, "/people");
+    assert_eq!(app.get("/api/v1/users/Bo").await.0, 404);
+    let people = app.page("/people").await.text();
+    assert!(!people.contains("bo@example.org") && people.contains("ana@example.com"), "{people}");
 }
 
 #[tokio::test]

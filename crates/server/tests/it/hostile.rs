@@ -383,7 +383,17 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
         ui(
             Method::POST,
             "/users/{1}/contact-methods",
-            vec![("csrf", csrf.clone()), ("type", "email".into()), ("address", "ana@example.org".into())],
+            vec![
+                ("csrf", csrf.clone()),
+                ("type", "ntfy".into()),
+                ("address", "https://ntfy.example/ana".into()),
+                ("token", "tk_0".into()),
+            ],
+        ),
+        ui(
+            Method::POST,
+            format!("/users/{{1}}/contact-methods/{{{}}}", method["id"]),
+            vec![("csrf", csrf.clone()), ("address", "https://hooks.example/b".into())],
         ),
         ui(
             Method::POST,
@@ -495,6 +505,9 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
             vec![("csrf", csrf.clone()), ("confirm", "yes".into())],
         ),
         ui(Method::POST, "/schedules/{1}/delete", vec![("csrf", csrf.clone()), ("confirm", "yes".into())]),
+        ui(Method::POST, "/services/{1}/delete", vec![("csrf", csrf.clone()), ("confirm", "yes".into())]),
+        ui(Method::POST, "/teams/{1}/delete", vec![("csrf", csrf.clone()), ("confirm", "yes".into())]),
+        ui(Method::POST, "/users/{2}/delete", vec![("csrf", csrf.clone()), ("confirm", "yes".into())]),
     ]
 }
 
