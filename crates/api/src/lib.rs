@@ -573,6 +573,14 @@ pub struct Assign {
     pub user: Option<Ref>,
 }
 
+/// Who an incident goes to now.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reassign {
+    /// The user, by id or name.
+    pub user: Ref,
+}
+
 /// How long to keep an acknowledged incident acknowledged before it is triggered again.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -149,6 +149,26 @@ impl App {
         self.detail_of(self.store().incident(id).await?).await
     }
 
+    /// Makes `user` the assignee of incident `id` and, while it is triggered, pages them at once on
+    /// every contact method (a direct page, outside the escalation policy, shown as level 0); the
+    /// escalation goes on as before until someone acknowledges.
+    ///
+    /// Fails with [`Error::NotFound`] for an unknown user, and as [`App::act`] (the user is the
+    /// assignee already, or the incident is unknown).
+    pub async fn reassign(&self, who: &Principal, id: Id, user: &Ref) -> Result<IncidentDetail> {
+        let user_id = resolve::user_id(self.store(), user).await?;
+        let detail =
+            self.act(who, id, Command::Assign { role: AssignRole::Assignee, user_id: Some(user_id) }).await?;
+        if detail.incident.status == domain::Status::Triggered {
+            let now = self.now();
+            let page_key = format!("direct.{id}.{user_id}.{}", now.as_millisecond());
+            let mut tx = self.store().begin().await?;
+            tx.page_directly(id, user_id, &page_key, now).await?;
+            tx.commit().await?;
+        }
+        Ok(detail)
+    }
+
     /// Keeps acknowledged incident `id` acknowledged for `minutes`, then triggers it again.
     ///
     /// Fails with [`Error::Invalid`] for minutes out of 1 to 1440, and as [`App::act`] (an incident

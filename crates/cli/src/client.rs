@@ -94,6 +94,14 @@ pub(crate) enum IncidentCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Make someone the assignee and, while the incident is triggered, page them at once.
+    Reassign {
+        id: i64,
+        /// The user (id or name).
+        user: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Mark an incident mitigated.
     Mitigate {
         id: i64,
@@ -339,6 +347,13 @@ pub(crate) async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
             let client = Client::new(client)?;
             let detail: api::IncidentDetail =
                 client.post(&format!("/api/v1/incidents/{id}/snooze"), &api::Snooze { minutes }).await?;
+            print_incident(&client, &detail).await
+        }
+        IncidentCommand::Reassign { id, user, client } => {
+            let client = Client::new(client)?;
+            let body = api::Reassign { user: api::Ref::parse(&user) };
+            let detail: api::IncidentDetail =
+                client.post(&format!("/api/v1/incidents/{id}/reassign"), &body).await?;
             print_incident(&client, &detail).await
         }
         IncidentCommand::Mitigate { id, client } => act(client, id, "mitigate").await,

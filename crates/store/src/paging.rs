@@ -1026,3 +1026,33 @@ impl Store {
         }))
     }
 }
+
+impl Tx {
+    /// Pages user `user_id` about incident `incident_id` on every contact method, outside the
+    /// escalation: one notification per method, due at `now` and pending, which the escalation
+    /// driver claims and sends at its next round. Returns how many were made.
+    pub async fn page_directly(
+        &mut self,
+        incident_id: Id,
+        user_id: Id,
+        page_key: &str,
+        now: Timestamp,
+    ) -> Result<u64> {
+        Ok(with_conn!(self.conn(), c => {
+            sqlx::query(
+                "INSERT INTO notifications (incident_id, page_key, user_id, contact_method_id, channel, \
+                 address, level, wakes_management, status, attempts, next_attempt_at, created_at) \
+                 SELECT $1, $2, user_id, id, type, address, 0, 0, 'pending', 0, $3, $3 \
+                 FROM contact_methods WHERE user_id = $4 \
+                 ON CONFLICT (page_key, contact_method_id) DO NOTHING",
+            )
+            .bind(incident_id)
+            .bind(page_key)
+            .bind(millis(now))
+            .bind(user_id)
+            .execute(&mut *c)
+            .await?
+            .rows_affected()
+        }))
+    }
+}

@@ -26,6 +26,7 @@ type Detail = axum::Json<api::IncidentDetail>;
     acknowledge,
     escalate,
     snooze,
+    reassign,
     mitigate,
     resolve,
     add_note,
@@ -41,6 +42,7 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/incidents/{id}/acknowledge", post(acknowledge))
         .route("/incidents/{id}/escalate", post(escalate))
         .route("/incidents/{id}/snooze", post(snooze))
+        .route("/incidents/{id}/reassign", post(reassign))
         .route("/incidents/{id}/mitigate", post(mitigate))
         .route("/incidents/{id}/resolve", post(resolve))
         .route("/incidents/{id}/notes", post(add_note))
@@ -124,6 +126,20 @@ async fn snooze(
     Json(body): Json<api::Snooze>,
 ) -> Result<Detail> {
     Ok(detail(server.snooze(&who, id, body.minutes).await?))
+}
+
+/// Reassign an incident: the user becomes its assignee and, while it is triggered, is paged at once
+/// on every contact method (a direct page, outside the escalation policy).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/reassign", params(("id" = i64, Path)), request_body = api::Reassign,
+    responses((status = 200, body = api::IncidentDetail), (status = 404, body = api::Problem, description = "unknown user"),
+        (status = 409, body = api::Problem, description = "the user is the assignee already")))]
+async fn reassign(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<Id>,
+    Json(body): Json<api::Reassign>,
+) -> Result<Detail> {
+    Ok(detail(server.reassign(&who, id, &body.user).await?))
 }
 
 /// Mark an incident mitigated: the impact has stopped.

@@ -20,7 +20,7 @@ use super::page::{Catalog, Page, Session, csrf_matches, page_id};
 use crate::error::ApiError;
 use crate::extract::{Form, Path};
 use crate::state::Shared;
-use firebreak_api::IncidentQuery;
+use firebreak_api::{IncidentQuery, Ref};
 use firebreak_app::paging::{Notification, PagingSummary, shown_address};
 use firebreak_app::signals::short;
 use firebreak_engine::EscalationState;
@@ -58,6 +58,10 @@ struct ActForm {
     action: String,
     text: Option<String>,
     severity: Option<String>,
+    /// For `snooze`: how long, in minutes.
+    minutes: Option<String>,
+    /// For `reassign`: the user's id.
+    user: Option<String>,
 }
 
 /// Everything an incident's page shows, as loaded from the store.
@@ -70,8 +74,10 @@ struct IncidentData {
     paging: Option<PagingSummary>,
     /// When the page was made, for "in 4m".
     now: Timestamp,
-    /// Names of users, by id.
+    /// Names of users, by id (deleted ones too, for the history).
     users: HashMap<Id, String>,
+    /// The people an incident can be reassigned to, by name.
+    people: Vec<(Id, String)>,
     catalog: Catalog,
     moved: Moved,
 }
@@ -152,8 +158,22 @@ async fn incident_act(
             "the form has expired; reload the page and try again",
         )));
     }
-    if form.action == "escalate" {
-        return match server.escalate_now(&session.actor, id).await {
+    let done = match form.action.as_str() {
+        "escalate" => Some(server.escalate_now(&session.actor, id).await),
+        "snooze" => match form.minutes.as_deref().unwrap_or_default().parse::<i64>() {
+            Ok(minutes) => Some(server.snooze(&session.actor, id, minutes).await),
+            Err(_) => {
+                return Err(session.error(ApiError::invalid("minutes must be a whole number".to_owned())));
+            }
+        },
+        "reassign" => {
+            let user = Ref::parse(form.user.as_deref().unwrap_or_default());
+            Some(server.reassign(&session.actor, id, &user).await)
+        }
+        _ => None,
+    };
+    if let Some(done) = done {
+        return match done {
             Ok(_) => Ok(Redirect::to(&format!("/incidents/{id}")).into_response()),
             Err(err) => Err(session.error(ApiError::from(err))),
         };
@@ -191,7 +211,8 @@ async fn load_incident(server: &Shared, id: &str) -> Result<IncidentData, ApiErr
     let moved = load_moved(server, &incident, &catalog).await?;
     let paging = server.paging_summary(id).await?;
     let now = server.now();
-    Ok(IncidentData { incident, timeline, alerts, notifications, users, catalog, moved, paging, now })
+    let people = server.users().await?.into_iter().map(|user| (user.id, user.name)).collect();
+    Ok(IncidentData { incident, timeline, alerts, notifications, users, people, catalog, moved, paging, now })
 }
 
 /// The golden signals of the incident's service and of its dependencies around the incident's
@@ -305,7 +326,7 @@ fn incident_body(data: &IncidentData, session: &Session) -> Markup {
         }
         div.columns {
             div.main {
-                (actions(incident, session))
+                (actions(incident, &data.people, session))
                 (paging(data.paging.as_ref(), data.now))
                 (alerts(&data.alerts))
                 (pages(&data.notifications))
@@ -352,9 +373,13 @@ fn severity_badge(incident: &Incident) -> Markup {
     }
 }
 
-/// The buttons that move an incident along, the severity picker and the note form. Each is a form
-/// that carries the session's form token.
-fn actions(incident: &Incident, session: &Session) -> Markup {
+/// How long a snooze may be chosen for on the incident page, in minutes.
+const SNOOZE_CHOICES: [(i64, &str); 6] =
+    [(15, "15 min"), (30, "30 min"), (60, "1 hour"), (120, "2 hours"), (240, "4 hours"), (480, "8 hours")];
+
+/// The buttons that move an incident along, the severity picker, snooze and reassign, and the note
+/// form. Each is a form that carries the session's form token.
+fn actions(incident: &Incident, people: &[(Id, String)], session: &Session) -> Markup {
     let target = format!("/incidents/{}/act", incident.id);
     let button = |action: &str, label: &str, class: &str| {
         html! {
@@ -386,6 +411,30 @@ fn actions(incident: &Incident, session: &Session) -> Markup {
                     }
                 }
                 button { "Set severity" }
+            }
+            @if incident.status == Status::Acknowledged {
+                form method="post" action=(target) class="inline" {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    input type="hidden" name="action" value="snooze";
+                    select name="minutes" aria-label="snooze for" {
+                        @for (minutes, label) in SNOOZE_CHOICES {
+                            option value=(minutes) selected[minutes == 60] { (label) }
+                        }
+                    }
+                    button #snooze { "Snooze" }
+                }
+            }
+            @if incident.is_open() && !people.is_empty() {
+                form method="post" action=(target) class="inline" {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    input type="hidden" name="action" value="reassign";
+                    select name="user" aria-label="reassign to" {
+                        @for (id, name) in people {
+                            option value=(id) selected[Some(*id) == incident.assignee_id] { (name) }
+                        }
+                    }
+                    button #reassign { "Reassign" }
+                }
             }
         }
         form method="post" action=(target) class="note" {
@@ -734,6 +783,7 @@ mod tests {
             }),
             now: at(NOW),
             users: [(5, HOSTILE.to_owned())].into_iter().collect(),
+            people: vec![(5, HOSTILE.to_owned())],
             catalog: catalog(),
             moved,
         }
@@ -775,6 +825,7 @@ mod tests {
             "mitigate",
             "resolve",
             "add-note",
+            "reassign",
             "alerts",
             "pages",
             "what-moved",
@@ -783,9 +834,9 @@ mod tests {
             assert!(html.contains(&format!(r#"id="{id}""#)), "no #{id} in {html}");
         }
         let csrf = format!(r#"<input type="hidden" name="csrf" value="{}">"#, session.csrf);
-        assert_eq!(html.matches(&csrf).count(), 6, "{html}");
-        assert_eq!(html.matches(r#"<form method="post" action="/incidents/42/act""#).count(), 6, "{html}");
-        for action in ["acknowledge", "escalate", "mitigate", "resolve", "severity", "note"] {
+        assert_eq!(html.matches(&csrf).count(), 7, "{html}");
+        assert_eq!(html.matches(r#"<form method="post" action="/incidents/42/act""#).count(), 7, "{html}");
+        for action in ["acknowledge", "escalate", "mitigate", "resolve", "severity", "reassign", "note"] {
             let field = format!(r#"<input type="hidden" name="action" value="{action}">"#);
             assert!(html.contains(&field), "no {action} form in {html}");
         }

@@ -6,10 +6,11 @@
 //!
 //! Pages: incident list (live), incident page (with actions, the pages sent, and a live timeline),
 //! service catalog and service page, who is on call now, schedules and escalation policies,
-//! people (teams, users and their contact methods), the log-in page, and the pages of signed
-//! acknowledge and resolve links. Every object but an incident is created, edited and deleted with
-//! forms: each posts with the session's form token and is answered with a redirect, or with the
-//! form again, as it was typed, and the application's message, with a 4xx status.
+//! people (teams, users and their contact methods), the status of the paging channels, the log-in
+//! page, and the pages of signed acknowledge and resolve links. Every object but an incident is
+//! created, edited and deleted with forms: each posts with the session's form token and is
+//! answered with a redirect, or with the form again, as it was typed, and the application's
+//! message, with a 4xx status.
 
 mod chart;
 mod format;
@@ -23,6 +24,7 @@ mod page;
 mod people;
 mod roster;
 mod services;
+mod status;
 
 use axum::Router;
 use axum::response::Redirect;
@@ -40,4 +42,5 @@ pub(crate) fn routes() -> Router<Shared> {
         .merge(people::routes())
         .merge(links::routes())
         .merge(live::routes())
+        .merge(status::routes())
 }

@@ -207,6 +207,7 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
             Some(json!({"role": "commander", "user": "Ana"})),
         ),
         api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/escalate"), None),
+        api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/reassign"), Some(json!({"user": "Bo"}))),
         api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/acknowledge"), None),
         api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/snooze"), Some(json!({"minutes": 30}))),
         api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/mitigate"), None),

@@ -151,3 +151,77 @@ async fn sms_replies_and_phone_keys_act_as_the_person_paged_on_postgres() {
     replies(&app).await;
     app.stop().await;
 }
+
+/// From the incident page: reassigning pages the new assignee at once; snoozing an acknowledged
+/// incident triggers it again when the snooze runs out.
+async fn reassign_and_snooze(app: &TestApp) {
+    app.post("/api/v1/teams", json!({"name": "payments"})).await;
+    for (name, hook) in [("Ana", "https://hooks.example/ana"), ("Bo", "https://hooks.example/bo")] {
+        app.post("/api/v1/users", json!({"name": name, "email": format!("{name}@example.com")})).await;
+        app.post(
+            &format!("/api/v1/users/{name}/contact-methods"),
+            json!({"type": "webhook", "address": hook}),
+        )
+        .await;
+    }
+    let (_, policy) = app
+        .post(
+            "/api/v1/escalation-policies",
+            json!({"name": "p", "levels": [{"timeout_minutes": 30, "targets": [{"type": "user", "id": 1}]}]}),
+        )
+        .await;
+    app.post("/api/v1/services", json!({"name": "checkout", "team": "payments", "description": "pays"}))
+        .await;
+    app.call(Method::PATCH, "/api/v1/services/checkout", Some(json!({"escalation_policy": policy["id"]})))
+        .await;
+    let (_, incident) = app.post("/api/v1/incidents", json!({"title": "slow", "service": "checkout"})).await;
+    let id = incident["id"].as_i64().unwrap();
+    paged(app, id, 1).await;
+
+    let csrf = firebreak_app::access::form_token(&app.token);
+    let act = format!("/incidents/{id}/act");
+    let answer = app.form(&act, &[("csrf", &csrf), ("action", "reassign"), ("user", "2")]).await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    let notifications = paged(app, id, 2).await;
+    assert!(
+        notifications.iter().any(|n| n["user_name"] == "Bo" && n["level"] == 0 && n["status"] == "delivered"),
+        "{notifications:?}"
+    );
+    let (_, detail) = app.get(&format!("/api/v1/incidents/{id}")).await;
+    assert_eq!(detail["assignee_id"], 2);
+
+    // Snoozing needs an acknowledgement first; then the page offers it.
+    let answer = app.form(&act, &[("csrf", &csrf), ("action", "snooze"), ("minutes", "15")]).await;
+    assert_eq!(answer.status, 409, "{}", answer.text());
+    app.form(&act, &[("csrf", &csrf), ("action", "acknowledge")]).await;
+    assert!(app.page(&format!("/incidents/{id}")).await.text().contains(r#"id="snooze""#));
+    let answer = app.form(&act, &[("csrf", &csrf), ("action", "snooze"), ("minutes", "15")]).await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    let (_, detail) = app.get(&format!("/api/v1/incidents/{id}")).await;
+    assert!(detail["snoozed_until"].is_string(), "{detail}");
+    app.clock.advance(jiff::SignedDuration::from_mins(15));
+    for _ in 0..500 {
+        let (_, detail) = app.get(&format!("/api/v1/incidents/{id}")).await;
+        if detail["status"] == "triggered" {
+            let (_, api) = app.post(&format!("/api/v1/incidents/{id}/snooze"), json!({"minutes": 5})).await;
+            assert_eq!(api["status"], 409, "only an acknowledged incident snoozes: {api}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the snooze did not run out");
+}
+
+#[tokio::test]
+async fn reassign_pages_and_a_snooze_runs_out_on_sqlite() {
+    let app = TestApp::new().await;
+    reassign_and_snooze(&app).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn reassign_pages_and_a_snooze_runs_out_on_postgres() {
+    let Some(app) = TestApp::postgres("reassign").await else { return };
+    reassign_and_snooze(&app).await;
+    app.stop().await;
+}
