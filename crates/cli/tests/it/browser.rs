@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Fresh, free_port, skipped};
+use crate::support::{Api, Fresh, free_port, skipped};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -25,6 +25,12 @@ struct Driver {
 
 impl Driver {
     async fn start(chromedriver: &Path, chromium: &Path) -> Driver {
+        Driver::start_with(chromedriver, chromium, json!({})).await
+    }
+
+    /// Starts a session whose `goog:chromeOptions` have `extra` besides the usual ones, such as
+    /// `mobileEmulation`.
+    async fn start_with(chromedriver: &Path, chromium: &Path, extra: Value) -> Driver {
         let port = free_port();
         let process = Command::new(chromedriver)
             .arg(format!("--port={port}"))
@@ -48,14 +54,18 @@ impl Driver {
             assert!(started.elapsed() < Duration::from_secs(30), "chromedriver did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let mut options = json!({
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-extensions", "--no-first-run",
+                     "--window-size=1360,900"],
+        });
+        for (name, value) in extra.as_object().unwrap() {
+            options[name] = value.clone();
+        }
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                         "--disable-background-networking", "--disable-extensions", "--no-first-run",
-                         "--window-size=1360,900"],
-            },
+            "goog:chromeOptions": options,
         }}});
         let response: Value = http
             .post(format!("{base}/session"))
@@ -71,6 +81,74 @@ impl Driver {
             .unwrap_or_else(|| panic!("no session: {response}"))
             .to_owned();
         Driver { process, http, session, base }
+    }
+
+    /// Runs `script` (a function body) in the page and returns what it returns.
+    async fn execute(&self, script: &str, args: Value) -> Value {
+        self.command(reqwest::Method::POST, "/execute/sync", Some(json!({"script": script, "args": args})))
+            .await
+    }
+
+    /// Sets the value of the input `css` as a script would (for `datetime-local` inputs, whose
+    /// typing depends on the locale).
+    async fn set_value(&self, css: &str, value: &str) {
+        let found = self
+            .execute(
+                "const e = document.querySelector(arguments[0]); if (!e) return false; e.value = arguments[1]; return true;",
+                json!([css, value]),
+            )
+            .await;
+        assert_eq!(found, true, "no element {css}");
+    }
+
+    /// Empties the input `css`.
+    async fn clear(&self, css: &str) {
+        let element = self.find(css).await;
+        self.command(reqwest::Method::POST, &format!("/element/{element}/clear"), Some(json!({}))).await;
+    }
+
+    /// Empties the input `css` and types `text` into it.
+    async fn replace(&self, css: &str, text: &str) {
+        self.clear(css).await;
+        self.type_into(css, text).await;
+    }
+
+    /// Chooses the option `value` of the select `select` (in a multiple select, only it).
+    async fn select(&self, select: &str, value: &str) {
+        self.click(&format!("{select} option[value='{value}']")).await;
+    }
+
+    /// Whether `css` is shown, and where it is: `(displayed, x, width)` in CSS pixels.
+    async fn placed(&self, css: &str) -> (bool, f64, f64) {
+        let element = self.find(css).await;
+        let displayed =
+            self.command(reqwest::Method::GET, &format!("/element/{element}/displayed"), None).await;
+        let rect = self.command(reqwest::Method::GET, &format!("/element/{element}/rect"), None).await;
+        (displayed == true, rect["x"].as_f64().unwrap(), rect["width"].as_f64().unwrap())
+    }
+
+    /// Waits (a bounded time) until the text of `css` contains `expected`; returns the text.
+    async fn wait_for_contains(&self, css: &str, expected: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let text = self.try_text(css).await;
+            if let Some(text) = text.as_deref().filter(|text| text.contains(expected)) {
+                return text.to_owned();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{css} shows {text:?}, without {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Logs in at `url` with `token`.
+    async fn log_in(&self, url: &str, token: &str) {
+        self.goto(&format!("{url}/incidents")).await;
+        self.type_into("#token", token).await;
+        self.click("#login").await;
+        self.wait_for_text("main h1", "Incidents").await;
     }
 
     async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -485,5 +563,308 @@ async fn acknowledge_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(detail["status"], "acknowledged");
+    server.stop();
+}
+
+/// ChromeDriver and Chromium, or `None` (the test is skipped) when they are not installed and the
+/// browser tests are not required.
+fn browsers(test: &str) -> Option<(PathBuf, PathBuf)> {
+    let chromedriver = find_program("FIREBREAK_CHROMEDRIVER", &["/usr/bin/chromedriver"]);
+    let chromium = find_program("FIREBREAK_CHROMIUM", &["/usr/bin/chromium", "/usr/bin/chromium-browser"]);
+    match (chromedriver, chromium) {
+        (Some(chromedriver), Some(chromium)) => Some((chromedriver, chromium)),
+        _ => {
+            assert_ne!(
+                std::env::var("FIREBREAK_BROWSER_TESTS").as_deref(),
+                Ok("required"),
+                "chromium and chromedriver are required (apt-get install chromium chromium-driver)"
+            );
+            skipped(&format!("{test}: skipped: chromium or chromedriver is not installed"));
+            None
+        }
+    }
+}
+
+fn screenshots(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots").join(name)
+}
+
+/// Schedules, escalation policies, services, teams and users created, edited and deleted with the
+/// forms of the web UI (a deletion of something in use refused, saying what uses it), each step
+/// checked through the API.
+#[tokio::test]
+async fn edit_everything_in_a_real_browser() {
+    let Some((chromedriver, chromium)) = browsers("edit_everything_in_a_real_browser") else { return };
+    let Fresh { dir: _dir, token, server } = Fresh::start("forms.db", "ana").await;
+    let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
+    let driver = Driver::start(&chromedriver, &chromium).await;
+    driver.log_in(&server.url, &token).await;
+
+    // People: a team and a user with the forms, another user with the API.
+    driver.click("nav a[href='/people']").await;
+    driver.wait_for_text("main h1", "People").await;
+    driver.click("#new-team").await;
+    driver.wait_for_text("main h1", "New team").await;
+    driver.type_into("#team-form input[name=name]", "payments").await;
+    driver.type_into("#team-form input[name=description]", "Moves the money").await;
+    driver.click("#save").await;
+    driver.wait_for_text("main h1", "payments").await;
+    driver.goto(&format!("{}/users/new", server.url)).await;
+    driver.type_into("#user-form input[name=name]", "Ana").await;
+    driver.type_into("#user-form input[name=email]", "ana@example.com").await;
+    driver.click("#save").await;
+    driver.wait_for_text("main h1", "Ana").await;
+    driver.select("#method-form select[name=type]", "email").await;
+    driver.type_into("#method-form input[name=address]", "ana@example.com").await;
+    driver.click("#add-method").await;
+    driver.wait_for_contains("#contact-methods", "ana@example.com").await;
+    assert_eq!(api.post("/api/v1/users", json!({"name": "Bo", "email": "bo@example.com"})).await.0, 201);
+    driver.goto(&format!("{}/teams/1", server.url)).await;
+    driver.select("#member-form select[name=user]", "1").await;
+    driver.click("#add-member").await;
+    driver.wait_for_contains("#members", "Ana").await;
+    let (_, members) = api.get("/api/v1/teams/payments/members").await;
+    assert_eq!(members[0]["name"], "Ana");
+
+    // A schedule: created, given a second layer, its first layer removed; an override added and
+    // removed.
+    driver.goto(&format!("{}/schedules", server.url)).await;
+    driver.click("#new-schedule").await;
+    driver.wait_for_text("main h1", "New schedule").await;
+    driver.type_into("#schedule-form input[name=name]", "primary").await;
+    driver.replace("#schedule-form input[name=time_zone]", "Europe/Lisbon").await;
+    driver.set_value("#schedule-form input[name='layer.0.start']", "2026-03-02T09:00").await;
+    driver.type_into("#schedule-form input[name='layer.0.users']", "Ana, Bo").await;
+    driver.click("#save").await;
+    driver.wait_for_text("main h1", "primary").await;
+    let (_, schedule) = api.get("/api/v1/schedules/1").await;
+    assert_eq!(schedule["layers"][0]["users"], json!([1, 2]), "{schedule}");
+    assert_eq!(schedule["layers"][0]["start"], "2026-03-02T09:00:00Z", "{schedule}");
+    driver.click("#edit").await;
+    driver.wait_for_text("main h1", "Edit primary").await;
+    driver.replace("#schedule-form input[name=name]", "day").await;
+    driver.type_into("#schedule-form input[name='layer.1.users']", "Bo").await;
+    driver.type_into("#schedule-form textarea[name='layer.1.restrictions']", "daily 09:00-17:00").await;
+    driver.click("#save").await;
+    driver.wait_for_text("main h1", "day").await;
+    let (_, schedule) = api.get("/api/v1/schedules/1").await;
+    assert_eq!(schedule["layers"].as_array().unwrap().len(), 2, "{schedule}");
+    assert_eq!(schedule["layers"][1]["restrictions"][0]["type"], "daily", "{schedule}");
+    driver.click("#edit").await;
+    driver.wait_for_text("main h1", "Edit day").await;
+    driver.click("#schedule-form input[name='layer.0.remove']").await;
+    driver.click("#save").await;
+    driver.wait_for_text("main h1", "day").await;
+    let (_, schedule) = api.get("/api/v1/schedules/1").await;
+    assert_eq!(schedule["layers"].as_array().unwrap().len(), 1, "{schedule}");
+    assert_eq!(schedule["layers"][0]["users"], json!([2]), "{schedule}");
+    driver.select("#override-form select[name=user]", "1").await;
+    driver.set_value("#override-form input[name=start]", "2030-01-07T10:00").await;
+    driver.set_value("#override-form input[name=end]", "2030-01-07T12:00").await;
+    driver.click("#add-override").await;
+    driver.wait_for_contains("#overrides", "Ana").await;
+    let (_, schedule) = api.get("/api/v1/schedules/1").await;
+    assert_eq!(schedule["overrides"][0]["start"], "2030-01-07T10:00:00Z", "{schedule}");
+    driver.screenshot(&screenshots("schedule-edited.png")).await;
+    driver.click("#overrides button").await;
+    driver.wait_for_text("#overrides", "None.").await;
+    assert_eq!(api.get("/api/v1/schedules/1").await.1["overrides"], json!([]));
+
+    // An escalation policy: created with one level, given a second; the schedule it pages cannot
+    // be deleted, and the page says why.
+    driver.goto(&format!("{}/escalation-policies", server.url)).await;
+    driver.click("#new-policy").await;
+    driver.wait_for_text("main h1", "New escalation policy").await;
+    driver.type_into("#policy-form input[name=name]", "default").await;
+    driver.select("#policy-form select[name='level.0.targets']", "schedule:1").await;
+    driver.click("#save").await;
+    driver.wait_for_text("main h1", "default").await;
+    let (_, policy) = api.get("/api/v1/escalation-policies/1").await;
+    assert_eq!(policy["levels"][0]["targets"], json!([{"type": "schedule", "id": 1}]), "{policy}");
+    assert_eq!(policy["levels"][0]["timeout_minutes"], 15, "{policy}");
+    driver.click("#edit").await;
+    driver.wait_for_text("main h1", "Edit default").await;
+    driver.replace("#policy-form input[name='level.1.timeout']", "30").await;
+    driver.select("#policy-form select[name='level.1.targets']", "team:1").await;
+    driver.click("#policy-form input[name='level.1.wakes_management']").await;
+    driver.replace("#policy-form input[name=repeat]", "2").await;
+    driver.click("#save").await;
+    driver.wait_for_text("main h1", "default").await;
+    let (_, policy) = api.get("/api/v1/escalation-policies/1").await;
+    assert_eq!(policy["repeat"], 2, "{policy}");
+    assert_eq!(
+        policy["levels"][1],
+        json!({"timeout_minutes": 30, "targets": [{"type": "team", "id": 1}], "wakes_management": true})
+    );
+    driver.screenshot(&screenshots("policy-edited.png")).await;
+    driver.goto(&format!("{}/schedules/1/edit", server.url)).await;
+    driver.click("#delete-form input[name=confirm]").await;
+    driver.click("#delete").await;
+    let refused = driver.wait_for_contains("#form-error", "is a target of escalation policies default").await;
+    assert!(refused.contains("day"), "{refused}");
+
+    // A service: created with its key shown once (and the key works), edited, a new key.
+    driver.goto(&format!("{}/services", server.url)).await;
+    driver.click("#new-service").await;
+    driver.wait_for_text("main h1", "New service").await;
+    driver.type_into("#service-form input[name=name]", "checkout").await;
+    driver.select("#service-form select[name=team]", "1").await;
+    driver.type_into("#service-form input[name=description]", "Takes card payments").await;
+    driver.select("#service-form select[name=escalation_policy]", "1").await;
+    driver.type_into("#service-form textarea[name=links]", "Dashboard https://grafana.example/d/1").await;
+    driver.type_into("#service-form textarea[name=runbook]", "## Failing\n1. Roll back.").await;
+    driver.click("#save").await;
+    let key = driver.wait_for_contains("#integration-key", "fbk_").await;
+    driver.screenshot(&screenshots("service-created.png")).await;
+    let (_, service) = api.get("/api/v1/services/checkout").await;
+    assert_eq!(service["escalation_policy_id"], 1, "{service}");
+    assert_eq!(service["links"][0]["title"], "Dashboard", "{service}");
+    let send = |key: String| {
+        let event = json!({"routing_key": key, "event_action": "trigger",
+            "payload": {"summary": "disk full", "source": "db-1", "severity": "warning"}});
+        api.http.post(format!("{}/v2/enqueue", server.url)).json(&event).send()
+    };
+    assert_eq!(send(key.clone()).await.unwrap().status(), 202);
+    driver.click("main a[href='/services/1']").await;
+    driver.wait_for_text("main h1", "checkout").await;
+    driver.click("#edit").await;
+    driver.wait_for_text("main h1", "Edit checkout").await;
+    driver.replace("#service-form input[name=description]", "Takes every payment").await;
+    driver.select("#service-form select[name=escalation_policy]", "").await;
+    driver.click("#save").await;
+    driver.wait_for_text("main p.description", "Takes every payment").await;
+    let (_, service) = api.get("/api/v1/services/checkout").await;
+    assert_eq!(service["escalation_policy_id"], Value::Null, "{service}");
+    driver.click("#edit").await;
+    driver.wait_for_text("main h1", "Edit checkout").await;
+    driver.click("form[action$='/rotate-key'] input[name=confirm]").await;
+    driver.click("#rotate-key").await;
+    let new_key = driver.wait_for_contains("#integration-key", "fbk_").await;
+    assert_ne!(new_key, key);
+    assert_eq!(send(key).await.unwrap().status(), 400, "the old key no longer works");
+    assert_eq!(send(new_key).await.unwrap().status(), 202);
+
+    // Deleted: the policy, once no service uses it and the incident the alert opened is resolved,
+    // then the schedule it paged.
+    driver.goto(&format!("{}/escalation-policies/1/edit", server.url)).await;
+    driver.click("#delete-form input[name=confirm]").await;
+    driver.click("#delete").await;
+    driver.wait_for_contains("#form-error", "are paging through escalation policy default").await;
+    let (_, incidents) = api.get("/api/v1/incidents").await;
+    for incident in incidents["incidents"].as_array().unwrap() {
+        api.post(&format!("/api/v1/incidents/{}/resolve", incident["id"]), json!({})).await;
+    }
+    driver.click("#delete-form input[name=confirm]").await;
+    driver.click("#delete").await;
+    driver.wait_for_text("main h1", "Escalation policies").await;
+    assert_eq!(api.get("/api/v1/escalation-policies/1").await.0, 404);
+    driver.goto(&format!("{}/schedules/1/edit", server.url)).await;
+    driver.click("#delete-form input[name=confirm]").await;
+    driver.click("#delete").await;
+    driver.wait_for_text("main h1", "Schedules").await;
+    assert_eq!(api.get("/api/v1/schedules/1").await.0, 404);
+
+    // And the service, the team that owned it, and Bo.
+    driver.goto(&format!("{}/teams/1", server.url)).await;
+    driver.click("#delete-form input[name=confirm]").await;
+    driver.click("#delete").await;
+    driver.wait_for_contains("#form-error", "team payments is in use: services checkout").await;
+    driver.goto(&format!("{}/services/1/edit", server.url)).await;
+    driver.click("#delete-form input[name=confirm]").await;
+    driver.click("#delete").await;
+    driver.wait_for_text("main h1", "Services").await;
+    assert_eq!(api.get("/api/v1/services/checkout").await.0, 404);
+    driver.goto(&format!("{}/teams/1", server.url)).await;
+    driver.click("#delete-form input[name=confirm]").await;
+    driver.click("#delete").await;
+    driver.wait_for_text("main h1", "People").await;
+    assert_eq!(api.get("/api/v1/teams/payments").await.0, 404);
+    driver.goto(&format!("{}/users/2", server.url)).await;
+    driver.click("#delete-form input[name=confirm]").await;
+    driver.click("#delete").await;
+    driver.wait_for_text("main h1", "People").await;
+    assert_eq!(api.get("/api/v1/users/Bo").await.0, 404);
+    let people = driver.text("main").await;
+    assert!(people.contains("Ana") && !people.contains("bo@example.com"), "{people}");
+    driver.quit().await;
+    server.stop();
+}
+
+/// On a phone 375 CSS pixels wide, the incident list and an incident's page fit the screen and
+/// the acknowledge button can be pressed; and the list and the timeline show what changed without
+/// a reload.
+#[tokio::test]
+async fn a_phone_sees_the_list_change_without_a_reload() {
+    let Some((chromedriver, chromium)) = browsers("a_phone_sees_the_list_change_without_a_reload") else {
+        return;
+    };
+    let Fresh { dir: _dir, token, server } = Fresh::start("phone.db", "ana").await;
+    let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
+    api.post("/api/v1/teams", json!({"name": "payments"})).await;
+    api.post(
+        "/api/v1/services",
+        json!({"name": "checkout-eu-west-primary", "team": "payments", "description": "Takes card payments"}),
+    )
+    .await;
+    let (_, incident) = api
+        .post("/api/v1/incidents", json!({"title": "Card payments failing for EU customers on every storefront", "service": "checkout-eu-west-primary", "severity": "SEV1"}))
+        .await;
+    let id = incident["id"].as_i64().unwrap();
+    api.post(&format!("/api/v1/incidents/{id}/notes"), json!({"text": "Error rate 38% on /pay since 02:51, provider status page is green; https://grafana.example.com/d/checkout?orgId=1&from=now-1h&to=now"})).await;
+
+    let phone = json!({"mobileEmulation": {"deviceMetrics": {"width": 375, "height": 812, "pixelRatio": 2}}});
+    let driver = Driver::start_with(&chromedriver, &chromium, phone).await;
+    driver.log_in(&server.url, &token).await;
+    // The page's width and the screen's, and what sticks out past the screen, if anything.
+    let fits = "const wide = [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > 375.5)
+        .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
+        .slice(0, 8);
+        return [document.documentElement.scrollWidth, window.innerWidth, wide];";
+    let widths = driver.execute(fits, json!([])).await;
+    assert_eq!(widths[1], 375, "a wider page widens a phone's viewport: {widths}");
+    assert!(widths[0].as_f64() <= Some(375.0), "the incident list scrolls sideways: {widths}");
+    driver.screenshot(&screenshots("incidents-phone.png")).await;
+
+    // The list shows a new incident without a reload.
+    driver.execute("window.__marker = 1; return null;", json!([])).await;
+    api.post(
+        "/api/v1/incidents",
+        json!({"title": "Search latency p99 above 2s", "service": "checkout-eu-west-primary"}),
+    )
+    .await;
+    driver.wait_for_contains("#incident-list", "Search latency p99 above 2s").await;
+    assert_eq!(driver.execute("return window.__marker;", json!([])).await, 1, "the page was reloaded");
+
+    driver.click(&format!("#incident-list a[href='/incidents/{id}']")).await;
+    driver.wait_for_text("#status", "triggered").await;
+    let widths = driver.execute(fits, json!([])).await;
+    assert!(
+        widths[0].as_f64() <= Some(375.0) && widths[1] == 375,
+        "the incident page scrolls sideways: {widths}"
+    );
+    let (displayed, x, width) = driver.placed("#acknowledge").await;
+    assert!(
+        displayed && x >= 0.0 && x + width <= 375.0,
+        "the acknowledge button is off screen: {x} + {width}"
+    );
+    driver.screenshot(&screenshots("incident-phone.png")).await;
+
+    // The timeline shows a note added elsewhere without a reload.
+    driver.execute("window.__marker = 2; return null;", json!([])).await;
+    api.post(&format!("/api/v1/incidents/{id}/notes"), json!({"text": "Rolled back the last deploy."})).await;
+    driver.wait_for_contains("#timeline", "Rolled back the last deploy.").await;
+    assert_eq!(driver.execute("return window.__marker;", json!([])).await, 2, "the page was reloaded");
+
+    driver.click("#acknowledge").await;
+    driver.wait_for_text("#status", "acknowledged").await;
+    assert_eq!(api.get(&format!("/api/v1/incidents/{id}")).await.1["status"], "acknowledged");
+    for path in ["/services/1", "/schedules", "/people", "/services/new", "/escalation-policies/new"] {
+        driver.goto(&format!("{}{path}", server.url)).await;
+        let widths = driver.execute(fits, json!([])).await;
+        assert!(widths[0].as_f64() <= Some(375.0) && widths[1] == 375, "{path} scrolls sideways: {widths}");
+    }
+    driver.screenshot(&screenshots("policy-form-phone.png")).await;
+    driver.quit().await;
     server.stop();
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use firebreak_domain::{self as domain, Alert, Command, Id, Incident, Status, TimelineEntry};
@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::chart::{SignalChart, anomaly_spans, chart};
 use super::format::{age, format_time, service_link, table_head, time_until};
+use super::live;
 use super::page::{Catalog, Page, Session, csrf_matches, page_id};
 use crate::error::ApiError;
 use crate::extract::{Form, Path};
@@ -41,6 +42,14 @@ const TABS: [&str; 6] = ["open", "triggered", "acknowledged", "mitigated", "reso
 struct ListParams {
     status: Option<String>,
     cursor: Option<String>,
+    /// Set by the live list: answer only the list, not the page.
+    fragment: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct IncidentParams {
+    /// `timeline` for the live timeline: answer only the timeline, not the page.
+    fragment: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -91,12 +100,13 @@ pub(super) fn routes() -> Router<Shared> {
 async fn incident_list(
     State(server): State<Shared>,
     Query(params): Query<ListParams>,
+    headers: HeaderMap,
     session: Session,
 ) -> Page {
     let status = params.status.unwrap_or_else(|| "open".to_owned());
     let query = IncidentQuery {
         status: (status != "all").then(|| status.clone()),
-        cursor: params.cursor,
+        cursor: params.cursor.clone(),
         limit: Some(LIST_PAGE_INCIDENTS),
         ..Default::default()
     };
@@ -106,10 +116,30 @@ async fn incident_list(
     }
     .await;
     let (incidents, next, catalog) = result.map_err(|err| session.error(err))?;
-    Ok(session.page("Incidents", list_body(&status, &incidents, next.as_deref(), &catalog, server.now())))
+    let list = List {
+        status: &status,
+        cursor: query.cursor.as_deref(),
+        incidents: &incidents,
+        next: next.as_deref(),
+    };
+    if params.fragment.is_some() {
+        return Ok(live::fragment(&headers, list_items(&list, &catalog, server.now())));
+    }
+    Ok(session.page("Incidents", list_body(&list, &catalog, server.now())))
 }
 
-async fn incident_page(State(server): State<Shared>, Path(id): Path<String>, session: Session) -> Page {
+async fn incident_page(
+    State(server): State<Shared>,
+    Path(id): Path<String>,
+    Query(params): Query<IncidentParams>,
+    headers: HeaderMap,
+    session: Session,
+) -> Page {
+    if params.fragment.is_some() {
+        let result = async { Ok::<_, ApiError>(server.incident(page_id(&id, "incident")?).await?) }.await;
+        let detail = result.map_err(|err| session.error(err))?;
+        return Ok(live::fragment(&headers, timeline(&detail.timeline)));
+    }
     let data = load_incident(&server, &id).await.map_err(|err| session.error(err))?;
     let title = format!("#{} {}", data.incident.id, data.incident.title);
     Ok(session.page(&title, incident_body(&data, &session)))
@@ -215,28 +245,47 @@ async fn load_moved(server: &Shared, incident: &Incident, catalog: &Catalog) -> 
     Ok(Moved { from, to, charts })
 }
 
-/// The incident list: tabs by status, the incidents, and a link to older ones when there are more.
-fn list_body(
-    status: &str,
-    incidents: &[Incident],
-    next: Option<&str>,
-    catalog: &Catalog,
-    now: Timestamp,
-) -> Markup {
+/// One page of the incident list, as asked for.
+struct List<'a> {
+    /// The tab: a status, `open` or `all`.
+    status: &'a str,
+    /// Where the page starts, when it is not the first.
+    cursor: Option<&'a str>,
+    incidents: &'a [Incident],
+    /// Where the next page starts, when there are more.
+    next: Option<&'a str>,
+}
+
+/// The incident list: tabs by status, and the list itself, which keeps itself up to date.
+fn list_body(list: &List<'_>, catalog: &Catalog, now: Timestamp) -> Markup {
+    let mut url = format!("/incidents?status={}", list.status);
+    if let Some(cursor) = list.cursor {
+        url.push_str("&cursor=");
+        url.push_str(cursor);
+    }
+    url.push_str("&fragment=1");
     html! {
         h1 { "Incidents" }
         div.tabs {
             @for tab in TABS {
-                a class=[(tab == status).then_some("active")] href={ "/incidents?status=" (tab) } { (tab) }
+                a class=[(tab == list.status).then_some("active")] href={ "/incidents?status=" (tab) } { (tab) }
             }
         }
-        @if incidents.is_empty() {
+        (live::region("incident-list", &url, list_items(list, catalog, now)))
+    }
+}
+
+/// The incidents of the list, and a link to older ones when there are more: the live part of the
+/// list, answered alone to `fragment=1`.
+fn list_items(list: &List<'_>, catalog: &Catalog, now: Timestamp) -> Markup {
+    html! {
+        @if list.incidents.is_empty() {
             p.empty { "No incidents here. Quiet is good." }
         } @else {
-            table.incidents {
+            table.incidents.cards {
                 (table_head(&["#", "Sev", "Status", "Title", "Service", "Owner", "Declared"]))
                 tbody {
-                    @for incident in incidents {
+                    @for incident in list.incidents {
                         tr class=(incident.status) {
                             td.num { a href={ "/incidents/" (incident.id) } { (incident.id) } }
                             td { (severity_badge(incident)) }
@@ -250,8 +299,8 @@ fn list_body(
                 }
             }
         }
-        @if let Some(next) = next {
-            p { a href={ "/incidents?status=" (status) "&cursor=" (next) } { "Older →" } }
+        @if let Some(next) = list.next {
+            p { a href={ "/incidents?status=" (list.status) "&cursor=" (next) } { "Older →" } }
         }
     }
 }
@@ -282,7 +331,12 @@ fn incident_body(data: &IncidentData, session: &Session) -> Markup {
                 (alerts(&data.alerts))
                 (pages(&data.notifications))
                 (what_moved(&data.moved, &data.catalog, incident.created_at))
-                (timeline(&data.timeline))
+                h2 { "Timeline" }
+                (live::region(
+                    "timeline-live",
+                    &format!("/incidents/{}?fragment=timeline", incident.id),
+                    timeline(&data.timeline),
+                ))
             }
             aside {
                 dl {
@@ -575,10 +629,10 @@ fn what_moved(moved: &Moved, catalog: &Catalog, start: Timestamp) -> Markup {
     }
 }
 
-/// An incident's timeline, oldest first.
+/// An incident's timeline, oldest first: the live part of an incident's page, answered alone to
+/// `fragment=timeline`.
 fn timeline(entries: &[TimelineEntry]) -> Markup {
     html! {
-        h2 { "Timeline" }
         table.timeline #timeline {
             tbody {
                 @for entry in entries {
@@ -738,9 +792,13 @@ mod tests {
 
     #[test]
     fn the_incident_list_escapes_titles_names_and_parameters() {
-        let html = list_body(HOSTILE, &[incident()], Some(HOSTILE), &catalog(), at(NOW)).into_string();
-        // The title, the service, the owner, and the status and cursor in the link to older ones.
-        assert_escaped(&html, 5);
+        let incidents = [incident()];
+        let list =
+            List { status: HOSTILE, cursor: Some(HOSTILE), incidents: &incidents, next: Some(HOSTILE) };
+        let html = list_body(&list, &catalog(), at(NOW)).into_string();
+        // The title, the service, the owner, the status and cursor in the link to older ones, and
+        // the status and the cursor in the live list's URL.
+        assert_escaped(&html, 7);
         assert!(html.contains(r#"<a href="/incidents/42">42</a>"#), "{html}");
     }
 

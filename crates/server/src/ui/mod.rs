@@ -1,18 +1,27 @@
-//! The web UI: server-rendered HTML pages, no scripts, no build step. This file only assembles the
-//! routes; each page lives in the module of its capability, and what pages share (the one page
-//! shell, its security headers, the session) in [`page`].
+//! The web UI: server-rendered HTML pages and plain HTML forms, no build step. This file only
+//! assembles the routes; each page lives in the module of its capability, and what pages share in
+//! shared modules: the one page shell, its security headers and the session in [`page`], what
+//! forms share in [`forms`], and the parts of pages that keep themselves up to date in [`live`]
+//! (with the one script, a file of this crate; no page needs it to work).
 //!
-//! Pages: incident list, incident page (with actions and the pages sent), service catalog and
-//! service page, who is on call now, schedules and escalation policies, the status of the paging
-//! channels, the log-in page, and the pages of signed acknowledge and resolve links.
+//! Pages: incident list (live), incident page (with actions, the pages sent, and a live timeline),
+//! service catalog and service page, who is on call now, schedules and escalation policies,
+//! people (teams, users and their contact methods), the status of the paging channels, the log-in
+//! page, and the pages of signed acknowledge and resolve links. Every object but an incident is
+//! created, edited and deleted with forms: each posts with the session's form token and is
+//! answered with a redirect, or with the form again, as it was typed, and the application's
+//! message, with a 4xx status.
 
 mod chart;
 mod format;
+mod forms;
 mod incidents;
 mod links;
+mod live;
 mod login;
 mod oncall;
 mod page;
+mod people;
 mod roster;
 mod services;
 mod status;
@@ -30,6 +39,8 @@ pub(crate) fn routes() -> Router<Shared> {
         .merge(incidents::routes())
         .merge(services::routes())
         .merge(oncall::routes())
+        .merge(people::routes())
         .merge(links::routes())
+        .merge(live::routes())
         .merge(status::routes())
 }

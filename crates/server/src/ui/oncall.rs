@@ -1,11 +1,14 @@
 //! Who is on call: the on-call page (who each service's escalation policy would page now), the
-//! schedules with their next two weeks as day bars, and the escalation policies level by level.
+//! schedules with their next two weeks as day bars, and the escalation policies level by level;
+//! their forms are in [`edit`].
+
+mod edit;
 
 use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, post};
 use firebreak_app::oncall::StoredSchedule;
 use firebreak_domain::{self as domain, Id, Service, Team};
 use firebreak_engine as engine;
@@ -70,10 +73,18 @@ struct ShownPiece {
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/oncall", get(oncall_page))
-        .route("/schedules", get(schedule_list))
+        .route("/schedules", get(schedule_list).post(edit::create_schedule))
+        .route("/schedules/new", get(edit::new_schedule))
         .route("/schedules/{id}", get(schedule_page))
-        .route("/escalation-policies", get(policy_list))
+        .route("/schedules/{id}/edit", get(edit::edit_schedule).post(edit::save_schedule))
+        .route("/schedules/{id}/delete", post(edit::delete_schedule))
+        .route("/schedules/{id}/overrides", post(edit::add_override))
+        .route("/schedules/{id}/overrides/{index}/remove", post(edit::remove_override))
+        .route("/escalation-policies", get(policy_list).post(edit::create_policy))
+        .route("/escalation-policies/new", get(edit::new_policy))
         .route("/escalation-policies/{id}", get(policy_page))
+        .route("/escalation-policies/{id}/edit", get(edit::edit_policy).post(edit::save_policy))
+        .route("/escalation-policies/{id}/delete", post(edit::delete_policy))
 }
 
 async fn oncall_page(State(server): State<Shared>, session: Session) -> Page {
@@ -98,7 +109,7 @@ async fn schedule_list(State(server): State<Shared>, session: Session) -> Page {
 async fn schedule_page(State(server): State<Shared>, Path(id): Path<String>, session: Session) -> Page {
     let result = async {
         let data = ScheduleData::load(&server, &id).await?;
-        let body = schedule_body(&data, server.now())?;
+        let body = schedule_body(&data, &session, (&edit::OverrideDraft::default(), None), server.now())?;
         Ok::<_, ApiError>((data.stored.name, body))
     }
     .await;
@@ -310,9 +321,12 @@ fn time_zone_name(schedule: &domain::Schedule) -> &str {
 /// call at `now`.
 fn schedule_list_body(schedules: &[StoredSchedule], directory: &Directory, now: Timestamp) -> Markup {
     html! {
-        h1 { "Schedules" }
+        div.page-head {
+            h1 { "Schedules" }
+            a.button #new-schedule href="/schedules/new" { "New schedule" }
+        }
         @if schedules.is_empty() {
-            p.empty { "No schedules yet. Create one with " code { "firebreak schedule create" } "." }
+            p.empty { "No schedules yet." }
         } @else {
             table.schedules {
                 (table_head(&["Schedule", "Time zone", "Layers", "Overrides ahead", "On call now"]))
@@ -333,17 +347,27 @@ fn schedule_list_body(schedules: &[StoredSchedule], directory: &Directory, now: 
     }
 }
 
-/// A schedule's page: who is on call at `now`, the next two weeks, its layers and its overrides.
-fn schedule_body(data: &ScheduleData, now: Timestamp) -> Result<Markup, ApiError> {
+/// A schedule's page: who is on call at `now`, the next two weeks, its layers and its overrides,
+/// with the form that adds an override (as it was sent, and what was wrong with it, if it was).
+fn schedule_body(
+    data: &ScheduleData,
+    session: &Session,
+    (draft, error): (&edit::OverrideDraft, Option<&ApiError>),
+    now: Timestamp,
+) -> Result<Markup, ApiError> {
     let ScheduleData { stored, directory, used_by } = data;
     let schedule = &stored.schedule;
     let tz = &schedule.time_zone;
-    let mut overrides = schedule.overrides.clone();
-    overrides.sort_by_key(|cover| cover.start);
+    // Each with its place in the schedule, which the button that removes it names.
+    let mut overrides: Vec<(usize, &domain::Override)> = schedule.overrides.iter().enumerate().collect();
+    overrides.sort_by_key(|(_, cover)| cover.start);
     let policy_links =
         used_by.iter().map(|(id, name)| html! { a href={ "/escalation-policies/" (id) } { (name) } });
     Ok(html! {
-        h1 { (stored.name) }
+        div.page-head {
+            h1 { (stored.name) }
+            a.button #edit href={ "/schedules/" (stored.id) "/edit" } { "Edit" }
+        }
         dl.facts {
             dt { "Time zone" } dd { (time_zone_name(schedule)) }
             dt { "On call now" } dd #on-call { (on_call_now(directory, schedule, now)) }
@@ -384,14 +408,14 @@ fn schedule_body(data: &ScheduleData, now: Timestamp) -> Result<Markup, ApiError
                 }
             }
         }
-        h2 { "Overrides" }
+        h2 #overrides-head { "Overrides" }
         @if overrides.is_empty() {
-            p.empty { "None." }
+            p.empty #overrides { "None." }
         } @else {
             table.overrides #overrides {
-                (table_head(&["Who", "From", "To", ""]))
+                (table_head(&["Who", "From", "To", "", ""]))
                 tbody {
-                    @for cover in &overrides {
+                    @for (index, cover) in &overrides {
                         tr class=(if cover.end <= now { "past" } else { "" }) {
                             td { (person(&directory.user(cover.user))) }
                             td.nowrap { (local_time(cover.start, tz, SCHEDULE_TIME_FORMAT)) }
@@ -405,11 +429,13 @@ fn schedule_body(data: &ScheduleData, now: Timestamp) -> Result<Markup, ApiError
                                     "upcoming"
                                 }
                             }
+                            td { (edit::remove_override_button(session, stored.id, *index)) }
                         }
                     }
                 }
             }
         }
+        (edit::override_form(session, stored, directory, draft, error))
     })
 }
 
@@ -606,9 +632,12 @@ fn policy_list_body(
     now: Timestamp,
 ) -> Markup {
     html! {
-        h1 { "Escalation policies" }
+        div.page-head {
+            h1 { "Escalation policies" }
+            a.button #new-policy href="/escalation-policies/new" { "New escalation policy" }
+        }
         @if policies.is_empty() {
-            p.empty { "No escalation policies yet. Create one with " code { "firebreak policy create" } "." }
+            p.empty { "No escalation policies yet." }
         } @else {
             table.policies {
                 (table_head(&["Policy", "Levels", "Repeats", "Paged first now", "Used by"]))
@@ -644,7 +673,10 @@ fn policy_body(
     };
     let levels = policy.levels(directory, now);
     html! {
-        h1 { (policy.name) }
+        div.page-head {
+            h1 { (policy.name) }
+            a.button #edit href={ "/escalation-policies/" (policy.id) "/edit" } { "Edit" }
+        }
         dl.facts {
             dt { "Repeats" } dd { (repeat) }
             dt { "Used by" }
@@ -681,7 +713,7 @@ mod tests {
 
     use firebreak_app::oncall::Target;
 
-    use super::super::page::tests::{ESCAPED, HOSTILE, NOW, assert_escaped, at, catalog};
+    use super::super::page::tests::{ESCAPED, HOSTILE, NOW, assert_escaped, at, catalog, session};
     use super::super::roster::{ServiceOnCall, service_on_call, stretch};
     use super::*;
 
@@ -853,7 +885,11 @@ mod tests {
             directory: directory(),
             used_by: vec![(4, HOSTILE.to_owned())],
         };
-        let html = schedule_body(&data, at(NOW)).expect("the schedule has shifts").into_string();
+        let session = session();
+        let draft = edit::OverrideDraft::default();
+        let html = schedule_body(&data, &session, (&draft, None), at(NOW))
+            .expect("the schedule has shifts")
+            .into_string();
         // The name and the policy; user 5's override, on seven of the fourteen days, in the
         // layer and in the overrides, the days three times each (the bar's label and tooltip, and
         // the text).
@@ -865,7 +901,13 @@ mod tests {
         for id in ["on-call", "days", "overrides"] {
             assert!(html.contains(&format!(r#"id="{id}""#)), "no #{id} in {html}");
         }
-        assert!(html.starts_with(&format!("<h1>{ESCAPED}</h1>")), "{html}");
+        assert!(html.starts_with(&format!(r#"<div class="page-head"><h1>{ESCAPED}</h1>"#)), "{html}");
+        // The override can be removed by its place in the schedule, and another added.
+        assert!(
+            html.contains(r#"<form class="inline" method="post" action="/schedules/3/overrides/0/remove">"#),
+            "{html}"
+        );
+        assert!(html.contains(r#"action="/schedules/3/overrides""#), "{html}");
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! markup inserted as it is is the stylesheet below and the output of [`crate::markdown`], which
 //! sanitizes what it renders. Each page is loaded from the store first and then rendered by a
 //! function of the loaded data alone, so what a page shows can be tested without a database.
+//! The pages of a logged-in person load one script file, [`super::live`]'s, which refreshes the
+//! parts of a page marked live (no inline script: the policy allows none); every page and every
+//! form works without it.
 //! [`layout`] is the one page shell, for these pages and for the signed-link pages of
 //! [`super::links`] alike, and the one place that sets the security headers.
 
@@ -26,11 +29,12 @@ use crate::state::Shared;
 
 /// The name of the cookie that holds a logged-in person's API token.
 pub(super) const COOKIE: &str = "firebreak_token";
-/// The Content-Security-Policy of every page: no scripts at all, styles only inline (the one
-/// stylesheet is in the page), forms only to this server, and no framing, which stops
-/// clickjacking of the action buttons.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+/// The Content-Security-Policy of every page: scripts only from files of this server (the one
+/// script, [`super::live`], which keeps lists up to date) and never inline, requests from scripts
+/// only to this server, styles only inline (the one stylesheet is in the page), forms only to this
+/// server, and no framing, which stops clickjacking of the action buttons.
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; \
+                   img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// The stylesheet of every page.
 const STYLE: &str = include_str!("style.css");
 
@@ -86,6 +90,11 @@ impl Session {
     /// A page for this session.
     pub(super) fn page(&self, title: &str, body: Markup) -> Response {
         layout(StatusCode::OK, title, Viewer::LoggedIn(self), body)
+    }
+
+    /// A page for this session answered with `status`: a form shown again with what was wrong.
+    pub(super) fn page_with(&self, status: StatusCode, title: &str, body: Markup) -> Response {
+        layout(status, title, Viewer::LoggedIn(self), body)
     }
 
     /// The error page for this session.
@@ -153,6 +162,9 @@ fn document(title: &str, viewer: &Viewer<'_>, body: Markup) -> Markup {
                 title { (title) " · firebreak" }
                 // The stylesheet is a constant of this crate, not anything a person typed.
                 style { (PreEscaped(STYLE)) }
+                @if matches!(viewer, Viewer::LoggedIn(_)) {
+                    script src=(super::live::SCRIPT_URL.as_str()) defer {}
+                }
             }
             body {
                 header {
@@ -176,6 +188,8 @@ fn nav(session: &Session) -> Markup {
             a href="/oncall" { "On call" }
             a href="/schedules" { "Schedules" }
             a href="/escalation-policies" { "Escalation policies" }
+            a href="/people" { "People" }
+            a href="/status" { "Status" }
             form method="post" action="/logout" class="inline" {
                 input type="hidden" name="csrf" value=(session.csrf);
                 span.who { (session.actor.name()) }
@@ -236,6 +250,9 @@ pub(super) mod tests {
     /// is. Attributes are always double-quoted, so the single quote needs no escaping.
     #[track_caller]
     pub(in crate::ui) fn assert_escaped(html: &str, places: usize) {
+        // The one script element of the shell, loading the server's own file, is the only one.
+        let shell_script = format!(r#"<script src="{}" defer></script>"#, *super::super::live::SCRIPT_URL);
+        let html = &html.replacen(&shell_script, "", 1);
         let shown = html.matches(ESCAPED).count();
         assert!(shown >= places, "the hostile text is shown {shown} times, not at least {places}: {html}");
         // Every `alert(1)` in the page is one of the two in an escaped copy.

@@ -5,6 +5,7 @@
 mod api;
 mod connections;
 mod editing;
+mod forms;
 mod hostile;
 mod ingest;
 mod oncall;
