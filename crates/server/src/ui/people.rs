@@ -8,13 +8,14 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use firebreak_api::{self as api, Ref};
 use firebreak_app::paging::{ContactMethod, shown_address};
-use firebreak_domain::{Id, Team, User};
+use firebreak_domain::{Id, NotificationRule, Team, User};
 use firebreak_notify::Channel;
 use maud::{Markup, html};
 
 use super::format::{format_time, join, table_head};
 use super::forms::{
-    Fields, confirmed, csrf_field, delete_form, done, parse_id, problem, select, status_of, text_input,
+    Fields, confirmed, csrf_field, delete_form, done, parse_id, parse_number, problem, select, status_of,
+    text_input,
 };
 use super::page::{Page, Session, page_id};
 use crate::error::ApiError;
@@ -54,6 +55,7 @@ struct TeamData {
 struct UserData {
     user: User,
     methods: Vec<ContactMethod>,
+    rules: Vec<NotificationRule>,
 }
 
 /// What a team's form holds.
@@ -98,6 +100,8 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/users/{id}/contact-methods", post(add_method))
         .route("/users/{id}/contact-methods/{method}", post(save_method))
         .route("/users/{id}/contact-methods/{method}/remove", post(remove_method))
+        .route("/users/{id}/notification-rules", post(add_rule))
+        .route("/users/{id}/notification-rules/{rule}/remove", post(remove_rule))
 }
 
 async fn people_page(State(server): State<Shared>, session: Session) -> Page {
@@ -438,12 +442,59 @@ async fn remove_method(
     }
 }
 
+async fn add_rule(
+    State(server): State<Shared>,
+    Path(id): Path<String>,
+    session: Session,
+    Form(fields): Posted,
+) -> Page {
+    let fields = Fields(fields);
+    fields.check(&session).map_err(|err| session.error(err))?;
+    let data = UserData::load(&server, &id).await.map_err(|err| session.error(err))?;
+    let result = async {
+        let body = api::CreateNotificationRule {
+            contact_method_id: parse_id("a contact method", fields.get("contact_method_id"))?,
+            urgency: Some(fields.get("urgency").to_owned()),
+            delay_minutes: Some(parse_number("the delay", fields.get("delay_minutes"))?),
+            hours: Some(fields.get("hours").to_owned()),
+        };
+        server.create_notification_rule(&Ref::Id(data.user.id), body).await?;
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(done(&format!("/users/{}#notification-rules", data.user.id))),
+        Err(err) => Ok(user_again(&session, &data, &MethodDraft::default(), err)),
+    }
+}
+
+async fn remove_rule(
+    State(server): State<Shared>,
+    Path((id, rule)): Path<(String, String)>,
+    session: Session,
+    Form(fields): Posted,
+) -> Page {
+    let fields = Fields(fields);
+    fields.check(&session).map_err(|err| session.error(err))?;
+    let data = UserData::load(&server, &id).await.map_err(|err| session.error(err))?;
+    let result = async {
+        let rule = page_id(&rule, "notification rule")?;
+        Ok::<_, ApiError>(server.delete_notification_rule(&Ref::Id(data.user.id), rule).await?)
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(done(&format!("/users/{}#notification-rules", data.user.id))),
+        Err(err) => Ok(user_again(&session, &data, &MethodDraft::default(), err)),
+    }
+}
+
 impl UserData {
     async fn load(server: &Shared, id: &str) -> Result<UserData, ApiError> {
         let id = page_id(id, "user")?;
         let user = server.user(&Ref::Id(id)).await?;
         let methods = server.contact_methods(&Ref::Id(id)).await?;
-        Ok(UserData { user, methods })
+        let rules = server.notification_rules(&Ref::Id(id)).await?;
+        Ok(UserData { user, methods, rules })
     }
 }
 
@@ -633,7 +684,7 @@ fn user_body(
             div.buttons { button.primary #save { "Save" } a href="/people" { "Cancel" } }
         }
         h2 { "Contact methods" }
-        p.hint { "Every page to " (user.name) " goes to each of these." }
+        p.hint { "Without notification rules, every page to " (user.name) " goes to each of these at once." }
         @if data.methods.is_empty() {
             p.empty #contact-methods { "None: pages to " (user.name) " reach nobody." }
         } @else {
@@ -675,12 +726,76 @@ fn user_body(
             (text_input("Access token", "token", &draft_method.token, "ntfy only, for a protected topic; not shown again"))
             div.buttons { button #add-method { "Add contact method" } }
         }
+        (rules_section(session, data))
         h2 { "Delete" }
         p.hint {
             "Incidents and timelines keep " (user.name) "'s name. Someone that a schedule or an escalation "
             "policy names cannot be deleted."
         }
         (delete_form(session, &format!("/users/{}/delete", user.id), &user.name))
+    }
+}
+
+/// A user's notification rules, each with a button that removes it, and the form that adds one.
+fn rules_section(session: &Session, data: &UserData) -> Markup {
+    let user = &data.user;
+    let methods: Vec<(String, String)> = data
+        .methods
+        .iter()
+        .map(|m| (m.id.to_string(), format!("{}: {}", m.kind, shown_address(&m.kind, &m.address))))
+        .collect();
+    let method_name = |id: Id| {
+        methods
+            .iter()
+            .find(|(value, _)| *value == id.to_string())
+            .map_or_else(|| id.to_string(), |(_, n)| n.clone())
+    };
+    let urgencies = [("high", "high: SEV1 and SEV2"), ("low", "low: SEV3 and SEV4")]
+        .map(|(v, l)| (v.to_owned(), l.to_owned()));
+    let hours = [("any", "at any hour"), ("day", "by day only (08:00 to 20:00)")]
+        .map(|(v, l)| (v.to_owned(), l.to_owned()));
+    html! {
+        h2 #notification-rules { "Notification rules" }
+        p.hint {
+            "How pages reach " (user.name) ": which contact method, how long after the page, for which "
+            "urgency. A message not yet sent when the incident is acknowledged is not sent."
+        }
+        @if data.rules.is_empty() {
+            p.empty { "None: every contact method at once, for every page." }
+        } @else {
+            div.scroll {
+                table.rules {
+                    (table_head(&["Urgency", "After", "Contact method", "Hours", ""]))
+                    tbody {
+                        @for rule in &data.rules {
+                            tr {
+                                td { (rule.urgency.as_str()) }
+                                td.nowrap { (rule.delay_minutes) " min" }
+                                td.address { (method_name(rule.contact_method_id)) }
+                                td { (rule.hours.as_str()) }
+                                td {
+                                    form.inline method="post"
+                                        action={ "/users/" (user.id) "/notification-rules/" (rule.id) "/remove" } {
+                                        (csrf_field(session))
+                                        button.link { "Remove" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !data.methods.is_empty() {
+            form.edit.inline-fields #rule-form method="post" action={ "/users/" (user.id) "/notification-rules" } {
+                (csrf_field(session))
+                (select("Contact method", "contact_method_id", &methods, &[], false, ""))
+                (select("Urgency", "urgency", &urgencies, &["high"], false, ""))
+                (text_input("After (minutes)", "delay_minutes", "0", "0 to 1440"))
+                (select("Hours", "hours", &hours, &["any"], false, ""))
+                div.buttons { button #add-rule { "Add rule" } }
+            }
+        }
     }
 }
 
@@ -726,7 +841,7 @@ mod tests {
             address: HOSTILE.to_owned(),
             created_at: at(NOW),
         };
-        let data = UserData { user: user(1), methods: vec![method] };
+        let data = UserData { user: user(1), methods: vec![method], rules: Vec::new() };
         let typed =
             MethodDraft { kind: "webhook".to_owned(), address: HOSTILE.to_owned(), ..Default::default() };
         let html =

@@ -94,6 +94,34 @@ async fn edit_everything(app: &TestApp) {
     );
     let methods = app.get("/api/v1/users/Ana/contact-methods").await.1;
     assert_eq!(methods.as_array().unwrap().len(), 1);
+    let hook_id = methods[0]["id"].to_string();
+    // A notification rule on it: added, refused with a bad delay, shown, removed.
+    let rule = [
+        ("csrf", csrf),
+        ("contact_method_id", hook_id.as_str()),
+        ("urgency", "low"),
+        ("delay_minutes", "5"),
+        ("hours", "day"),
+    ];
+    redirected(&app.form("/users/1/notification-rules", &rule).await, "/users/1#notification-rules");
+    let rules = app.get("/api/v1/users/Ana/notification-rules").await.1;
+    assert_eq!(
+        (rules[0]["urgency"].as_str(), rules[0]["delay_minutes"].as_i64(), rules[0]["hours"].as_str()),
+        (Some("low"), Some(5), Some("day"))
+    );
+    let bad = [
+        ("csrf", csrf),
+        ("contact_method_id", hook_id.as_str()),
+        ("urgency", "high"),
+        ("delay_minutes", "soon"),
+        ("hours", "any"),
+    ];
+    assert_eq!(app.form("/users/1/notification-rules", &bad).await.status, 422);
+    let page = app.page("/users/1").await.text();
+    assert!(page.contains(r#"id="notification-rules""#) && page.contains("5 min"), "{page}");
+    let path = format!("/users/1/notification-rules/{}/remove", rules[0]["id"]);
+    redirected(&app.form(&path, &[("csrf", csrf)]).await, "/users/1#notification-rules");
+    assert_eq!(app.get("/api/v1/users/Ana/notification-rules").await.1, serde_json::json!([]));
     let people = app.page("/people").await.text();
     assert!(
         people.contains("payments") && people.contains("moves money") && people.contains("bo@example.org"),

@@ -398,6 +398,18 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
         ),
         ui(
             Method::POST,
+            "/users/{1}/notification-rules",
+            vec![
+                ("csrf", csrf.clone()),
+                ("contact_method_id", method["id"].to_string()),
+                ("urgency", "high".into()),
+                ("delay_minutes", "2".into()),
+                ("hours", "any".into()),
+            ],
+        ),
+        ui(Method::POST, "/users/{1}/notification-rules/{1}/remove", vec![("csrf", csrf.clone())]),
+        ui(
+            Method::POST,
             format!("/users/{{1}}/contact-methods/{{{}}}/remove", method["id"]),
             vec![("csrf", csrf.clone())],
         ),
