@@ -271,6 +271,10 @@ pub struct Notification {
     pub created_at: Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub delivered_at: Option<Timestamp>,
+    /// For a follow-up rather than a page: what it told someone who had been paged
+    /// (`acknowledged by Bo`, `resolved by Ana`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]

@@ -387,9 +387,47 @@ impl Pager {
         };
         let Some(policy) = self.policy(policy_id, cache).await? else { return Ok(update) };
         let (escalation, actions) = engine::step(&stored.escalation, &policy, input, now);
+        if matches!(input, Input::Acknowledged | Input::Resolved) {
+            self.follow_ups(incident, &escalation, &mut update).await?;
+        }
         update.next = Some((policy_id, escalation));
         self.pages(&actions, now, cache, &mut update).await?;
         Ok(update)
+    }
+
+    /// Tells everyone a page of `incident` reached, but whoever acted, what became of it
+    /// ("acknowledged by Bo"), on each contact method it reached them on except calls: nobody
+    /// is rung to hear that they may go back to sleep.
+    async fn follow_ups(
+        &self,
+        incident: &firebreak_domain::Incident,
+        escalation: &engine::Escalation,
+        update: &mut EscalationUpdate,
+    ) -> anyhow::Result<()> {
+        let actor = self.store.status_actor(incident.id, incident.status).await?.unwrap_or_default();
+        let what = if actor.is_empty() {
+            incident.status.to_string()
+        } else {
+            format!("{} by {actor}", incident.status)
+        };
+        let page_key = format!("followup/{}/{}/{}", incident.id, escalation.generation, incident.status);
+        for paged in self.store.paged_for(incident.id).await? {
+            if paged.user_name == actor || paged.channel == Channel::Voice.as_str() {
+                continue;
+            }
+            update.notifications.push(NewNotification {
+                page_key: page_key.clone(),
+                user_id: paged.user_id,
+                contact_method_id: paged.contact_method_id,
+                channel: paged.channel,
+                address: paged.address,
+                level: escalation.level,
+                wakes_management: false,
+                due: update.now,
+                follow_up: Some(what.clone()),
+            });
+        }
+        Ok(())
     }
 
     /// The step of an escalation whose deadline passed, or `None` when its policy is unreadable.
@@ -514,6 +552,7 @@ impl Pager {
                 level: page.level,
                 wakes_management: page.wakes_management,
                 due: at,
+                follow_up: None,
             });
         }
         Ok(())
@@ -573,7 +612,7 @@ impl Pager {
     /// Makes one attempt and records its outcome.
     async fn deliver(&self, claim: ClaimedNotification) {
         let now = self.clock.now();
-        if claim.status != Status::Triggered {
+        if claim.status != Status::Triggered && claim.follow_up.is_none() {
             // The incident no longer needs the page. Say what is known of the earlier attempts:
             // one that was interrupted before its outcome was recorded may have been delivered.
             let (finish, outcome, detail) = if claim.interrupted == 0 {
@@ -661,7 +700,11 @@ impl Pager {
         notify::Page {
             delivery_id: format!("{}/{}", claim.page_key, claim.id),
             incident_id: claim.incident_id,
-            title: claim.incident_title.clone(),
+            title: match &claim.follow_up {
+                // "Acknowledged by Bo: Card payments failing".
+                Some(what) => format!("{}{}: {}", what[..1].to_uppercase(), &what[1..], claim.incident_title),
+                None => claim.incident_title.clone(),
+            },
             service: claim.service_name.clone(),
             severity: claim.severity.as_str().to_owned(),
             kind: claim.kind.as_str().to_owned(),

@@ -344,7 +344,7 @@ pub use incidents::{INCIDENT_PAGE_MAX, IncidentFilter};
 pub use oncall::{StoredPolicy, StoredSchedule};
 pub use paging::{
     Applied, CONTACT_METHODS_PER_USER_MAX, ClaimedNotification, ContactMethod, EscalationUpdate, Finish,
-    NewNotification, Notification, Outcome, PendingIncident, StoredEscalation,
+    NewNotification, Notification, Outcome, Paged, PendingIncident, StoredEscalation,
 };
 pub use signals::GoldenSignalSpec;
 pub use silences::NewSilence;

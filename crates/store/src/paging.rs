@@ -68,6 +68,8 @@ pub struct NewNotification {
     /// When the first attempt is due: the step's `now` to send at once (the notification is
     /// claimed for it), later for a person's notification rule with a delay.
     pub due: Timestamp,
+    /// For a follow-up rather than a page: what became of the incident, sent whatever its status.
+    pub follow_up: Option<String>,
 }
 
 /// What one step of the escalation of one incident writes. See [`Store::apply_escalations`].
@@ -123,6 +125,8 @@ pub struct ClaimedNotification {
     pub kind: Kind,
     pub status: Status,
     pub service_name: String,
+    /// For a follow-up rather than a page: what became of the incident ("acknowledged by Bo").
+    pub follow_up: Option<String>,
 }
 
 /// How a notification attempt ended.
@@ -178,6 +182,8 @@ pub struct Notification {
     pub created_at: Timestamp,
     pub next_attempt_at: Timestamp,
     pub delivered_at: Option<Timestamp>,
+    /// For a follow-up rather than a page: what it told ("acknowledged by Bo").
+    pub follow_up: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -231,6 +237,7 @@ struct ClaimedRow {
     kind: String,
     status: String,
     service_name: String,
+    follow_up: Option<String>,
 }
 
 impl TryFrom<ClaimedRow> for ClaimedNotification {
@@ -257,6 +264,7 @@ impl TryFrom<ClaimedRow> for ClaimedNotification {
             kind: Kind::parse(&row.kind).map_err(|err| corrupt(&what, err))?,
             status: Status::parse(&row.status).map_err(|err| corrupt(&what, err))?,
             service_name: row.service_name,
+            follow_up: row.follow_up,
         })
     }
 }
@@ -276,6 +284,7 @@ struct NotificationRow {
     created_at: i64,
     next_attempt_at: i64,
     delivered_at: Option<i64>,
+    follow_up: Option<String>,
 }
 
 impl From<NotificationRow> for Notification {
@@ -294,6 +303,7 @@ impl From<NotificationRow> for Notification {
             created_at: from_millis(row.created_at),
             next_attempt_at: from_millis(row.next_attempt_at),
             delivered_at: row.delivered_at.map(from_millis),
+            follow_up: row.follow_up,
         }
     }
 }
@@ -304,7 +314,7 @@ const ESCALATION_COLUMNS: &str =
 /// The columns of a [`ClaimedRow`], over `notifications n` joined with what the message needs.
 const CLAIMED_SELECT: &str = "SELECT n.id, n.attempts, n.page_key, n.user_id, u.name AS user_name, n.channel, \
      n.address, c.secret, c.id AS contact_method_id, n.interrupted, n.level, n.wakes_management, n.incident_id, i.title, \
-     i.severity, i.kind, i.status, s.name AS service_name \
+     i.severity, i.kind, i.status, s.name AS service_name, n.follow_up \
      FROM notifications n JOIN users u ON u.id = n.user_id JOIN incidents i ON i.id = n.incident_id \
      JOIN services s ON s.id = i.service_id LEFT JOIN contact_methods c ON c.id = n.contact_method_id";
 
@@ -563,8 +573,8 @@ impl Store {
                         if later { ("pending", 0_i64, millis(new.due)) } else { ("sending", 1_i64, lease_end) };
                     let id: Option<i64> = sqlx::query_scalar(
                         "INSERT INTO notifications (incident_id, page_key, user_id, contact_method_id, channel, \
-                         address, level, wakes_management, status, attempts, next_attempt_at, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11, $12, $9, $10) \
+                         address, level, wakes_management, status, attempts, next_attempt_at, created_at, follow_up) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11, $12, $9, $10, $13) \
                          ON CONFLICT (page_key, contact_method_id) DO NOTHING RETURNING id",
                     )
                     .bind(update.incident_id)
@@ -579,6 +589,7 @@ impl Store {
                     .bind(millis(now))
                     .bind(status)
                     .bind(attempts)
+                    .bind(&new.follow_up)
                     .fetch_optional(&mut *tx)
                     .await?;
                     if !later {
@@ -711,7 +722,7 @@ impl Store {
         let rows: Vec<NotificationRow> = with_conn!(self.reader().await?.conn(), c => {
             sqlx::query_as(
                 "SELECT n.id, n.incident_id, n.user_id, u.name AS user_name, n.channel, n.address, n.level, \
-                 n.status, n.attempts, n.last_error, n.created_at, n.next_attempt_at, n.delivered_at \
+                 n.status, n.attempts, n.last_error, n.created_at, n.next_attempt_at, n.delivered_at, n.follow_up \
                  FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.incident_id = $1 ORDER BY n.id",
             )
             .bind(incident_id)
@@ -1054,5 +1065,53 @@ impl Tx {
             .await?
             .rows_affected()
         }))
+    }
+}
+
+/// Someone who got a page of an incident, and where: whom a follow-up goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paged {
+    pub user_id: Id,
+    pub user_name: String,
+    pub contact_method_id: Id,
+    pub channel: String,
+    pub address: String,
+}
+
+impl Store {
+    /// Everyone a page of incident `incident_id` reached (delivered, or possibly delivered),
+    /// once per contact method that still exists, for follow-ups.
+    pub async fn paged_for(&self, incident_id: Id) -> Result<Vec<Paged>> {
+        let rows: Vec<(i64, String, i64, String, String)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT DISTINCT n.user_id, u.name, n.contact_method_id, c.type, c.address FROM notifications n \
+                 JOIN users u ON u.id = n.user_id JOIN contact_methods c ON c.id = n.contact_method_id \
+                 WHERE n.incident_id = $1 AND n.follow_up IS NULL AND n.status IN ('delivered', 'unknown') \
+                 AND u.deleted_at IS NULL ORDER BY n.user_id, n.contact_method_id",
+            )
+            .bind(incident_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, user_name, contact_method_id, channel, address)| Paged {
+                user_id,
+                user_name,
+                contact_method_id,
+                channel,
+                address,
+            })
+            .collect())
+    }
+
+    /// Who last moved incident `incident_id` to `status`, as its timeline says.
+    pub async fn status_actor(&self, incident_id: Id, status: Status) -> Result<Option<String>> {
+        let entries = self.timeline(incident_id).await?;
+        Ok(entries
+            .into_iter()
+            .rev()
+            .find(|entry| matches!(entry.event, TimelineEvent::StatusChanged { to, .. } if to == status))
+            .map(|entry| entry.actor))
     }
 }

@@ -139,11 +139,19 @@ impl World {
         self.pager = pager(&self.store, &self.clock, &self.recorder);
     }
 
-    /// The pages sent since the last call, as (minutes since `origin`, recipient, level).
+    /// The pages sent since the last call, as (minutes since `origin`, recipient, level); the
+    /// follow-ups ("acknowledged by …") sent meanwhile are left out.
     fn take(&self, origin: Timestamp) -> Vec<(i64, String, u32)> {
-        let sent = self.recorder.take();
-        sent.into_iter().map(|s| (s.at.duration_since(origin).as_secs() / 60, s.recipient, s.level)).collect()
+        pages(self.recorder.take())
+            .into_iter()
+            .map(|s| (s.at.duration_since(origin).as_secs() / 60, s.recipient, s.level))
+            .collect()
     }
+}
+
+/// The pages among `sent`, without the follow-ups.
+fn pages(sent: Vec<firebreak_app::testing::Sent>) -> Vec<firebreak_app::testing::Sent> {
+    sent.into_iter().filter(|s| !s.delivery_id.starts_with("followup/")).collect()
 }
 
 fn pager(store: &Store, clock: &Arc<ManualClock>, recorder: &Recording) -> Arc<Pager> {
@@ -230,7 +238,7 @@ async fn three_levels(restart_before: usize) -> Vec<Vec<(i64, String, u32)>> {
         .await
         .unwrap()
         .into_iter()
-        .filter(|n| n.user_name == "cy")
+        .filter(|n| n.user_name == "cy" && n.follow_up.is_none())
         .collect();
     assert_eq!(sent_to_cy.len(), 1);
     observed
@@ -469,7 +477,7 @@ async fn weekly_rotations_across_both_dst_changes_in_two_time_zones() {
     for at in instants {
         world.clock.set(at);
         let incident = world.trigger().await;
-        let mut paged: Vec<String> = world.recorder.take().into_iter().map(|s| s.recipient).collect();
+        let mut paged: Vec<String> = pages(world.recorder.take()).into_iter().map(|s| s.recipient).collect();
         paged.sort();
         let mut expected: Vec<String> = zones
             .iter()
@@ -529,7 +537,7 @@ async fn overrides_and_restrictions_decide_who_is_paged() {
     for (at, expected) in cases {
         world.clock.set(at.parse().unwrap());
         let incident = world.trigger().await;
-        let mut paged: Vec<String> = world.recorder.take().into_iter().map(|s| s.recipient).collect();
+        let mut paged: Vec<String> = pages(world.recorder.take()).into_iter().map(|s| s.recipient).collect();
         paged.sort();
         assert_eq!(paged, expected, "at {at}");
         let timeline = world.store.timeline(incident).await.unwrap();
@@ -844,9 +852,7 @@ async fn notification_rules_in_order(world: &mut World) {
     world.policy(0, json!([{"timeout_minutes": 30, "targets": [{"type": "user", "id": ana}]}])).await;
     let origin = world.clock.now();
     let channels = |world: &World| -> Vec<(i64, String)> {
-        world
-            .recorder
-            .take()
+        pages(world.recorder.take())
             .into_iter()
             .map(|s| (s.at.duration_since(origin).as_secs() / 60, s.channel.as_str().to_owned()))
             .collect()
@@ -871,9 +877,7 @@ async fn notification_rules_in_order(world: &mut World) {
     world.advance(minutes(1)).await;
     world.command(second, Command::Acknowledge).await;
     world.advance(minutes(10)).await;
-    let sent: Vec<(i64, String)> = world
-        .recorder
-        .take()
+    let sent: Vec<(i64, String)> = pages(world.recorder.take())
         .into_iter()
         .map(|s| (s.at.duration_since(origin2).as_secs() / 60, s.channel.as_str().to_owned()))
         .collect();
@@ -898,10 +902,10 @@ async fn notification_rules_in_order(world: &mut World) {
     };
     write(&world.store, async |tx| tx.create_incident(&low, "test", world.clock.now()).await).await.unwrap();
     world.run().await;
-    assert_eq!(world.recorder.take(), []);
+    assert_eq!(pages(world.recorder.take()), []);
     let morning: Timestamp = "2026-03-02T08:00:00Z".parse().unwrap();
     world.advance(world.clock.now().duration_until(morning)).await;
-    let sent = world.recorder.take();
+    let sent = pages(world.recorder.take());
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!((sent[0].channel.as_str(), sent[0].at), ("email", morning));
 }
@@ -965,4 +969,48 @@ async fn a_snooze_that_runs_out_pages_again_from_the_first_level() {
     assert_eq!(world.take(origin), []);
     let timeline = world.store.timeline(incident).await.unwrap();
     assert_eq!(timeline.iter().filter(|e| matches!(e.event, TimelineEvent::Snoozed { .. })).count(), 2);
+}
+
+/// Whoever a page reached hears what became of the incident, on the same contact methods, once per
+/// change, except whoever made the change; an acknowledgement through the person's own link tells
+/// the others, not them.
+#[tokio::test]
+async fn people_paged_hear_when_someone_else_acknowledges_or_resolves() {
+    let world = World::new("2026-03-02T10:00:00Z", &["ana", "ben"]).await;
+    world
+        .policy(
+            0,
+            json!([
+                {"timeout_minutes": 10, "targets": [{"type": "user", "id": world.user("ana")}]},
+                {"timeout_minutes": 10, "targets": [{"type": "user", "id": world.user("ben")}]},
+            ]),
+        )
+        .await;
+    let incident = world.trigger().await;
+    world.advance(minutes(10)).await;
+    assert_eq!(world.recorder.take().len(), 2, "ana, then ben");
+    // Ben acknowledges: ana hears it, ben does not.
+    write(&world.store, async |tx| {
+        tx.update_incident(incident, &Command::Acknowledge, "ben", world.clock.now()).await
+    })
+    .await
+    .unwrap();
+    world.run().await;
+    let sent = world.recorder.take();
+    let heard: Vec<(&str, &str)> = sent.iter().map(|s| (s.recipient.as_str(), s.title.as_str())).collect();
+    assert_eq!(heard, [("ana", "Acknowledged by ben: payments failing")]);
+    // Resolved by someone else: both hear it.
+    world.command(incident, Command::Resolve).await;
+    let mut heard: Vec<(String, String)> =
+        world.recorder.take().into_iter().map(|s| (s.recipient, s.title)).collect();
+    heard.sort();
+    assert_eq!(
+        heard,
+        [
+            ("ana".to_owned(), "Resolved by test: payments failing".to_owned()),
+            ("ben".to_owned(), "Resolved by test: payments failing".to_owned()),
+        ]
+    );
+    world.advance(minutes(30)).await;
+    assert_eq!(world.recorder.take(), [], "once each");
 }

@@ -187,6 +187,7 @@ async fn incident_notifications(
                 last_error: n.last_error,
                 created_at: n.created_at,
                 delivered_at: n.delivered_at,
+                follow_up: n.follow_up,
             })
             .collect(),
     ))

@@ -564,7 +564,12 @@ fn pages(notifications: &[Notification]) -> Markup {
                     @let error = notification.last_error.as_deref().unwrap_or_default();
                     @let badge = status_class(&notification.status);
                     tr {
-                        td { b { (notification.user_name) } }
+                        td {
+                            b { (notification.user_name) }
+                            @if let Some(what) = &notification.follow_up {
+                                " " span.tag { "told: " (what) }
+                            }
+                        }
                         td { (notification.channel) }
                         td.address {
                             (shown_address(&notification.channel, &notification.address))
@@ -727,6 +732,7 @@ mod tests {
             created_at: incident.created_at,
             next_attempt_at: incident.created_at,
             delivered_at: None,
+            follow_up: None,
         };
         let signal = GoldenSignal {
             id: 1,

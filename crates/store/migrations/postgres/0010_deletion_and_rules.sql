@@ -26,3 +26,7 @@ ALTER TABLE incidents ADD COLUMN snoozed_until BIGINT;
 
 -- The unit of a golden signal's values (`s`, `req/s`, `%`), for charts; empty when unsaid.
 ALTER TABLE golden_signals ADD COLUMN unit TEXT NOT NULL DEFAULT '';
+
+-- A follow-up tells someone who was paged what became of the incident ("acknowledged by Bo"); it
+-- is sent whatever the incident's status. NULL for a page.
+ALTER TABLE notifications ADD COLUMN follow_up TEXT;

@@ -170,6 +170,7 @@ async fn notifications_are_made_once_and_claimed_once() {
             level: 1,
             wakes_management: false,
             due: at(20),
+            follow_up: None,
         };
         let mut start = update(id, None, escalation(id, 1, Some(300)));
         start.notifications = vec![page(&hook), page(&mail)];
