@@ -14,4 +14,5 @@ mod paging;
 mod replicas;
 mod secrets;
 mod support;
+mod tour;
 mod walk;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use firebreak_domain::{self as domain, Alert, Command, Id, Incident, Status, TimelineEntry};
 use jiff::{SignedDuration, Timestamp};
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::chart::{SignalChart, anomaly_spans, chart};
@@ -356,7 +356,7 @@ fn incident_body(data: &IncidentData, session: &Session) -> Markup {
                     dt { "Resolved" } dd { (when(incident.resolved_at)) }
                 }
                 @if let Some(service) = service {
-                    p.description { (service.description) }
+                    div.description.markdown { (PreEscaped(crate::markdown::render(&service.description))) }
                     @if !service.runbook.is_empty() {
                         p { a href={ "/services/" (service.id) "#runbook" } { "Runbook →" } }
                     }
@@ -650,7 +650,12 @@ fn timeline(entries: &[TimelineEntry]) -> Markup {
                     tr class=(class) {
                         td.time { (format_time(entry.at)) }
                         td.actor { (entry.actor) }
-                        td { (entry.summary) }
+                        @if class == "note" {
+                            // Notes are Markdown, rendered and sanitized.
+                            td.markdown { (PreEscaped(crate::markdown::render(&entry.summary))) }
+                        } @else {
+                            td { (entry.summary) }
+                        }
                     }
                 }
             }

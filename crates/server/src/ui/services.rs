@@ -585,7 +585,7 @@ fn service_body(service: &Service, data: &ServiceData) -> Markup {
             h1 { (service.name) }
             a.button #edit href={ "/services/" (service.id) "/edit" } { "Edit" }
         }
-        p.description { (service.description) }
+        div.description.markdown { (rendered_markdown(&service.description)) }
         dl.facts {
             dt { "Owner" } dd { (catalog.team_name(service)) }
             dt { "Depends on" } dd { (service_links(catalog, &service.dependencies)) }
