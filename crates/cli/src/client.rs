@@ -431,11 +431,8 @@ pub(crate) async fn service(command: ServiceCommand) -> anyhow::Result<()> {
             client.print(&updated, |s| format!("service {} ({}) changed\n", s.name, s.id))
         }
         ServiceCommand::Delete { service, client } => {
-            Client::new(client)?
-                .delete_no_content(&format!("/api/v1/services/{}", path_segment(&service)))
-                .await?;
-            println!("service {service} deleted");
-            Ok(())
+            let path = format!("/api/v1/services/{}", path_segment(&service));
+            Client::new(client)?.delete_and_say(&path, &format!("service {service} deleted")).await
         }
         ServiceCommand::RotateKey { service, client } => {
             let client = Client::new(client)?;
@@ -869,9 +866,12 @@ pub(crate) async fn team(command: TeamCommand) -> anyhow::Result<()> {
             client.print(&team, |team| team_table(std::slice::from_ref(team)))
         }
         TeamCommand::Delete { team, client } => {
-            Client::new(client)?.delete_no_content(&format!("/api/v1/teams/{}", path_segment(&team))).await?;
-            println!("team {team} deleted");
-            Ok(())
+            Client::new(client)?
+                .delete_and_say(
+                    &format!("/api/v1/teams/{}", path_segment(&team)),
+                    &format!("team {team} deleted"),
+                )
+                .await
         }
         TeamCommand::Member(command) => member(command).await,
     }
@@ -900,18 +900,12 @@ async fn member(command: MemberCommand) -> anyhow::Result<()> {
             Client::new(client)?.show(&path, |users: &Vec<api::User>| user_table(users)).await
         }
         MemberCommand::Remove { team, user, client } => {
-            let client = Client::new(client)?;
-            client
-                .delete_no_content(&format!(
-                    "/api/v1/teams/{}/members/{}",
-                    path_segment(&team),
-                    path_segment(&user)
-                ))
-                .await?;
-            if !client.json {
-                println!("removed {user} from team {team}");
-            }
-            Ok(())
+            Client::new(client)?
+                .delete_and_say(
+                    &format!("/api/v1/teams/{}/members/{}", path_segment(&team), path_segment(&user)),
+                    &format!("removed {user} from team {team}"),
+                )
+                .await
         }
     }
 }
@@ -935,9 +929,12 @@ pub(crate) async fn user(command: UserCommand) -> anyhow::Result<()> {
             client.print(&user, |user| user_table(std::slice::from_ref(user)))
         }
         UserCommand::Delete { user, client } => {
-            Client::new(client)?.delete_no_content(&format!("/api/v1/users/{}", path_segment(&user))).await?;
-            println!("user {user} deleted");
-            Ok(())
+            Client::new(client)?
+                .delete_and_say(
+                    &format!("/api/v1/users/{}", path_segment(&user)),
+                    &format!("user {user} deleted"),
+                )
+                .await
         }
         UserCommand::Contact(command) => contact(command).await,
         UserCommand::Rule(command) => rule(command).await,
@@ -964,14 +961,12 @@ async fn rule(command: RuleCommand) -> anyhow::Result<()> {
             Client::new(client)?.show(&path, |rules: &Vec<api::NotificationRule>| rule_table(rules)).await
         }
         RuleCommand::Remove { user, id, client } => {
-            let client = Client::new(client)?;
-            client
-                .delete_no_content(&format!("/api/v1/users/{}/notification-rules/{id}", path_segment(&user)))
-                .await?;
-            if !client.json {
-                println!("removed notification rule {id} of user {user}");
-            }
-            Ok(())
+            Client::new(client)?
+                .delete_and_say(
+                    &format!("/api/v1/users/{}/notification-rules/{id}", path_segment(&user)),
+                    &format!("removed notification rule {id} of user {user}"),
+                )
+                .await
         }
     }
 }
@@ -1036,14 +1031,12 @@ async fn contact(command: ContactCommand) -> anyhow::Result<()> {
             client.print(&method, |method| contact_table(std::slice::from_ref(method)))
         }
         ContactCommand::Remove { user, id, client } => {
-            let client = Client::new(client)?;
-            client
-                .delete_no_content(&format!("/api/v1/users/{}/contact-methods/{id}", path_segment(&user)))
-                .await?;
-            if !client.json {
-                println!("removed contact method {id} of user {user}");
-            }
-            Ok(())
+            Client::new(client)?
+                .delete_and_say(
+                    &format!("/api/v1/users/{}/contact-methods/{id}", path_segment(&user)),
+                    &format!("removed contact method {id} of user {user}"),
+                )
+                .await
         }
     }
 }
@@ -1147,9 +1140,9 @@ pub(crate) async fn schedule(command: ScheduleCommand) -> anyhow::Result<()> {
             client.print(&schedule, |s| schedule_detail(s, &users))
         }
         ScheduleCommand::Delete { id, client } => {
-            Client::new(client)?.delete_no_content(&format!("/api/v1/schedules/{id}")).await?;
-            println!("schedule {id} deleted");
-            Ok(())
+            Client::new(client)?
+                .delete_and_say(&format!("/api/v1/schedules/{id}"), &format!("schedule {id} deleted"))
+                .await
         }
         ScheduleCommand::RemoveOverride { id, index, client } => {
             let client = Client::new(client)?;
@@ -1273,9 +1266,12 @@ pub(crate) async fn policy(command: PolicyCommand) -> anyhow::Result<()> {
             client.print(&policy, |p| policy_detail(p, &names))
         }
         PolicyCommand::Delete { id, client } => {
-            Client::new(client)?.delete_no_content(&format!("/api/v1/escalation-policies/{id}")).await?;
-            println!("escalation policy {id} deleted");
-            Ok(())
+            Client::new(client)?
+                .delete_and_say(
+                    &format!("/api/v1/escalation-policies/{id}"),
+                    &format!("escalation policy {id} deleted"),
+                )
+                .await
         }
     }
 }
@@ -1576,6 +1572,16 @@ impl Client {
     async fn delete_no_content(&self, path: &str) -> anyhow::Result<()> {
         let request = self.http.delete(format!("{}{path}", self.base));
         self.send_raw(request).await.map(drop)
+    }
+
+    /// A DELETE whose success has no body, then `done` said on standard output (nothing with
+    /// `--json`, where success is the exit status).
+    async fn delete_and_say(&self, path: &str, done: &str) -> anyhow::Result<()> {
+        self.delete_no_content(path).await?;
+        if !self.json {
+            println!("{done}");
+        }
+        Ok(())
     }
 
     async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> anyhow::Result<T> {

@@ -418,28 +418,11 @@ async fn remove_method(
     session: Session,
     Form(fields): Posted,
 ) -> Page {
-    let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let data = UserData::load(&server, &id).await.map_err(|err| session.error(err))?;
-    let result = async {
+    on_user(&server, &id, &session, &Fields(fields), "contact-methods", async |user| {
         let method = page_id(&method, "contact method")?;
-        Ok::<_, ApiError>(server.delete_contact_method(&Ref::Id(data.user.id), method).await?)
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(done(&format!("/users/{}#contact-methods", data.user.id))),
-        Err(err) => {
-            let body = user_body(
-                &session,
-                &data,
-                &UserDraft::of(&data.user),
-                &MethodDraft::default(),
-                None,
-                Some(&err),
-            );
-            Ok(session.page_with(err.status, &data.user.name, body))
-        }
-    }
+        Ok(server.delete_contact_method(&Ref::Id(user), method).await?)
+    })
+    .await
 }
 
 async fn add_rule(
@@ -449,23 +432,17 @@ async fn add_rule(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let data = UserData::load(&server, &id).await.map_err(|err| session.error(err))?;
-    let result = async {
+    on_user(&server, &id, &session, &fields, "notification-rules", async |user| {
         let body = api::CreateNotificationRule {
             contact_method_id: parse_id("a contact method", fields.get("contact_method_id"))?,
             urgency: Some(fields.get("urgency").to_owned()),
             delay_minutes: Some(parse_number("the delay", fields.get("delay_minutes"))?),
             hours: Some(fields.get("hours").to_owned()),
         };
-        server.create_notification_rule(&Ref::Id(data.user.id), body).await?;
-        Ok::<_, ApiError>(())
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(done(&format!("/users/{}#notification-rules", data.user.id))),
-        Err(err) => Ok(user_again(&session, &data, &MethodDraft::default(), err)),
-    }
+        server.create_notification_rule(&Ref::Id(user), body).await?;
+        Ok(())
+    })
+    .await
 }
 
 async fn remove_rule(
@@ -474,17 +451,28 @@ async fn remove_rule(
     session: Session,
     Form(fields): Posted,
 ) -> Page {
-    let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let data = UserData::load(&server, &id).await.map_err(|err| session.error(err))?;
-    let result = async {
+    on_user(&server, &id, &session, &Fields(fields), "notification-rules", async |user| {
         let rule = page_id(&rule, "notification rule")?;
-        Ok::<_, ApiError>(server.delete_notification_rule(&Ref::Id(data.user.id), rule).await?)
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(done(&format!("/users/{}#notification-rules", data.user.id))),
-        Err(err) => Ok(user_again(&session, &data, &MethodDraft::default(), err)),
+        Ok(server.delete_notification_rule(&Ref::Id(user), rule).await?)
+    })
+    .await
+}
+
+/// Makes `change` to user `id` from a posted form, its token checked first; then back to the
+/// user's page at `anchor`, or the page again with what was wrong.
+async fn on_user(
+    server: &Shared,
+    id: &str,
+    session: &Session,
+    fields: &Fields,
+    anchor: &str,
+    change: impl AsyncFnOnce(Id) -> Result<(), ApiError>,
+) -> Page {
+    fields.check(session).map_err(|err| session.error(err))?;
+    let data = UserData::load(server, id).await.map_err(|err| session.error(err))?;
+    match change(data.user.id).await {
+        Ok(()) => Ok(done(&format!("/users/{}#{anchor}", data.user.id))),
+        Err(err) => Ok(user_again(session, &data, &MethodDraft::default(), err)),
     }
 }
 
