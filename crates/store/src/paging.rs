@@ -1107,11 +1107,22 @@ impl Store {
 
     /// Who last moved incident `incident_id` to `status`, as its timeline says.
     pub async fn status_actor(&self, incident_id: Id, status: Status) -> Result<Option<String>> {
-        let entries = self.timeline(incident_id).await?;
-        Ok(entries
-            .into_iter()
-            .rev()
-            .find(|entry| matches!(entry.event, TimelineEvent::StatusChanged { to, .. } if to == status))
-            .map(|entry| entry.actor))
+        // Only the status changes, newest first: an incident's timeline can hold many alerts.
+        let rows: Vec<rows::TimelineRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, incident_id, at, actor, event, data FROM timeline \
+                 WHERE incident_id = $1 AND event = 'status_changed' ORDER BY id DESC",
+            )
+            .bind(incident_id)
+            .fetch_all(pool)
+            .await?
+        });
+        for row in rows {
+            let entry = firebreak_domain::TimelineEntry::try_from(row)?;
+            if matches!(entry.event, TimelineEvent::StatusChanged { to, .. } if to == status) {
+                return Ok(Some(entry.actor));
+            }
+        }
+        Ok(None)
     }
 }
