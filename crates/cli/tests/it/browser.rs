@@ -732,7 +732,7 @@ async fn edit_everything_in_a_real_browser() {
     driver.replace("#service-form input[name=description]", "Takes every payment").await;
     driver.select("#service-form select[name=escalation_policy]", "").await;
     driver.click("#save").await;
-    driver.wait_for_text("main p.description", "Takes every payment").await;
+    driver.wait_for_text("main .description", "Takes every payment").await;
     let (_, service) = api.get("/api/v1/services/checkout").await;
     assert_eq!(service["escalation_policy_id"], Value::Null, "{service}");
     driver.click("#edit").await;
