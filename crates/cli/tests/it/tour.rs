@@ -35,8 +35,9 @@ async fn the_readme_tour_works() {
         .replace("127.0.0.1:9000", &format!("127.0.0.1:{hook_port}"))
         .replace("(\"127.0.0.1\", 9000)", &format!("(\"127.0.0.1\", {hook_port})"));
     assert!(!script.contains("8080") && !script.contains("9000"), "every address was replaced:\n{script}");
-    let output = Command::new("bash")
-        .args(["-euo", "pipefail", "-c", &format!("{script}\nkill %1")])
+    // A tour that hangs (waiting for a page that never comes) fails after a minute.
+    let output = Command::new("timeout")
+        .args(["60", "bash", "-euo", "pipefail", "-c", &format!("{script}\nkill %1")])
         .current_dir(dir.path())
         .output()
         .unwrap();
