@@ -24,6 +24,7 @@ mod page;
 mod people;
 mod roster;
 mod services;
+mod silences;
 mod status;
 
 use axum::Router;
@@ -43,4 +44,5 @@ pub(crate) fn routes() -> Router<Shared> {
         .merge(links::routes())
         .merge(live::routes())
         .merge(status::routes())
+        .merge(silences::routes())
 }

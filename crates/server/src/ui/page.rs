@@ -189,6 +189,7 @@ fn nav(session: &Session) -> Markup {
             a href="/schedules" { "Schedules" }
             a href="/escalation-policies" { "Escalation policies" }
             a href="/people" { "People" }
+            a href="/silences" { "Silences" }
             a href="/status" { "Status" }
             form method="post" action="/logout" class="inline" {
                 input type="hidden" name="csrf" value=(session.csrf);

@@ -457,3 +457,59 @@ async fn the_live_parts_answer_alone_and_304_while_unchanged() {
     assert!(script.text().contains("If-None-Match"));
     app.stop().await;
 }
+
+/// Silences from the web UI: made with the form (a bad matcher is refused with what was typed),
+/// listed, ended with a button, and a form without the session's token changes nothing.
+#[tokio::test]
+async fn silences_are_made_and_ended_with_forms() {
+    let app = TestApp::new().await;
+    let csrf = firebreak_app::access::form_token(&app.token);
+    let csrf = csrf.as_str();
+    app.post("/api/v1/teams", json!({"name": "payments"})).await;
+    app.post("/api/v1/services", json!({"name": "checkout", "team": "payments", "description": "pays"}))
+        .await;
+
+    let typo = app
+        .form(
+            "/silences",
+            &[
+                ("csrf", csrf),
+                ("matchers", "alertname~=DiskFull"),
+                ("service", ""),
+                ("minutes", "60"),
+                ("comment", "disk swap"),
+            ],
+        )
+        .await;
+    refused(&typo, 422, "did you mean", "disk swap");
+    let forged = app
+        .form("/silences", &[("csrf", "nope"), ("matchers", "alertname=DiskFull"), ("minutes", "60")])
+        .await;
+    assert_eq!(forged.status, 403);
+    let made = app
+        .form(
+            "/silences",
+            &[
+                ("csrf", csrf),
+                ("matchers", "alertname=DiskFull\ninstance=~db-.*\n"),
+                ("service", "1"),
+                ("minutes", "120"),
+                ("comment", "disk swap"),
+            ],
+        )
+        .await;
+    redirected(&made, "/silences");
+    let (_, silences) = app.get("/api/v1/silences").await;
+    assert_eq!(silences[0]["matchers"], json!(["alertname=\"DiskFull\"", "instance=~\"db-.*\""]), "{silences}");
+    assert_eq!(silences[0]["service_id"], 1);
+    let page = app.page("/silences").await.text();
+    assert!(
+        page.contains("instance=~db-.*") && page.contains("checkout") && page.contains("disk swap"),
+        "{page}"
+    );
+    let id = silences[0]["id"].as_i64().unwrap();
+    redirected(&app.form(&format!("/silences/{id}/expire"), &[("csrf", csrf)]).await, "/silences");
+    assert_eq!(app.get("/api/v1/silences").await.1, json!([]));
+    assert!(app.page("/silences").await.text().contains(r#"id="silences""#));
+    app.stop().await;
+}
