@@ -59,6 +59,25 @@ pub(super) fn done(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// Answers a form that changes something already stored: checks the form's token, loads what the
+/// form is about (`load`; an error page when it cannot), makes `change`, and redirects to where
+/// `change` says; when the application refuses, answers `again` (the page with the form and what
+/// went wrong).
+pub(super) async fn change_loaded<T>(
+    session: &Session,
+    fields: &Fields,
+    load: impl Future<Output = Result<T, ApiError>>,
+    change: impl AsyncFnOnce(&T) -> Result<String, ApiError>,
+    again: impl FnOnce(&T, ApiError) -> Response,
+) -> Result<Response, Response> {
+    fields.check(session).map_err(|err| session.error(err))?;
+    let loaded = load.await.map_err(|err| session.error(err))?;
+    match change(&loaded).await {
+        Ok(to) => Ok(done(&to)),
+        Err(err) => Ok(again(&loaded, err)),
+    }
+}
+
 /// The hidden field with the session's form token, which every form carries.
 pub(super) fn csrf_field(session: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(session.csrf); }

@@ -14,8 +14,8 @@ use maud::{Markup, html};
 
 use super::format::{format_time, join, table_head};
 use super::forms::{
-    Fields, confirmed, csrf_field, delete_form, done, parse_id, parse_number, problem, select, status_of,
-    text_input,
+    Fields, change_loaded, confirmed, csrf_field, delete_form, done, parse_id, parse_number, problem, select,
+    status_of, text_input,
 };
 use super::page::{Page, Session, page_id};
 use crate::error::ApiError;
@@ -174,17 +174,13 @@ async fn delete_team(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let data = TeamData::load(&server, &id).await.map_err(|err| session.error(err))?;
-    let result = async {
+    let load = TeamData::load(&server, &id);
+    on_team(&session, &fields, load, async |data| {
         confirmed(&fields)?;
-        Ok::<_, ApiError>(server.delete_team(&Ref::Id(data.team.id)).await?)
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(done("/people")),
-        Err(err) => Ok(team_again(&session, &data, &TeamDraft::of(&data.team), err)),
-    }
+        server.delete_team(&Ref::Id(data.team.id)).await?;
+        Ok("/people".to_owned())
+    })
+    .await
 }
 
 async fn add_member(
@@ -194,17 +190,13 @@ async fn add_member(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let data = TeamData::load(&server, &id).await.map_err(|err| session.error(err))?;
-    let result = async {
+    let load = TeamData::load(&server, &id);
+    on_team(&session, &fields, load, async |data| {
         let user = parse_id("someone to add", fields.get("user"))?;
-        Ok::<_, ApiError>(server.add_team_member(&Ref::Id(data.team.id), user).await?)
-    }
-    .await;
-    match result {
-        Ok(_) => Ok(done(&format!("/teams/{}", data.team.id))),
-        Err(err) => Ok(team_again(&session, &data, &TeamDraft::of(&data.team), err)),
-    }
+        server.add_team_member(&Ref::Id(data.team.id), user).await?;
+        Ok(format!("/teams/{}", data.team.id))
+    })
+    .await
 }
 
 async fn remove_member(
@@ -214,17 +206,26 @@ async fn remove_member(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let data = TeamData::load(&server, &id).await.map_err(|err| session.error(err))?;
-    let result = async {
+    let load = TeamData::load(&server, &id);
+    on_team(&session, &fields, load, async |data| {
         let user = page_id(&user, "user")?;
-        Ok::<_, ApiError>(server.remove_team_member(&Ref::Id(data.team.id), &Ref::Id(user)).await?)
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(done(&format!("/teams/{}", data.team.id))),
-        Err(err) => Ok(team_again(&session, &data, &TeamDraft::of(&data.team), err)),
-    }
+        server.remove_team_member(&Ref::Id(data.team.id), &Ref::Id(user)).await?;
+        Ok(format!("/teams/{}", data.team.id))
+    })
+    .await
+}
+
+/// A change to a team from a form on its page: see [`change_loaded`].
+async fn on_team(
+    session: &Session,
+    fields: &Fields,
+    load: impl Future<Output = Result<TeamData, ApiError>>,
+    change: impl AsyncFnOnce(&TeamData) -> Result<String, ApiError>,
+) -> Page {
+    change_loaded(session, fields, load, change, |data, err| {
+        team_again(session, data, &TeamDraft::of(&data.team), err)
+    })
+    .await
 }
 
 fn team_again(
@@ -362,17 +363,12 @@ async fn delete_user(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let data = UserData::load(&server, &id).await.map_err(|err| session.error(err))?;
-    let result = async {
+    on_user(&server, &id, &session, &fields, async |user| {
         confirmed(&fields)?;
-        Ok::<_, ApiError>(server.delete_user(&Ref::Id(data.user.id)).await?)
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(done("/people")),
-        Err(err) => Ok(user_again(&session, &data, &MethodDraft::default(), err)),
-    }
+        server.delete_user(&Ref::Id(user)).await?;
+        Ok("/people".to_owned())
+    })
+    .await
 }
 
 async fn save_method(
@@ -418,9 +414,10 @@ async fn remove_method(
     session: Session,
     Form(fields): Posted,
 ) -> Page {
-    on_user(&server, &id, &session, &Fields(fields), "contact-methods", async |user| {
+    on_user(&server, &id, &session, &Fields(fields), async |user| {
         let method = page_id(&method, "contact method")?;
-        Ok(server.delete_contact_method(&Ref::Id(user), method).await?)
+        server.delete_contact_method(&Ref::Id(user), method).await?;
+        Ok(format!("/users/{user}#contact-methods"))
     })
     .await
 }
@@ -432,7 +429,7 @@ async fn add_rule(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    on_user(&server, &id, &session, &fields, "notification-rules", async |user| {
+    on_user(&server, &id, &session, &fields, async |user| {
         let body = api::CreateNotificationRule {
             contact_method_id: parse_id("a contact method", fields.get("contact_method_id"))?,
             urgency: Some(fields.get("urgency").to_owned()),
@@ -440,7 +437,7 @@ async fn add_rule(
             hours: Some(fields.get("hours").to_owned()),
         };
         server.create_notification_rule(&Ref::Id(user), body).await?;
-        Ok(())
+        Ok(format!("/users/{user}#notification-rules"))
     })
     .await
 }
@@ -451,29 +448,28 @@ async fn remove_rule(
     session: Session,
     Form(fields): Posted,
 ) -> Page {
-    on_user(&server, &id, &session, &Fields(fields), "notification-rules", async |user| {
+    on_user(&server, &id, &session, &Fields(fields), async |user| {
         let rule = page_id(&rule, "notification rule")?;
-        Ok(server.delete_notification_rule(&Ref::Id(user), rule).await?)
+        server.delete_notification_rule(&Ref::Id(user), rule).await?;
+        Ok(format!("/users/{user}#notification-rules"))
     })
     .await
 }
 
-/// Makes `change` to user `id` from a posted form, its token checked first; then back to the
-/// user's page at `anchor`, or the page again with what was wrong.
+/// A change to user `id` from a form on their page: see [`change_loaded`]. `change` is given the
+/// user's id and says where to go next.
 async fn on_user(
     server: &Shared,
     id: &str,
     session: &Session,
     fields: &Fields,
-    anchor: &str,
-    change: impl AsyncFnOnce(Id) -> Result<(), ApiError>,
+    change: impl AsyncFnOnce(Id) -> Result<String, ApiError>,
 ) -> Page {
-    fields.check(session).map_err(|err| session.error(err))?;
-    let data = UserData::load(server, id).await.map_err(|err| session.error(err))?;
-    match change(data.user.id).await {
-        Ok(()) => Ok(done(&format!("/users/{}#{anchor}", data.user.id))),
-        Err(err) => Ok(user_again(session, &data, &MethodDraft::default(), err)),
-    }
+    let change = async |data: &UserData| change(data.user.id).await;
+    change_loaded(session, fields, UserData::load(server, id), change, |data, err| {
+        user_again(session, data, &MethodDraft::default(), err)
+    })
+    .await
 }
 
 impl UserData {

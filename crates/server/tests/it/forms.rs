@@ -500,7 +500,11 @@ async fn silences_are_made_and_ended_with_forms() {
         .await;
     redirected(&made, "/silences");
     let (_, silences) = app.get("/api/v1/silences").await;
-    assert_eq!(silences[0]["matchers"], json!(["alertname=\"DiskFull\"", "instance=~\"db-.*\""]), "{silences}");
+    assert_eq!(
+        silences[0]["matchers"],
+        json!(["alertname=\"DiskFull\"", "instance=~\"db-.*\""]),
+        "{silences}"
+    );
     assert_eq!(silences[0]["service_id"], 1);
     let page = app.page("/silences").await.text();
     assert!(
