@@ -68,13 +68,13 @@ pub(super) async fn change_loaded<T>(
     fields: &Fields,
     load: impl Future<Output = Result<T, ApiError>>,
     change: impl AsyncFnOnce(&T) -> Result<String, ApiError>,
-    again: impl FnOnce(&T, ApiError) -> Response,
+    again: impl AsyncFnOnce(&T, ApiError) -> Result<Response, Response>,
 ) -> Result<Response, Response> {
     fields.check(session).map_err(|err| session.error(err))?;
     let loaded = load.await.map_err(|err| session.error(err))?;
     match change(&loaded).await {
         Ok(to) => Ok(done(&to)),
-        Err(err) => Ok(again(&loaded, err)),
+        Err(err) => again(&loaded, err).await,
     }
 }
 

@@ -222,8 +222,8 @@ async fn on_team(
     load: impl Future<Output = Result<TeamData, ApiError>>,
     change: impl AsyncFnOnce(&TeamData) -> Result<String, ApiError>,
 ) -> Page {
-    change_loaded(session, fields, load, change, |data, err| {
-        team_again(session, data, &TeamDraft::of(&data.team), err)
+    change_loaded(session, fields, load, change, async |data, err| {
+        Ok(team_again(session, data, &TeamDraft::of(&data.team), err))
     })
     .await
 }
@@ -466,8 +466,8 @@ async fn on_user(
     change: impl AsyncFnOnce(Id) -> Result<String, ApiError>,
 ) -> Page {
     let change = async |data: &UserData| change(data.user.id).await;
-    change_loaded(session, fields, UserData::load(server, id), change, |data, err| {
-        user_again(session, data, &MethodDraft::default(), err)
+    change_loaded(session, fields, UserData::load(server, id), change, async |data, err| {
+        Ok(user_again(session, data, &MethodDraft::default(), err))
     })
     .await
 }

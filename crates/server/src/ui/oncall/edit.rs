@@ -17,8 +17,8 @@ use jiff::tz::TimeZone;
 use maud::{Markup, html};
 
 use super::super::forms::{
-    Fields, checkbox, confirmed, csrf_field, delete_form, done, local_input, parse_id, parse_local,
-    parse_number, problem, refs, select, status_of, text_area, text_input,
+    Fields, change_loaded, checkbox, confirmed, csrf_field, delete_form, done, local_input, parse_id,
+    parse_local, parse_number, problem, refs, select, status_of, text_area, text_input,
 };
 use super::super::page::{Page, Session, page_id};
 use super::super::roster::Directory;
@@ -149,10 +149,8 @@ pub(super) async fn save_schedule(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let stored = load_schedule(&server, &id).await.map_err(|err| session.error(err))?;
     let draft = ScheduleDraft::from_fields(&fields);
-    let result = async {
+    let change = async |stored: &StoredSchedule| {
         let (_, layers) = draft.layers()?;
         let body = api::UpdateSchedule {
             name: Some(draft.name.trim().to_owned()),
@@ -160,13 +158,14 @@ pub(super) async fn save_schedule(
             layers: Some(layers),
             overrides: None,
         };
-        Ok::<_, ApiError>(server.update_schedule(stored.id, body).await?)
-    }
-    .await;
-    match result {
-        Ok(stored) => Ok(done(&format!("/schedules/{}", stored.id))),
-        Err(err) => Ok(schedule_form_again(&session, &stored, &draft.again(server.now()), err)),
-    }
+        let stored = server.update_schedule(stored.id, body).await?;
+        Ok(format!("/schedules/{}", stored.id))
+    };
+    let again = async |stored: &StoredSchedule, err| {
+        let draft = ScheduleDraft::from_fields(&fields).again(server.now());
+        Ok(schedule_form_again(&session, stored, &draft, err))
+    };
+    change_loaded(&session, &fields, load_schedule(&server, &id), change, again).await
 }
 
 pub(super) async fn delete_schedule(
@@ -176,21 +175,17 @@ pub(super) async fn delete_schedule(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let stored = load_schedule(&server, &id).await.map_err(|err| session.error(err))?;
-    let result = async {
+    let change = async |stored: &StoredSchedule| {
         confirmed(&fields)?;
-        Ok::<_, ApiError>(server.delete_schedule(stored.id).await?)
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(done("/schedules")),
-        Err(err) => {
-            let directory = Directory::load(&server).await.map_err(|err| session.error(err))?;
-            let draft = ScheduleDraft::of(&stored, &directory, server.now());
-            Ok(schedule_form_again(&session, &stored, &draft, err))
-        }
-    }
+        server.delete_schedule(stored.id).await?;
+        Ok("/schedules".to_owned())
+    };
+    let again = async |stored: &StoredSchedule, err| {
+        let directory = Directory::load(&server).await.map_err(|err| session.error(err))?;
+        let draft = ScheduleDraft::of(stored, &directory, server.now());
+        Ok(schedule_form_again(&session, stored, &draft, err))
+    };
+    change_loaded(&session, &fields, load_schedule(&server, &id), change, again).await
 }
 
 pub(super) async fn add_override(
@@ -200,27 +195,25 @@ pub(super) async fn add_override(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let stored = load_schedule(&server, &id).await.map_err(|err| session.error(err))?;
     let draft = OverrideDraft {
         user: fields.get("user").to_owned(),
         start: fields.get("start").to_owned(),
         end: fields.get("end").to_owned(),
     };
-    let result = async {
+    let change = async |stored: &StoredSchedule| {
         let tz = &stored.schedule.time_zone;
         let body = api::Override {
             user: api::Ref::Id(parse_id("who covers", &draft.user)?),
             start: parse_local("the override's start", &draft.start, tz)?,
             end: parse_local("the override's end", &draft.end, tz)?,
         };
-        Ok::<_, ApiError>(server.add_override(stored.id, body).await?)
-    }
-    .await;
-    match result {
-        Ok(_) => Ok(done(&format!("/schedules/{}#overrides", stored.id))),
-        Err(err) => schedule_page_again(&server, &session, stored.id, &draft, err).await,
-    }
+        server.add_override(stored.id, body).await?;
+        Ok(format!("/schedules/{}#overrides", stored.id))
+    };
+    let again = async |stored: &StoredSchedule, err| {
+        schedule_page_again(&server, &session, stored.id, &draft, err).await
+    };
+    change_loaded(&session, &fields, load_schedule(&server, &id), change, again).await
 }
 
 pub(super) async fn remove_override(
@@ -230,18 +223,16 @@ pub(super) async fn remove_override(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let stored = load_schedule(&server, &id).await.map_err(|err| session.error(err))?;
-    let result = async {
+    let change = async |stored: &StoredSchedule| {
         let index =
             index.parse().map_err(|_| ApiError::not_found(format!("there is no override {index:?}")))?;
-        Ok::<_, ApiError>(server.remove_override(stored.id, index).await?)
-    }
-    .await;
-    match result {
-        Ok(_) => Ok(done(&format!("/schedules/{}#overrides", stored.id))),
-        Err(err) => schedule_page_again(&server, &session, stored.id, &OverrideDraft::default(), err).await,
-    }
+        server.remove_override(stored.id, index).await?;
+        Ok(format!("/schedules/{}#overrides", stored.id))
+    };
+    let again = async |stored: &StoredSchedule, err| {
+        schedule_page_again(&server, &session, stored.id, &OverrideDraft::default(), err).await
+    };
+    change_loaded(&session, &fields, load_schedule(&server, &id), change, again).await
 }
 
 async fn load_schedule(server: &Shared, id: &str) -> Result<StoredSchedule, ApiError> {
@@ -599,22 +590,21 @@ pub(super) async fn save_policy(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let stored = load_policy(&server, &id).await.map_err(|err| session.error(err))?;
     let draft = PolicyDraft::from_fields(&fields);
-    let result = async {
+    let change = async |stored: &StoredPolicy| {
         let body = api::UpdateEscalationPolicy {
             name: Some(draft.name.trim().to_owned()),
             repeat: Some(parse_number("Repeat", &draft.repeat)?),
             levels: Some(draft.levels()?),
         };
-        Ok::<_, ApiError>(server.update_policy(stored.id, body).await?)
-    }
-    .await;
-    match result {
-        Ok(_) => Ok(done(&format!("/escalation-policies/{}", stored.id))),
-        Err(err) => policy_form_again(&server, &session, &stored, &draft.again(), err).await,
-    }
+        server.update_policy(stored.id, body).await?;
+        Ok(format!("/escalation-policies/{}", stored.id))
+    };
+    let again = async |stored: &StoredPolicy, err| {
+        let draft = PolicyDraft::from_fields(&fields).again();
+        policy_form_again(&server, &session, stored, &draft, err).await
+    };
+    change_loaded(&session, &fields, load_policy(&server, &id), change, again).await
 }
 
 pub(super) async fn delete_policy(
@@ -624,17 +614,15 @@ pub(super) async fn delete_policy(
     Form(fields): Posted,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let stored = load_policy(&server, &id).await.map_err(|err| session.error(err))?;
-    let result = async {
+    let change = async |stored: &StoredPolicy| {
         confirmed(&fields)?;
-        Ok::<_, ApiError>(server.delete_policy(stored.id).await?)
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(done("/escalation-policies")),
-        Err(err) => policy_form_again(&server, &session, &stored, &PolicyDraft::of(&stored), err).await,
-    }
+        server.delete_policy(stored.id).await?;
+        Ok("/escalation-policies".to_owned())
+    };
+    let again = async |stored: &StoredPolicy, err| {
+        policy_form_again(&server, &session, stored, &PolicyDraft::of(stored), err).await
+    };
+    change_loaded(&session, &fields, load_policy(&server, &id), change, again).await
 }
 
 async fn load_policy(server: &Shared, id: &str) -> Result<StoredPolicy, ApiError> {
