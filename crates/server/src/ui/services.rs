@@ -15,8 +15,8 @@ use maud::{Markup, PreEscaped, html};
 use super::chart::{SignalChart, anomaly_spans, chart};
 use super::format::{format_time, service_links, table_head};
 use super::forms::{
-    Fields, checkbox, confirmed, csrf_field, delete_form, done, parse_id, parse_number, problem, select,
-    status_of, text_area, text_input,
+    Fields, change_loaded, checkbox, confirmed, csrf_field, delete_form, parse_id, parse_number, problem,
+    select, status_of, text_area, text_input,
 };
 use super::page::{Catalog, Page, Session, page_id};
 use super::roster::{ServiceOnCall, service_on_call};
@@ -169,18 +169,13 @@ async fn save_service(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let id = page_id(&id, "service").map_err(|err| session.error(err))?;
     let draft = ServiceDraft::from_fields(&fields);
-    let result = async {
-        let change = draft.update_request()?;
-        Ok::<_, ApiError>(server.update_service(&Ref::Id(id), change).await?)
-    }
-    .await;
-    match result {
-        Ok(_) => Ok(done(&format!("/services/{id}"))),
-        Err(err) => service_form_again(&server, &session, id, &draft, err).await,
-    }
+    let change = async |&id: &Id| {
+        server.update_service(&Ref::Id(id), draft.update_request()?).await?;
+        Ok(format!("/services/{id}"))
+    };
+    let again = async |&id: &Id, err| service_form_again(&server, &session, id, &draft, err).await;
+    change_loaded(&session, &fields, async { page_id(&id, "service") }, change, again).await
 }
 
 async fn rotate_key(
@@ -203,13 +198,7 @@ async fn rotate_key(
             let body = key_body(&server, &detail.service, &key, false, None);
             Ok(session.page(&format!("New key of {}", detail.service.name), body))
         }
-        Err(err) => {
-            let draft = match server.service(&Ref::Id(id)).await {
-                Ok(detail) => ServiceDraft::of(&detail),
-                Err(other) => return Err(session.error(other.into())),
-            };
-            service_form_again(&server, &session, id, &draft, err).await
-        }
+        Err(err) => service_again_as_stored(&server, &session, id, err).await,
     }
 }
 
@@ -220,23 +209,19 @@ async fn delete_service(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Page {
     let fields = Fields(fields);
-    fields.check(&session).map_err(|err| session.error(err))?;
-    let id = page_id(&id, "service").map_err(|err| session.error(err))?;
-    let result = async {
+    let change = async |&id: &Id| {
         confirmed(&fields)?;
-        Ok::<_, ApiError>(server.delete_service(&Ref::Id(id)).await?)
-    }
-    .await;
-    match result {
-        Ok(()) => Ok(done("/services")),
-        Err(err) => {
-            let draft = match server.service(&Ref::Id(id)).await {
-                Ok(detail) => ServiceDraft::of(&detail),
-                Err(other) => return Err(session.error(other.into())),
-            };
-            service_form_again(&server, &session, id, &draft, err).await
-        }
-    }
+        server.delete_service(&Ref::Id(id)).await?;
+        Ok("/services".to_owned())
+    };
+    let again = async |&id: &Id, err| service_again_as_stored(&server, &session, id, err).await;
+    change_loaded(&session, &fields, async { page_id(&id, "service") }, change, again).await
+}
+
+/// The edit page of service `id` again, filled in as it is stored, with what was wrong.
+async fn service_again_as_stored(server: &Shared, session: &Session, id: Id, err: ApiError) -> Page {
+    let detail = server.service(&Ref::Id(id)).await.map_err(|other| session.error(other.into()))?;
+    service_form_again(server, session, id, &ServiceDraft::of(&detail), err).await
 }
 
 /// The edit page of service `id` again, with `draft` and what was wrong.
