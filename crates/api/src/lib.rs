@@ -148,6 +148,17 @@ pub struct CreateUser {
 #[serde(deny_unknown_fields)]
 pub struct AddTeamMember {
     pub user_id: i64,
+    /// `owner`, `responder` (the default), `viewer` or `stakeholder`. Adding a member again sets it.
+    pub role: Option<String>,
+}
+
+/// A member of a team, with their role in it.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct TeamMember {
+    #[serde(flatten)]
+    pub user: User,
+    /// `owner`, `responder`, `viewer` or `stakeholder`.
+    pub role: String,
 }
 
 /// A way to reach a user: an email address, a webhook URL, or a Slack-compatible incoming webhook.
@@ -966,6 +977,8 @@ pub struct Schedule {
     pub time_zone: String,
     pub layers: Vec<Layer>,
     pub overrides: Vec<Override>,
+    /// The team whose owners edit it; `null`: administrators edit it.
+    pub team_id: Option<i64>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -986,6 +999,10 @@ pub struct CreateSchedule {
     pub layers: Vec<Layer>,
     #[serde(default)]
     pub overrides: Vec<Override>,
+    /// The team (id or name) whose owners edit it; without one, administrators do.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub team: Option<Ref>,
 }
 
 /// Changes to a schedule: each field given replaces what the schedule has.
@@ -1001,6 +1018,9 @@ pub struct UpdateSchedule {
     pub time_zone: Option<String>,
     pub layers: Option<Vec<Layer>>,
     pub overrides: Option<Vec<Override>>,
+    /// Gives the schedule to another team (its owners, and this one's, must agree: owning both).
+    #[schema(value_type = Option<String>)]
+    pub team: Option<Ref>,
 }
 
 /// One rotation of a schedule.
@@ -1075,6 +1095,8 @@ pub struct EscalationPolicy {
     /// Extra passes through the levels after the first.
     pub repeat: u32,
     pub levels: Vec<EscalationLevel>,
+    /// The team whose owners edit it; `null`: administrators edit it.
+    pub team_id: Option<i64>,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
 }
@@ -1094,6 +1116,10 @@ pub struct CreateEscalationPolicy {
     pub repeat: u32,
     #[schema(min_items = 1, max_items = 20)]
     pub levels: Vec<EscalationLevel>,
+    /// The team (id or name) whose owners edit it; without one, administrators do.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub team: Option<Ref>,
 }
 
 /// Changes to an escalation policy: each field given replaces what the policy has. Incidents
@@ -1111,6 +1137,9 @@ pub struct UpdateEscalationPolicy {
     pub repeat: Option<u32>,
     #[schema(min_items = 1, max_items = 20)]
     pub levels: Option<Vec<EscalationLevel>>,
+    /// Gives the policy to another team (owning both).
+    #[schema(value_type = Option<String>)]
+    pub team: Option<Ref>,
 }
 
 /// A service's new integration key, shown this once.
@@ -1243,4 +1272,132 @@ pub struct OnCallQuery {
     /// RFC 3339; now when left out.
     #[param(format = DateTime)]
     pub at: Option<String>,
+}
+
+/// A token to create: for yourself by default; an administrator may name another person, a team's
+/// owner the team.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// The person (id or name) the token acts as.
+    #[schema(value_type = Option<String>)]
+    pub user: Option<Ref>,
+    /// The most it may do: `admin`, `owner`, `responder`, `viewer` or `stakeholder`; never more
+    /// than its owner. By default, its owner's highest.
+    pub role: Option<String>,
+    /// The team (id or name) the token acts for, instead of a person.
+    #[schema(value_type = Option<String>)]
+    pub team: Option<Ref>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// An API token, without its secret.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Token {
+    pub id: i64,
+    pub name: String,
+    pub user_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub role: String,
+    pub created_by: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A token just made, with its secret, shown this once.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub info: Token,
+    pub token: String,
+}
+
+/// Who the caller is and what they may do.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    /// The name timelines show.
+    pub name: String,
+    pub user_id: Option<i64>,
+    pub admin: bool,
+    /// Role per team id.
+    pub roles: Vec<MemberRole>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct MemberRole {
+    pub team_id: i64,
+    pub role: String,
+}
+
+/// A new password.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    #[schema(min_length = 12, max_length = 200)]
+    pub password: String,
+}
+
+/// Whether a person administers the installation.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetAdmin {
+    pub admin: bool,
+}
+
+/// Whom to page by hand: exactly one of a user, a schedule (whoever is on call) or a level of the
+/// incident's escalation policy.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageSomeone {
+    #[schema(value_type = Option<String>)]
+    pub user: Option<Ref>,
+    pub schedule: Option<i64>,
+    /// From 1.
+    pub policy_level: Option<usize>,
+}
+
+/// One entry of the audit log.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// Who: a person's name, or a token's.
+    pub actor: String,
+    pub user_id: Option<i64>,
+    pub token_id: Option<i64>,
+    /// From where: the client's address, when known.
+    pub address: String,
+    /// Such as `service.update` or `incident.acknowledge`.
+    pub action: String,
+    /// Such as `service:12`.
+    pub object: String,
+    /// The object before and after a change of configuration.
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+}
+
+/// Which audit entries to list.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Entries by this actor (their name).
+    pub actor: Option<String>,
+    /// Entries about this object (`service:12`) or kind of object (`service`).
+    pub object: Option<String>,
+    /// Entries at or after this instant (RFC 3339).
+    pub since: Option<String>,
+    /// Entries older than this id, for the next page.
+    pub before: Option<i64>,
+    /// At most this many (1 to 500; 100 by default).
+    pub limit: Option<u32>,
 }

@@ -9,12 +9,13 @@
 //! together or not at all.
 
 use firebreak_api::{self as api, Ref};
-use firebreak_domain::{self as domain, AlertSettings, Id, Service, Team, User};
+use firebreak_domain::{self as domain, Action, AlertSettings, Id, Role, Scope, Service, Team, User};
 use firebreak_engine as engine;
 use firebreak_store::{NewService, NewTeam, NewUser, ServicePatch, TeamPatch, UserPatch};
 
+use crate::access::Audit;
 use crate::resolve::{self, DESCRIPTION_CHARS_MAX, LIST_ITEMS_MAX, MARKDOWN_CHARS_MAX};
-use crate::{App, Error, Result};
+use crate::{App, Error, Principal, Result};
 
 /// Longest group window, in minutes: a year.
 const GROUP_WINDOW_MINUTES_MAX: i64 = 525_600;
@@ -28,14 +29,20 @@ pub struct ServiceDetail {
 }
 
 impl App {
+    /// Creates a team; for administrators.
+    ///
     /// Fails with [`Error::Invalid`] for a bad field and [`Error::Conflict`] when the name is taken.
-    pub async fn create_team(&self, body: api::CreateTeam) -> Result<Team> {
+    pub async fn create_team(&self, who: &Principal, body: api::CreateTeam) -> Result<Team> {
+        self.authorize(who, Action::Administer, Scope::Installation).await?;
         let team = NewTeam {
             name: resolve::name(&body.name)?,
             description: resolve::text("description", &body.description, DESCRIPTION_CHARS_MAX)?,
         };
         let mut tx = self.store().begin().await?;
         let team = tx.create_team(&team, self.now()).await?;
+        let audit =
+            Audit::new("team.create", format!("team:{}", team.id)).after(api::Team::from(team.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(team)
     }
@@ -52,8 +59,10 @@ impl App {
     }
 
     /// Fails with [`Error::NotFound`], [`Error::Invalid`] or [`Error::Conflict`] (name taken).
-    pub async fn update_team(&self, team: &Ref, body: api::UpdateTeam) -> Result<Team> {
+    pub async fn update_team(&self, who: &Principal, team: &Ref, body: api::UpdateTeam) -> Result<Team> {
         let id = resolve::team_id(self.store(), team).await?;
+        self.authorize(who, Action::Configure, Scope::Team(id)).await?;
+        let before = self.store().team(id).await?;
         let patch = TeamPatch {
             name: body.name.as_deref().map(resolve::name).transpose()?,
             description: body
@@ -64,6 +73,10 @@ impl App {
         };
         let mut tx = self.store().begin().await?;
         let team = tx.update_team(id, &patch).await?;
+        let audit = Audit::new("team.update", format!("team:{id}"))
+            .before(api::Team::from(before))
+            .after(api::Team::from(team.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(team)
     }
@@ -74,28 +87,68 @@ impl App {
         Ok(self.store().team_members(id).await?.1)
     }
 
-    /// Makes user `user_id` a member of a team (again: no change) and returns the user.
-    pub async fn add_team_member(&self, team: &Ref, user_id: Id) -> Result<User> {
+    /// The members of a team with their roles, by name.
+    pub async fn team_roles(&self, team: &Ref) -> Result<Vec<(User, Role)>> {
         let id = resolve::team_id(self.store(), team).await?;
+        let roles: std::collections::HashMap<Id, Role> = self
+            .store()
+            .member_roles(id)
+            .await?
+            .into_iter()
+            .filter_map(|(user, role)| Some((user, Role::parse(&role)?)))
+            .collect();
+        let members = self.store().team_members(id).await?.1;
+        Ok(members
+            .into_iter()
+            .map(|user| {
+                let role = roles.get(&user.id).copied().unwrap_or(Role::Responder);
+                (user, role)
+            })
+            .collect())
+    }
+
+    /// Makes user `user_id` a member of a team with `role` (a member again: their role changes)
+    /// and returns the user; for the team's owners.
+    pub async fn add_team_member(
+        &self,
+        who: &Principal,
+        team: &Ref,
+        user_id: Id,
+        role: Role,
+    ) -> Result<User> {
+        let id = resolve::team_id(self.store(), team).await?;
+        self.authorize(who, Action::Configure, Scope::Team(id)).await?;
         let mut tx = self.store().begin().await?;
-        tx.add_team_member(id, user_id, self.now()).await?;
+        tx.add_team_member(id, user_id, role.as_str(), self.now()).await?;
+        let audit = Audit::new("team.add_member", format!("team:{id}"))
+            .after(serde_json::json!({ "user_id": user_id, "role": role.as_str() }));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
+        self.inner.tokens.forget();
         Ok(self.store().user(user_id).await?)
     }
 
     /// Fails with [`Error::NotFound`] when the user is not a member of the team.
-    pub async fn remove_team_member(&self, team: &Ref, user: &Ref) -> Result<()> {
+    pub async fn remove_team_member(&self, who: &Principal, team: &Ref, user: &Ref) -> Result<()> {
         let team = resolve::team_id(self.store(), team).await?;
+        self.authorize(who, Action::Configure, Scope::Team(team)).await?;
         let user = resolve::user_id(self.store(), user).await?;
         let mut tx = self.store().begin().await?;
         tx.remove_team_member(team, user).await?;
+        let audit = Audit::new("team.remove_member", format!("team:{team}"))
+            .before(serde_json::json!({ "user_id": user }));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
+        self.inner.tokens.forget();
         Ok(())
     }
 
+    /// Creates a user; for administrators.
+    ///
     /// Fails with [`Error::Invalid`] for a bad field and [`Error::Conflict`] when the name or the
     /// email is taken.
-    pub async fn create_user(&self, body: api::CreateUser) -> Result<User> {
+    pub async fn create_user(&self, who: &Principal, body: api::CreateUser) -> Result<User> {
+        self.authorize(who, Action::Administer, Scope::Installation).await?;
         let time_zone = body.time_zone.as_deref().unwrap_or("UTC");
         resolve::time_zone(time_zone)?;
         let user = NewUser {
@@ -105,6 +158,9 @@ impl App {
         };
         let mut tx = self.store().begin().await?;
         let user = tx.create_user(&user, self.now()).await?;
+        let audit =
+            Audit::new("user.create", format!("user:{}", user.id)).after(api::User::from(user.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -122,8 +178,10 @@ impl App {
 
     /// Fails with [`Error::NotFound`], [`Error::Invalid`] or [`Error::Conflict`] (name or email
     /// taken).
-    pub async fn update_user(&self, user: &Ref, body: api::UpdateUser) -> Result<User> {
+    pub async fn update_user(&self, who: &Principal, user: &Ref, body: api::UpdateUser) -> Result<User> {
         let id = resolve::user_id(self.store(), user).await?;
+        self.authorize(who, Action::Configure, Scope::Person(id)).await?;
+        let before = self.store().user(id).await?;
         if let Some(time_zone) = &body.time_zone {
             resolve::time_zone(time_zone)?;
         }
@@ -134,6 +192,10 @@ impl App {
         };
         let mut tx = self.store().begin().await?;
         let user = tx.update_user(id, &patch).await?;
+        let audit = Audit::new("user.update", format!("user:{id}"))
+            .before(api::User::from(before))
+            .after(api::User::from(user.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -142,10 +204,16 @@ impl App {
     ///
     /// Fails with [`Error::NotFound`] for an unknown team or dependency, [`Error::Invalid`] for a
     /// bad field and [`Error::Conflict`] when the name is taken.
-    pub async fn create_service(&self, body: api::CreateService) -> Result<(ServiceDetail, String)> {
+    pub async fn create_service(
+        &self,
+        who: &Principal,
+        body: api::CreateService,
+    ) -> Result<(ServiceDetail, String)> {
+        let team_id = resolve::team_id(self.store(), &body.team).await?;
+        self.authorize(who, Action::Configure, Scope::Team(team_id)).await?;
         let service = NewService {
             name: resolve::name(&body.name)?,
-            team_id: resolve::team_id(self.store(), &body.team).await?,
+            team_id,
             description: resolve::text("description", &body.description, DESCRIPTION_CHARS_MAX)?,
             documentation: resolve::text("documentation", &body.documentation, MARKDOWN_CHARS_MAX)?,
             runbook: resolve::text("runbook", &body.runbook, MARKDOWN_CHARS_MAX)?,
@@ -154,6 +222,9 @@ impl App {
         };
         let mut tx = self.store().begin().await?;
         let (service, key) = tx.create_service(&service, self.now()).await?;
+        let audit = Audit::new("service.create", format!("service:{}", service.id))
+            .after(api::Service::from(service.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok((self.service_detail(service).await?, key))
     }
@@ -186,10 +257,12 @@ impl App {
     /// once, on other replicas within 30 s).
     ///
     /// Fails with [`Error::NotFound`] for an unknown service.
-    pub async fn rotate_integration_key(&self, service: &Ref) -> Result<(Id, String)> {
+    pub async fn rotate_integration_key(&self, who: &Principal, service: &Ref) -> Result<(Id, String)> {
         let id = resolve::service_id(self.store(), service).await?;
+        self.authorize(who, Action::Configure, self.service_scope(id).await?).await?;
         let mut tx = self.store().begin().await?;
         let key = tx.rotate_integration_key(id).await?;
+        self.audit_in(&mut tx, who, Audit::new("service.rotate_key", format!("service:{id}"))).await?;
         tx.commit().await?;
         self.inner.ingestor.forget_keys_of(id);
         Ok((id, key))
@@ -201,12 +274,24 @@ impl App {
     /// Fails with [`Error::NotFound`] for an unknown service, team, dependency or policy,
     /// [`Error::Invalid`] for a bad field and [`Error::Conflict`] when the new name is taken or the
     /// service would depend on itself; then nothing has changed.
-    pub async fn update_service(&self, service: &Ref, body: api::UpdateService) -> Result<ServiceDetail> {
+    pub async fn update_service(
+        &self,
+        who: &Principal,
+        service: &Ref,
+        body: api::UpdateService,
+    ) -> Result<ServiceDetail> {
         let id = resolve::service_id(self.store(), service).await?;
+        let before = self.store().service(id).await?;
+        self.authorize(who, Action::Configure, Scope::Team(before.team_id)).await?;
         let patch = ServicePatch {
             name: body.name.as_deref().map(resolve::name).transpose()?,
             team_id: match &body.team {
-                Some(team) => Some(resolve::team_id(self.store(), team).await?),
+                // Moving a service takes owning both teams.
+                Some(team) => {
+                    let team = resolve::team_id(self.store(), team).await?;
+                    self.authorize(who, Action::Configure, Scope::Team(team)).await?;
+                    Some(team)
+                }
                 None => None,
             },
             description: body
@@ -263,6 +348,10 @@ impl App {
         if settings_change {
             tx.set_alert_settings(id, &settings).await?;
         }
+        let audit = Audit::new("service.update", format!("service:{id}"))
+            .before(api::Service::from(before))
+            .after(api::Service::from(service.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         self.service_detail(service).await
     }
@@ -271,9 +360,11 @@ impl App {
     ///
     /// Fails with [`Error::NotFound`] for an unknown team and [`Error::Conflict`], naming them,
     /// while services belong to it or escalation policies page it.
-    pub async fn delete_team(&self, team: &Ref) -> Result<()> {
+    pub async fn delete_team(&self, who: &Principal, team: &Ref) -> Result<()> {
+        self.authorize(who, Action::Administer, Scope::Installation).await?;
         let id = resolve::team_id(self.store(), team).await?;
-        let name = self.store().team(id).await?.name;
+        let before = self.store().team(id).await?;
+        let name = before.name.clone();
         let policies = self.policies_naming(engine::Target::Team(id)).await?;
         let mut tx = self.store().begin().await?;
         let in_use = tx.team_in_use(id).await?;
@@ -291,7 +382,10 @@ impl App {
             )));
         }
         tx.delete_team(id, self.now()).await?;
+        let audit = Audit::new("team.delete", format!("team:{id}")).before(api::Team::from(before));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
+        self.inner.tokens.forget();
         Ok(())
     }
 
@@ -300,9 +394,11 @@ impl App {
     ///
     /// Fails with [`Error::NotFound`] for an unknown user and [`Error::Conflict`], naming them,
     /// while on-call schedules or escalation policies name the user.
-    pub async fn delete_user(&self, user: &Ref) -> Result<()> {
+    pub async fn delete_user(&self, who: &Principal, user: &Ref) -> Result<()> {
+        self.authorize(who, Action::Administer, Scope::Installation).await?;
         let id = resolve::user_id(self.store(), user).await?;
-        let name = self.store().user(id).await?.name;
+        let before = self.store().user(id).await?;
+        let name = before.name.clone();
         let schedules: Vec<String> = self
             .store()
             .schedules()
@@ -331,7 +427,11 @@ impl App {
         }
         let mut tx = self.store().begin().await?;
         tx.delete_user(id, self.now()).await?;
+        tx.revoke_everything_of(id, self.now()).await?;
+        let audit = Audit::new("user.delete", format!("user:{id}")).before(api::User::from(before));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
+        self.inner.tokens.forget();
         Ok(())
     }
 
@@ -341,9 +441,11 @@ impl App {
     ///
     /// Fails with [`Error::NotFound`] for an unknown service and [`Error::Conflict`], naming them,
     /// while other services depend on it or its incidents are not all resolved.
-    pub async fn delete_service(&self, service: &Ref) -> Result<()> {
+    pub async fn delete_service(&self, who: &Principal, service: &Ref) -> Result<()> {
         let id = resolve::service_id(self.store(), service).await?;
-        let name = self.store().service(id).await?.name;
+        let before = self.store().service(id).await?;
+        self.authorize(who, Action::Configure, Scope::Team(before.team_id)).await?;
+        let name = before.name.clone();
         let mut tx = self.store().begin().await?;
         let in_use = tx.service_in_use(id).await?;
         if !in_use.is_empty() {
@@ -361,6 +463,8 @@ impl App {
             )));
         }
         tx.delete_service(id, self.now()).await?;
+        let audit = Audit::new("service.delete", format!("service:{id}")).before(api::Service::from(before));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         self.inner.ingestor.forget_keys_of(id);
         Ok(())

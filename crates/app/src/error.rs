@@ -26,6 +26,12 @@ pub enum Error {
     /// The credentials are missing, unknown or revoked.
     #[error("{0}")]
     Unauthorized(String),
+    /// The credentials are good but do not allow this; the message names the role missing.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many failed attempts: the same request is refused for this long.
+    #[error("too many failed attempts; try again in {} s", .0.as_secs().max(1))]
+    TooMany(jiff::SignedDuration),
     /// The database cannot be reached or is overloaded; the same request may work later.
     #[error("{0}")]
     Unavailable(String),

@@ -22,9 +22,17 @@ impl App {
     /// A new secret feed URL for schedule `id`; the previous one stops working.
     ///
     /// Fails with [`Error::NotFound`] when there is no schedule `id`.
-    pub async fn create_schedule_feed(&self, id: Id) -> Result<String> {
+    pub async fn create_schedule_feed(&self, who: &crate::Principal, id: Id) -> Result<String> {
+        self.authorize(
+            who,
+            firebreak_domain::Action::ReadConfiguration,
+            firebreak_domain::Scope::Installation,
+        )
+        .await?;
         let mut tx = self.store().begin().await?;
         let token = tx.set_schedule_feed_token(id).await?;
+        self.audit_in(&mut tx, who, crate::access::Audit::new("feed.create", format!("schedule:{id}")))
+            .await?;
         tx.commit().await?;
         Ok(self.feed_url(&token))
     }
@@ -33,10 +41,12 @@ impl App {
     /// working.
     ///
     /// Fails with [`Error::NotFound`] when no user has this id or name.
-    pub async fn create_user_feed(&self, user: &Ref) -> Result<String> {
+    pub async fn create_user_feed(&self, who: &crate::Principal, user: &Ref) -> Result<String> {
         let id = resolve::user_id(self.store(), user).await?;
+        self.authorize(who, firebreak_domain::Action::Configure, firebreak_domain::Scope::Person(id)).await?;
         let mut tx = self.store().begin().await?;
         let token = tx.set_user_feed_token(id).await?;
+        self.audit_in(&mut tx, who, crate::access::Audit::new("feed.create", format!("user:{id}"))).await?;
         tx.commit().await?;
         Ok(self.feed_url(&token))
     }

@@ -6,9 +6,10 @@
 //! escalation driver.
 
 use firebreak_api::{self as api, IncidentQuery, Ref};
-use firebreak_domain::{self as domain, AssignRole, Command, Id, Incident, Severity, TimelineEntry};
+use firebreak_domain::{self as domain, Action, AssignRole, Command, Id, Incident, Severity, TimelineEntry};
 use firebreak_store::{INCIDENT_PAGE_MAX, IncidentFilter};
 
+use crate::access::Audit;
 use crate::{App, Error, Principal, Result, resolve};
 
 /// Page size of the incident list when none is asked for.
@@ -37,14 +38,19 @@ impl App {
         who: &Principal,
         body: api::DeclareIncident,
     ) -> Result<IncidentDetail> {
+        let service_id = resolve::service_id(self.store(), &body.service).await?;
+        self.authorize(who, Action::Respond, self.service_scope(service_id).await?).await?;
         let new = domain::NewIncident {
             title: domain::validate_title(&body.title).map_err(Error::Invalid)?.to_owned(),
-            service_id: resolve::service_id(self.store(), &body.service).await?,
+            service_id,
             severity: body.severity.unwrap_or(api::Severity::Sev3).into(),
             kind: body.kind.unwrap_or(api::Kind::Unknown).into(),
         };
         let mut tx = self.store().begin().await?;
         let incident = tx.create_incident(&new, who.name(), self.now()).await?;
+        let audit = Audit::new("incident.declare", format!("incident:{}", incident.id))
+            .after(api::Incident::from(incident.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         self.detail_of(incident).await
     }
@@ -119,8 +125,12 @@ impl App {
     /// Fails with [`Error::NotFound`] for an unknown incident (or user to assign) and
     /// [`Error::Refused`] when the incident's status does not allow the command.
     pub async fn act(&self, who: &Principal, id: Id, command: Command) -> Result<IncidentDetail> {
+        self.authorize(who, Action::Respond, self.incident_scope(id).await?).await?;
         let mut tx = self.store().begin().await?;
         let (incident, _) = tx.update_incident(id, &command, who.name(), self.now()).await?;
+        let audit = Audit::new(command_action(&command), format!("incident:{id}"))
+            .after(serde_json::json!({ "status": incident.status.to_string() }));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         self.detail_of(incident).await
     }
@@ -131,6 +141,7 @@ impl App {
     /// Fails with [`Error::NotFound`] for an unknown incident and [`Error::Conflict`] when it is not
     /// being paged: not triggered, its service has no escalation policy, or every level was paged.
     pub async fn escalate_now(&self, who: &Principal, id: Id) -> Result<IncidentDetail> {
+        self.authorize(who, Action::Respond, self.incident_scope(id).await?).await?;
         let incident = self.store().incident(id).await?;
         if incident.status != domain::Status::Triggered {
             return Err(Error::Conflict(format!(
@@ -140,6 +151,7 @@ impl App {
         }
         let mut tx = self.store().begin().await?;
         let escalated = tx.escalate_now(id, who.name(), self.now()).await?;
+        self.audit_in(&mut tx, who, Audit::new("incident.escalate", format!("incident:{id}"))).await?;
         tx.commit().await?;
         if escalated.is_none() {
             return Err(Error::Conflict(format!(
@@ -215,8 +227,125 @@ impl App {
         Ok(self.store().incident_counts().await?)
     }
 
-    async fn detail_of(&self, incident: Incident) -> Result<IncidentDetail> {
+    pub(crate) async fn detail_of(&self, incident: Incident) -> Result<IncidentDetail> {
         let timeline = self.store().timeline(incident.id).await?;
         Ok(IncidentDetail { incident, timeline })
+    }
+}
+
+/// The audit log's name of what `command` does to an incident.
+fn command_action(command: &Command) -> &'static str {
+    match command {
+        Command::Acknowledge => "incident.acknowledge",
+        Command::Mitigate => "incident.mitigate",
+        Command::Resolve => "incident.resolve",
+        Command::Retrigger => "incident.retrigger",
+        Command::SetSeverity(_) => "incident.set_severity",
+        Command::AddNote(_) => "incident.note",
+        Command::Assign { .. } => "incident.assign",
+        Command::Snooze { .. } => "incident.snooze",
+        Command::EndSnooze => "incident.end_snooze",
+    }
+}
+
+/// Whom to page by hand about an incident.
+#[derive(Clone, Debug)]
+pub enum PageTarget {
+    User(Ref),
+    /// Whoever is on call in the schedule now.
+    Schedule(Id),
+    /// Everyone a level (from 1) of the incident's escalation policy pages now.
+    PolicyLevel(usize),
+}
+
+/// The least severe incident for which a level that wakes management may be paged by hand.
+pub const MANAGEMENT_BY_HAND_FROM: Severity = Severity::Sev2;
+
+impl App {
+    /// Pages `target` about incident `id` now, on every contact method of each person, outside the
+    /// escalation (level 0 on the timeline); for responders of the incident's team. A level that
+    /// wakes management is paged by hand only for incidents of [`MANAGEMENT_BY_HAND_FROM`] or
+    /// worse.
+    ///
+    /// Fails with [`Error::Forbidden`] for anyone else, [`Error::NotFound`] for an unknown
+    /// incident, user, schedule or level, and [`Error::Conflict`] when nobody is reached (a
+    /// schedule with nobody on call) or the incident is resolved.
+    pub async fn page_by_hand(&self, who: &Principal, id: Id, target: PageTarget) -> Result<IncidentDetail> {
+        self.authorize(who, Action::Page, self.incident_scope(id).await?).await?;
+        let incident = self.store().incident(id).await?;
+        if incident.status == domain::Status::Resolved {
+            return Err(Error::Conflict(format!(
+                "incident {id} is resolved: reopen it before paging anyone"
+            )));
+        }
+        let now = self.now();
+        let (people, what): (Vec<Id>, String) = match &target {
+            PageTarget::User(user) => {
+                let user = resolve::user_id(self.store(), user).await?;
+                (vec![user], format!("user {user}"))
+            }
+            PageTarget::Schedule(schedule) => {
+                let stored = self.store().schedule(*schedule).await?;
+                let on_call = stored.schedule.on_call(now).into_iter().collect();
+                (on_call, format!("schedule {}", stored.name))
+            }
+            PageTarget::PolicyLevel(number) => {
+                let Some(policy_id) = self.store().service_escalation_policy(incident.service_id).await?
+                else {
+                    return Err(Error::NotFound(format!("incident {id}'s service has no escalation policy")));
+                };
+                let stored = self.store().escalation_policy(policy_id).await?;
+                let Some(level) = number.checked_sub(1).and_then(|index| stored.policy.levels().get(index))
+                else {
+                    return Err(Error::NotFound(format!(
+                        "escalation policy {} has levels 1 to {}",
+                        stored.name,
+                        stored.policy.levels().len()
+                    )));
+                };
+                if level.wakes_management && incident.severity > MANAGEMENT_BY_HAND_FROM {
+                    return Err(Error::Forbidden(format!(
+                        "level {number} of escalation policy {} wakes management, which is paged by hand only for \
+                         incidents of {MANAGEMENT_BY_HAND_FROM} or worse; this one is {}",
+                        stored.name, incident.severity
+                    )));
+                }
+                let mut people = Vec::new();
+                for target in &level.targets {
+                    match target {
+                        firebreak_engine::Target::User(user) => people.push(*user),
+                        firebreak_engine::Target::Schedule(schedule) => {
+                            people.extend(self.store().schedule(*schedule).await?.schedule.on_call(now));
+                        }
+                        firebreak_engine::Target::Team(team) => {
+                            people
+                                .extend(self.store().team_members(*team).await?.1.into_iter().map(|u| u.id));
+                        }
+                    }
+                }
+                people.sort_unstable();
+                people.dedup();
+                (people, format!("level {number} of escalation policy {}", stored.name))
+            }
+        };
+        if people.is_empty() {
+            return Err(Error::Conflict(format!("{what} reaches nobody now")));
+        }
+        let mut names = Vec::new();
+        for person in &people {
+            names.push(self.store().user(*person).await?.name);
+        }
+        let note = format!("Paged {} by hand ({what})", names.join(", "));
+        let mut tx = self.store().begin().await?;
+        for person in &people {
+            let page_key = format!("hand.{id}.{person}.{}", now.as_millisecond());
+            tx.page_directly(id, *person, &page_key, now).await?;
+        }
+        let (incident, _) = tx.update_incident(id, &Command::AddNote(note), who.name(), now).await?;
+        let audit = Audit::new("incident.page", format!("incident:{id}"))
+            .after(serde_json::json!({ "people": people }));
+        self.audit_in(&mut tx, who, audit).await?;
+        tx.commit().await?;
+        self.detail_of(incident).await
     }
 }

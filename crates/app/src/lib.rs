@@ -25,6 +25,7 @@ mod error;
 pub mod feeds;
 pub mod incidents;
 pub mod links;
+pub mod oidc;
 pub mod oncall;
 pub mod paging;
 pub mod replies;
@@ -76,6 +77,10 @@ struct Inner {
     public_url: String,
     links: links::Links,
     tokens: access::Tokens,
+    throttle: access::Throttle,
+    oidc: Option<oidc::Oidc>,
+    /// What creating the first administrator takes (see `access`).
+    setup_code: String,
     ingestor: Arc<alerts::Ingestor>,
     monitor: Arc<signals::Monitor>,
     paging: Arc<paging::PagingCounters>,
@@ -98,6 +103,8 @@ pub struct Options {
     /// The Twilio auth token, which signs the replies Twilio posts back (`X-Twilio-Signature`);
     /// without it, replies by SMS and by phone keys are refused.
     pub twilio_auth_token: Option<String>,
+    /// The OpenID Connect provider people may sign in with.
+    pub oidc: Option<oidc::OidcConfig>,
 }
 
 /// What the database holds at start, for the first-start message.
@@ -105,7 +112,7 @@ pub struct Options {
 pub struct Database {
     /// `sqlite` or `postgres`.
     pub backend: &'static str,
-    /// No API token exists yet: nobody can log in.
+    /// Nobody can log in yet: no API token, no password, no administrator.
     pub first_start: bool,
 }
 
@@ -147,6 +154,7 @@ impl App {
             ingestor.clone(),
             options.prometheus_url,
         )?);
+        let oidc = options.oidc.map(|config| oidc::Oidc::new(config, &public_url)).transpose()?;
         let paging = pager.counters();
         let mut workers = workers::Workers::new();
         workers::register(&mut workers, pipeline, &pager, &monitor);
@@ -156,6 +164,9 @@ impl App {
             public_url,
             links,
             tokens: access::Tokens::default(),
+            throttle: access::Throttle::default(),
+            oidc,
+            setup_code: firebreak_store::secret::generate("")[..24].to_owned(),
             ingestor,
             monitor,
             paging,
@@ -186,7 +197,7 @@ impl App {
 
     /// What the database is, and whether this is its first start.
     pub async fn database(&self) -> Result<Database> {
-        let first_start = self.inner.store.token_hashes().await?.is_empty();
+        let first_start = !self.inner.store.anyone_can_log_in().await?;
         Ok(Database { backend: self.inner.store.backend_name(), first_start })
     }
 

@@ -153,13 +153,11 @@ impl App {
     /// Who acts by a link: the person it was sent to, or, for an older link or a person since
     /// removed, the link itself.
     pub async fn link_principal(&self, link: &Verified) -> crate::Principal {
-        match link.recipient {
-            Some(user) => match self.store().user(user).await {
-                Ok(user) => crate::Principal::token(&user.name),
-                Err(_) => crate::Principal::link(),
-            },
-            None => crate::Principal::link(),
-        }
+        let user = match link.recipient {
+            Some(user) => self.store().user(user).await.ok(),
+            None => None,
+        };
+        crate::Principal::paged(user.as_ref())
     }
 }
 

@@ -8,13 +8,14 @@
 use std::collections::HashMap;
 
 use firebreak_api::{self as api, Ref};
-use firebreak_domain::{self as domain, Id, Shift, User};
+use firebreak_domain::{self as domain, Action, Id, Scope, Shift, User};
 use firebreak_engine as engine;
 use jiff::Timestamp;
 
 pub use firebreak_store::{StoredPolicy, StoredSchedule};
 
-use crate::{App, Error, Result, resolve};
+use crate::access::Audit;
+use crate::{App, Error, Principal, Result, resolve};
 
 /// Longest wait of a level, in minutes (the engine's bound).
 const TIMEOUT_MINUTES_MAX: i64 = 24 * 60;
@@ -51,16 +52,38 @@ pub struct ServiceOnCall {
 }
 
 impl App {
+    /// The team `team` names, which `who` must own, or none (then `who` must be an administrator).
+    async fn owner_scope(&self, who: &Principal, team: Option<&Ref>) -> Result<Option<Id>> {
+        let team = match team {
+            Some(team) => Some(resolve::team_id(self.store(), team).await?),
+            None => None,
+        };
+        self.authorize(who, Action::Configure, owned_by(team)).await?;
+        Ok(team)
+    }
+
     /// Creates an on-call schedule.
     ///
     /// Fails with [`Error::Invalid`] for a bad field or layer, [`Error::NotFound`] for a user that
     /// does not exist, and [`Error::Conflict`] when the name is taken.
-    pub async fn create_schedule(&self, body: api::CreateSchedule) -> Result<StoredSchedule> {
+    pub async fn create_schedule(
+        &self,
+        who: &Principal,
+        body: api::CreateSchedule,
+    ) -> Result<StoredSchedule> {
+        let team = self.owner_scope(who, body.team.as_ref()).await?;
         let name = resolve::name(&body.name)?;
         let time_zone = resolve::time_zone(&body.time_zone)?;
         let schedule = self.schedule_of(time_zone, &body.layers, &body.overrides).await?;
         let mut tx = self.store().begin().await?;
-        let stored = tx.create_schedule(&name, &schedule, self.now()).await?;
+        let mut stored = tx.create_schedule(&name, &schedule, self.now()).await?;
+        if team.is_some() {
+            tx.set_schedule_team(stored.id, team).await?;
+            stored.team_id = team;
+        }
+        let audit = Audit::new("schedule.create", format!("schedule:{}", stored.id))
+            .after(schedule_view(stored.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -79,8 +102,10 @@ impl App {
     ///
     /// Fails with [`Error::NotFound`] for an unknown schedule or user and [`Error::Invalid`] for
     /// a cover that does not end after it starts, or one too many.
-    pub async fn add_override(&self, id: Id, body: api::Override) -> Result<StoredSchedule> {
+    pub async fn add_override(&self, who: &Principal, id: Id, body: api::Override) -> Result<StoredSchedule> {
         let stored = self.store().schedule(id).await?;
+        self.authorize(who, Action::Configure, owned_by(stored.team_id)).await?;
+        let before = schedule_view(stored.clone());
         let user = resolve::user_id(self.store(), &body.user).await?;
         let mut schedule = stored.schedule;
         schedule.overrides.push(domain::Override { user, start: body.start, end: body.end });
@@ -88,6 +113,10 @@ impl App {
             .map_err(Error::Invalid)?;
         let mut tx = self.store().begin().await?;
         let stored = tx.update_schedule(id, &schedule).await?;
+        let audit = Audit::new("schedule.add_override", format!("schedule:{id}"))
+            .before(before)
+            .after(schedule_view(stored.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -96,8 +125,18 @@ impl App {
     ///
     /// Fails as [`App::create_schedule`] does, and with [`Error::NotFound`] for an unknown
     /// schedule.
-    pub async fn update_schedule(&self, id: Id, body: api::UpdateSchedule) -> Result<StoredSchedule> {
+    pub async fn update_schedule(
+        &self,
+        who: &Principal,
+        id: Id,
+        body: api::UpdateSchedule,
+    ) -> Result<StoredSchedule> {
         let stored = self.store().schedule(id).await?;
+        self.authorize(who, Action::Configure, owned_by(stored.team_id)).await?;
+        let team = match &body.team {
+            Some(team) => Some(self.owner_scope(who, Some(team)).await?),
+            None => None,
+        };
         let name = match &body.name {
             Some(name) => resolve::name(name)?,
             None => stored.name.clone(),
@@ -111,16 +150,26 @@ impl App {
         let overrides = body.overrides.as_ref().unwrap_or(&current.overrides);
         let schedule = self.schedule_of(time_zone, layers, overrides).await?;
         let mut tx = self.store().begin().await?;
-        let stored = tx.replace_schedule(id, &name, &schedule).await?;
+        let mut after = tx.replace_schedule(id, &name, &schedule).await?;
+        if let Some(team) = team {
+            tx.set_schedule_team(id, team).await?;
+            after.team_id = team;
+        }
+        let audit = Audit::new("schedule.update", format!("schedule:{id}"))
+            .before(schedule_view(stored))
+            .after(schedule_view(after.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
-        Ok(stored)
+        Ok(after)
     }
 
     /// Removes override number `index` (from 0, in the order the schedule lists them).
     ///
     /// Fails with [`Error::NotFound`] for an unknown schedule or override.
-    pub async fn remove_override(&self, id: Id, index: usize) -> Result<StoredSchedule> {
+    pub async fn remove_override(&self, who: &Principal, id: Id, index: usize) -> Result<StoredSchedule> {
         let stored = self.store().schedule(id).await?;
+        self.authorize(who, Action::Configure, owned_by(stored.team_id)).await?;
+        let before = schedule_view(stored.clone());
         let mut schedule = stored.schedule;
         if index >= schedule.overrides.len() {
             return Err(Error::NotFound(format!(
@@ -132,6 +181,10 @@ impl App {
         schedule.overrides.remove(index);
         let mut tx = self.store().begin().await?;
         let stored = tx.update_schedule(id, &schedule).await?;
+        let audit = Audit::new("schedule.remove_override", format!("schedule:{id}"))
+            .before(before)
+            .after(schedule_view(stored.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -140,8 +193,9 @@ impl App {
     ///
     /// Fails with [`Error::NotFound`] for an unknown schedule and [`Error::Conflict`], naming
     /// them, when escalation policies target it.
-    pub async fn delete_schedule(&self, id: Id) -> Result<()> {
+    pub async fn delete_schedule(&self, who: &Principal, id: Id) -> Result<()> {
         let stored = self.store().schedule(id).await?;
+        self.authorize(who, Action::Configure, owned_by(stored.team_id)).await?;
         let users = self.policies_naming(engine::Target::Schedule(id)).await?;
         if !users.is_empty() {
             return Err(Error::Conflict(format!(
@@ -152,6 +206,8 @@ impl App {
         }
         let mut tx = self.store().begin().await?;
         tx.delete_schedule(id).await?;
+        let audit = Audit::new("schedule.delete", format!("schedule:{id}")).before(schedule_view(stored));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -194,12 +250,24 @@ impl App {
     ///
     /// Fails with [`Error::Invalid`] for a bad level or target type, [`Error::NotFound`] for a
     /// target that does not exist, and [`Error::Conflict`] when the name is taken.
-    pub async fn create_policy(&self, body: api::CreateEscalationPolicy) -> Result<StoredPolicy> {
+    pub async fn create_policy(
+        &self,
+        who: &Principal,
+        body: api::CreateEscalationPolicy,
+    ) -> Result<StoredPolicy> {
+        let team = self.owner_scope(who, body.team.as_ref()).await?;
         let name = resolve::name(&body.name)?;
         self.check_targets(&body).await?;
         let policy = policy_of_spec(&body)?;
         let mut tx = self.store().begin().await?;
-        let stored = tx.create_escalation_policy(&name, &policy, self.now()).await?;
+        let mut stored = tx.create_escalation_policy(&name, &policy, self.now()).await?;
+        if team.is_some() {
+            tx.set_policy_team(stored.id, team).await?;
+            stored.team_id = team;
+        }
+        let audit =
+            Audit::new("policy.create", format!("policy:{}", stored.id)).after(policy_view(stored.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -208,30 +276,53 @@ impl App {
     /// through it follow the new levels from their next step.
     ///
     /// Fails as [`App::create_policy`] does, and with [`Error::NotFound`] for an unknown policy.
-    pub async fn update_policy(&self, id: Id, body: api::UpdateEscalationPolicy) -> Result<StoredPolicy> {
+    pub async fn update_policy(
+        &self,
+        who: &Principal,
+        id: Id,
+        body: api::UpdateEscalationPolicy,
+    ) -> Result<StoredPolicy> {
         let stored = self.store().escalation_policy(id).await?;
+        self.authorize(who, Action::Configure, owned_by(stored.team_id)).await?;
+        let team = match &body.team {
+            Some(team) => Some(self.owner_scope(who, Some(team)).await?),
+            None => None,
+        };
         let current = policy_spec(&stored);
         let spec = api::CreateEscalationPolicy {
             name: body.name.unwrap_or(current.name),
             repeat: body.repeat.unwrap_or(current.repeat),
             levels: body.levels.unwrap_or(current.levels),
+            team: None,
         };
         let name = resolve::name(&spec.name)?;
         self.check_targets(&spec).await?;
         let policy = policy_of_spec(&spec)?;
         let mut tx = self.store().begin().await?;
-        let stored = tx.replace_escalation_policy(id, &name, &policy).await?;
+        let mut after = tx.replace_escalation_policy(id, &name, &policy).await?;
+        if let Some(team) = team {
+            tx.set_policy_team(id, team).await?;
+            after.team_id = team;
+        }
+        let audit = Audit::new("policy.update", format!("policy:{id}"))
+            .before(policy_view(stored))
+            .after(policy_view(after.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
-        Ok(stored)
+        Ok(after)
     }
 
     /// Deletes escalation policy `id`.
     ///
     /// Fails with [`Error::NotFound`] for an unknown policy and [`Error::Conflict`], naming them,
     /// when services use it or incidents that are not resolved are paging through it.
-    pub async fn delete_policy(&self, id: Id) -> Result<()> {
+    pub async fn delete_policy(&self, who: &Principal, id: Id) -> Result<()> {
+        let stored = self.store().escalation_policy(id).await?;
+        self.authorize(who, Action::Configure, owned_by(stored.team_id)).await?;
         let mut tx = self.store().begin().await?;
         tx.delete_escalation_policy(id).await?;
+        let audit = Audit::new("policy.delete", format!("policy:{id}")).before(policy_view(stored));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -344,6 +435,11 @@ impl App {
     }
 }
 
+/// Where a schedule or policy owned by `team` (or by nobody) belongs.
+fn owned_by(team: Option<Id>) -> Scope {
+    team.map_or(Scope::Installation, Scope::Team)
+}
+
 /// A schedule as the API shows it: people by id.
 pub fn schedule_view(stored: StoredSchedule) -> api::Schedule {
     let schedule = stored.schedule;
@@ -376,6 +472,7 @@ pub fn schedule_view(stored: StoredSchedule) -> api::Schedule {
             .iter()
             .map(|cover| api::Override { user: Ref::Id(cover.user), start: cover.start, end: cover.end })
             .collect(),
+        team_id: stored.team_id,
         created_at: stored.created_at,
     }
 }
@@ -400,6 +497,7 @@ pub fn policy_view(stored: StoredPolicy) -> api::EscalationPolicy {
                 wakes_management: level.wakes_management,
             })
             .collect(),
+        team_id: stored.team_id,
         created_at: stored.created_at,
     }
 }
@@ -412,13 +510,19 @@ fn schedule_spec(stored: &StoredSchedule) -> api::CreateSchedule {
         time_zone: view.time_zone,
         layers: view.layers,
         overrides: view.overrides,
+        team: view.team_id.map(Ref::Id),
     }
 }
 
 /// What would create `stored` again: its view, as a specification.
 fn policy_spec(stored: &StoredPolicy) -> api::CreateEscalationPolicy {
     let view = policy_view(stored.clone());
-    api::CreateEscalationPolicy { name: view.name, repeat: view.repeat, levels: view.levels }
+    api::CreateEscalationPolicy {
+        name: view.name,
+        repeat: view.repeat,
+        levels: view.levels,
+        team: view.team_id.map(Ref::Id),
+    }
 }
 
 /// The domain schedule of the API's specification of one, with every person given by id (for

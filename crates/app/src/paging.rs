@@ -43,9 +43,10 @@ use tokio::task::JoinSet;
 
 pub use firebreak_store::{ContactMethod, Notification};
 
+use crate::access::Audit;
 use crate::links::{self, Links};
 use crate::workers::Stop;
-use crate::{App, Error, Result, resolve};
+use crate::{App, Error, Principal, Result, resolve};
 
 /// Escalations decided, or notifications claimed, per transaction. Small enough that a new incident
 /// waits for at most one such transaction while a burst of timers is worked through.
@@ -870,6 +871,14 @@ pub struct EscalationView {
 }
 
 impl App {
+    /// The id of `user`, whose own things `who` may change (themselves, or an administrator).
+    async fn own_user(&self, who: &Principal, user: &Ref) -> Result<Id> {
+        let user_id = resolve::user_id(self.store(), user).await?;
+        self.authorize(who, firebreak_domain::Action::Configure, firebreak_domain::Scope::Person(user_id))
+            .await?;
+        Ok(user_id)
+    }
+
     /// Adds a contact method to a user. A webhook gets a signing secret, returned with it once.
     ///
     /// Fails with [`Error::NotFound`] for an unknown user, [`Error::Invalid`] for an unknown
@@ -877,10 +886,11 @@ impl App {
     /// too many contact methods.
     pub async fn create_contact_method(
         &self,
+        who: &Principal,
         user: &Ref,
         body: api::CreateContactMethod,
     ) -> Result<(ContactMethod, Option<String>)> {
-        let user_id = resolve::user_id(self.store(), user).await?;
+        let user_id = self.own_user(who, user).await?;
         let channel = Channel::parse(&body.kind).map_err(Error::Invalid)?;
         let address = body.address.trim();
         notify::validate_address(channel, address).map_err(Error::Invalid)?;
@@ -900,6 +910,9 @@ impl App {
         let stored = secret.as_deref().or(token);
         let mut tx = self.store().begin().await?;
         let method = tx.create_contact_method(user_id, channel.as_str(), address, stored, self.now()).await?;
+        let audit = Audit::new("contact_method.create", format!("user:{user_id}"))
+            .after(serde_json::json!({ "id": method.id, "type": method.kind, "address": method.address }));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok((method, secret))
     }
@@ -925,10 +938,13 @@ impl App {
     }
 
     /// Fails with [`Error::NotFound`] when the user has no such contact method.
-    pub async fn delete_contact_method(&self, user: &Ref, method: Id) -> Result<()> {
-        let user_id = resolve::user_id(self.store(), user).await?;
+    pub async fn delete_contact_method(&self, who: &Principal, user: &Ref, method: Id) -> Result<()> {
+        let user_id = self.own_user(who, user).await?;
         let mut tx = self.store().begin().await?;
         tx.delete_contact_method(user_id, method).await?;
+        let audit = Audit::new("contact_method.delete", format!("user:{user_id}"))
+            .before(serde_json::json!({ "id": method }));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -940,11 +956,12 @@ impl App {
     /// for a bad address and [`Error::Conflict`] when the user has the new address already.
     pub async fn update_contact_method(
         &self,
+        who: &Principal,
         user: &Ref,
         method: Id,
         body: api::UpdateContactMethod,
     ) -> Result<ContactMethod> {
-        let user_id = resolve::user_id(self.store(), user).await?;
+        let user_id = self.own_user(who, user).await?;
         let current = self
             .store()
             .contact_methods(user_id)
@@ -957,6 +974,10 @@ impl App {
         notify::validate_address(channel, &address).map_err(Error::Invalid)?;
         let mut tx = self.store().begin().await?;
         let updated = tx.update_contact_method(user_id, method, &address, None).await?;
+        let audit = Audit::new("contact_method.update", format!("user:{user_id}"))
+            .before(serde_json::json!({ "id": method, "address": current.address }))
+            .after(serde_json::json!({ "id": method, "address": updated.address }));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(updated)
     }
@@ -968,10 +989,11 @@ impl App {
     /// for a bad field, and [`Error::Conflict`] for a rule that exists already.
     pub async fn create_notification_rule(
         &self,
+        who: &Principal,
         user: &Ref,
         body: api::CreateNotificationRule,
     ) -> Result<NotificationRule> {
-        let user_id = resolve::user_id(self.store(), user).await?;
+        let user_id = self.own_user(who, user).await?;
         let urgency = Urgency::parse(body.urgency.as_deref().unwrap_or("high")).map_err(Error::Invalid)?;
         let hours = Hours::parse(body.hours.as_deref().unwrap_or("any")).map_err(Error::Invalid)?;
         let delay = body.delay_minutes.unwrap_or(0);
@@ -985,6 +1007,9 @@ impl App {
         let rule = tx
             .create_notification_rule(user_id, body.contact_method_id, urgency, delay, hours, self.now())
             .await?;
+        let audit = Audit::new("notification_rule.create", format!("user:{user_id}"))
+            .after(api::NotificationRule::from(rule.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(rule)
     }
@@ -996,10 +1021,13 @@ impl App {
     }
 
     /// Fails with [`Error::NotFound`] when the user has no such rule.
-    pub async fn delete_notification_rule(&self, user: &Ref, rule: Id) -> Result<()> {
-        let user_id = resolve::user_id(self.store(), user).await?;
+    pub async fn delete_notification_rule(&self, who: &Principal, user: &Ref, rule: Id) -> Result<()> {
+        let user_id = self.own_user(who, user).await?;
         let mut tx = self.store().begin().await?;
         tx.delete_notification_rule(user_id, rule).await?;
+        let audit = Audit::new("notification_rule.delete", format!("user:{user_id}"))
+            .before(serde_json::json!({ "id": rule }));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -117,7 +117,7 @@ impl App {
     }
 
     async fn act_by_phone(&self, incident: Id, user: Id, action: ReplyAction) -> crate::Result<ReplyOutcome> {
-        let person = Principal::token(&self.store().user(user).await?.name);
+        let person = Principal::paged(Some(&self.store().user(user).await?));
         let done = match action {
             ReplyAction::Acknowledge => self.act(&person, incident, Command::Acknowledge).await.map(drop),
             ReplyAction::Escalate => self.escalate_now(&person, incident).await.map(drop),

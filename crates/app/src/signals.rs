@@ -369,11 +369,14 @@ impl App {
     /// a bad field.
     pub async fn set_golden_signal(
         &self,
+        who: &crate::Principal,
         service: &Ref,
         signal: &str,
         body: api::SetGoldenSignal,
     ) -> Result<GoldenSignal> {
         let service_id = resolve::service_id(self.store(), service).await?;
+        let scope = self.service_scope(service_id).await?;
+        self.authorize(who, firebreak_domain::Action::Configure, scope).await?;
         let signal = Signal::parse(signal).map_err(Error::NotFound)?;
         let bad = match &body.bad {
             Some(bad) => firebreak_domain::Direction::parse(bad).map_err(Error::Invalid)?,
@@ -393,6 +396,9 @@ impl App {
         };
         let mut tx = self.store().begin().await?;
         let signal = tx.set_golden_signal(service_id, signal, &spec).await?;
+        let audit = crate::access::Audit::new("golden_signal.set", format!("service:{service_id}"))
+            .after(api::GoldenSignal::from(signal.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(signal)
     }
@@ -416,11 +422,14 @@ impl App {
     /// clock, and [`Error::Unavailable`] when they could not be recorded.
     pub async fn push_samples(
         &self,
+        who: &crate::Principal,
         service: &Ref,
         signal: &str,
         body: api::PushSamples,
     ) -> Result<Observed> {
         let service_id = resolve::service_id(self.store(), service).await?;
+        let scope = self.service_scope(service_id).await?;
+        self.authorize(who, firebreak_domain::Action::Respond, scope).await?;
         let signal = Signal::parse(signal).map_err(Error::NotFound)?;
         if body.samples.len() > PUSH_SAMPLES_MAX {
             return Err(Error::Invalid(format!("at most {PUSH_SAMPLES_MAX} samples per request")));
@@ -452,8 +461,13 @@ impl App {
     /// after samples pushed with a wrong clock, say. Its anomalies are kept.
     ///
     /// Fails with [`Error::NotFound`] for an unknown service, or a signal it does not watch.
-    pub async fn reset_samples(&self, service: &Ref, signal: &str) -> Result<()> {
+    pub async fn reset_samples(&self, who: &crate::Principal, service: &Ref, signal: &str) -> Result<()> {
         let service_id = resolve::service_id(self.store(), service).await?;
+        let scope = self.service_scope(service_id).await?;
+        self.authorize(who, firebreak_domain::Action::Configure, scope).await?;
+        let audit = crate::access::Audit::new("golden_signal.reset", format!("service:{service_id}"))
+            .before(serde_json::json!({ "signal": signal }));
+        self.audit(who, audit).await?;
         let signal = Signal::parse(signal).map_err(Error::NotFound)?;
         let Some(golden) = self.golden_signals_of(service_id).await?.into_iter().find(|s| s.signal == signal)
         else {

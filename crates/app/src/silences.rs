@@ -2,9 +2,10 @@
 //! all; a matching alert is stored but opens no incident and pages no one.
 
 use firebreak_api as api;
-use firebreak_domain::{Id, Matcher, Silence};
+use firebreak_domain::{Action, Id, Matcher, Scope, Silence};
 use firebreak_store::NewSilence;
 
+use crate::access::Audit;
 use crate::resolve::{self, DESCRIPTION_CHARS_MAX, LIST_ITEMS_MAX};
 use crate::{App, Error, Principal, Result};
 
@@ -12,11 +13,17 @@ use crate::{App, Error, Principal, Result};
 const DURATION_MINUTES_MAX: i64 = 525_600;
 
 impl App {
-    /// Creates a silence on behalf of `who`.
+    /// Creates a silence on behalf of `who`: a responder of the service's team, or, for a silence of
+    /// every service, an administrator.
     ///
     /// Fails with [`Error::Invalid`] for bad matchers or a window that does not end after it
     /// starts and after now, and [`Error::NotFound`] for an unknown service.
     pub async fn create_silence(&self, who: &Principal, body: api::CreateSilence) -> Result<Silence> {
+        let scope = match &body.service {
+            Some(service) => self.service_scope(resolve::service_id(self.store(), service).await?).await?,
+            None => Scope::Installation,
+        };
+        self.authorize(who, Action::Respond, scope).await?;
         if body.matchers.is_empty() || body.matchers.len() > LIST_ITEMS_MAX {
             return Err(Error::Invalid(format!(
                 "a silence needs 1 to {LIST_ITEMS_MAX} matchers, such as alertname=DiskFull"
@@ -58,6 +65,9 @@ impl App {
         };
         let mut tx = self.store().begin().await?;
         let silence = tx.create_silence(&silence, who.name(), now).await?;
+        let audit = Audit::new("silence.create", format!("silence:{}", silence.id))
+            .after(api::Silence::from(silence.clone()));
+        self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         Ok(silence)
     }
@@ -76,9 +86,15 @@ impl App {
     ///
     /// Fails with [`Error::NotFound`] for an unknown silence and [`Error::Conflict`] when it has
     /// ended already.
-    pub async fn expire_silence(&self, id: Id) -> Result<Silence> {
+    pub async fn expire_silence(&self, who: &Principal, id: Id) -> Result<Silence> {
+        let scope = match self.store().silence(id).await?.service_id {
+            Some(service) => self.service_scope(service).await?,
+            None => Scope::Installation,
+        };
+        self.authorize(who, Action::Respond, scope).await?;
         let mut tx = self.store().begin().await?;
         let silence = tx.expire_silence(id, self.now()).await?;
+        self.audit_in(&mut tx, who, Audit::new("silence.expire", format!("silence:{id}"))).await?;
         tx.commit().await?;
         Ok(silence)
     }

@@ -552,12 +552,15 @@ pub(crate) enum TeamCommand {
 
 #[derive(Subcommand)]
 pub(crate) enum MemberCommand {
-    /// Add a user to a team.
+    /// Add a user to a team, or change a member's role.
     Add {
         /// The team (id or name).
         team: String,
         /// The user (id or name).
         user: String,
+        /// owner, responder, viewer or stakeholder.
+        #[arg(long, default_value = "responder", value_parser = ["owner", "responder", "viewer", "stakeholder"])]
+        role: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -619,6 +622,21 @@ pub(crate) enum UserCommand {
         user: String,
         #[command(flatten)]
         client: ClientArgs,
+    },
+    /// Set a user's password, read from standard input (one line), directly on the database
+    /// (the server may be running or not); their sessions end.
+    SetPassword {
+        /// The user (id or name).
+        user: String,
+        /// Also make them an administrator of the installation.
+        #[arg(long)]
+        admin: bool,
+        /// Database URL: sqlite:PATH or postgres://USER@HOST/DATABASE [default: sqlite:firebreak.db].
+        #[arg(long, env = "FIREBREAK_DATABASE_URL")]
+        database: Option<String>,
+        /// TOML configuration file.
+        #[arg(long, env = "FIREBREAK_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Manage where pages reach a user.
     #[command(subcommand)]
@@ -887,17 +905,17 @@ fn team_table(teams: &[api::Team]) -> String {
 
 async fn member(command: MemberCommand) -> anyhow::Result<()> {
     match command {
-        MemberCommand::Add { team, user, client } => {
+        MemberCommand::Add { team, user, role, client } => {
             let client = Client::new(client)?;
             let found: api::User = client.get(&format!("/api/v1/users/{}", path_segment(&user)), &[]).await?;
-            let body = api::AddTeamMember { user_id: found.id };
-            let added: api::User =
+            let body = api::AddTeamMember { user_id: found.id, role: Some(role) };
+            let added: api::TeamMember =
                 client.post(&format!("/api/v1/teams/{}/members", path_segment(&team)), &body).await?;
-            client.print(&added, |user| user_table(std::slice::from_ref(user)))
+            client.print(&added, |member| member_table(std::slice::from_ref(member)))
         }
         MemberCommand::List { team, client } => {
             let path = format!("/api/v1/teams/{}/members", path_segment(&team));
-            Client::new(client)?.show(&path, |users: &Vec<api::User>| user_table(users)).await
+            Client::new(client)?.show(&path, |members: &Vec<api::TeamMember>| member_table(members)).await
         }
         MemberCommand::Remove { team, user, client } => {
             Client::new(client)?
@@ -910,8 +928,142 @@ async fn member(command: MemberCommand) -> anyhow::Result<()> {
     }
 }
 
+fn member_table(members: &[api::TeamMember]) -> String {
+    if members.is_empty() {
+        return "no members\n".to_owned();
+    }
+    let rows: Vec<Vec<String>> = members
+        .iter()
+        .map(|m| vec![m.user.id.to_string(), m.user.name.clone(), m.user.email.clone(), m.role.clone()])
+        .collect();
+    table(&["ID", "NAME", "EMAIL", "ROLE"], rows)
+}
+
+/// Who may do what: API tokens (over HTTP) and the audit log.
+#[derive(Subcommand)]
+pub(crate) enum TokenClientCommand {
+    /// List your tokens (every token, for an administrator).
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Make a token for yourself (or, as an administrator, `--user`; as a team's owner, `--team`),
+    /// printed once.
+    New {
+        #[arg(long)]
+        name: String,
+        /// The most it may do: admin, owner, responder, viewer or stakeholder [default: yours].
+        #[arg(long)]
+        role: Option<String>,
+        /// The person it acts as (id or name).
+        #[arg(long)]
+        user: Option<String>,
+        /// The team it acts for (id or name).
+        #[arg(long)]
+        team: Option<String>,
+        /// When it stops working (RFC 3339).
+        #[arg(long)]
+        expires_at: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Revoke a token.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+pub(crate) async fn token(command: TokenClientCommand) -> anyhow::Result<()> {
+    let table_of = |tokens: &[api::Token]| {
+        let rows: Vec<Vec<String>> = tokens
+            .iter()
+            .map(|t| {
+                vec![
+                    t.id.to_string(),
+                    t.name.clone(),
+                    t.role.clone(),
+                    t.user_id.map_or_else(String::new, |id| id.to_string()),
+                    t.team_id.map_or_else(String::new, |id| id.to_string()),
+                    t.last_used_at.map_or_else(|| "never".to_owned(), |at| at.to_string()),
+                ]
+            })
+            .collect();
+        table(&["ID", "NAME", "ROLE", "USER", "TEAM", "LAST USED"], rows)
+    };
+    match command {
+        TokenClientCommand::List { client } => {
+            Client::new(client)?.show("/api/v1/tokens", |tokens: &Vec<api::Token>| table_of(tokens)).await
+        }
+        TokenClientCommand::New { name, role, user, team, expires_at, client } => {
+            let client = Client::new(client)?;
+            let expires_at = match expires_at {
+                Some(at) => Some(
+                    at.parse().with_context(|| format!("invalid --expires-at {at:?}: expected RFC 3339"))?,
+                ),
+                None => None,
+            };
+            let body = api::CreateToken {
+                name,
+                role,
+                user: user.as_deref().map(api::Ref::parse),
+                team: team.as_deref().map(api::Ref::parse),
+                expires_at,
+            };
+            let created: api::CreatedToken = client.post("/api/v1/tokens", &body).await?;
+            client.print(&created, |created| format!("{}\n", created.token))
+        }
+        TokenClientCommand::Revoke { id, client } => {
+            Client::new(client)?
+                .delete_and_say(&format!("/api/v1/tokens/{id}"), &format!("token {id} revoked"))
+                .await
+        }
+    }
+}
+
+/// Read the audit log (administrators).
+#[derive(Args)]
+pub(crate) struct AuditArgs {
+    /// Only what this actor did (their name).
+    #[arg(long)]
+    actor: Option<String>,
+    /// Only what was done to this object (service:12) or kind of object (service).
+    #[arg(long)]
+    object: Option<String>,
+    /// Only since this instant (RFC 3339).
+    #[arg(long)]
+    since: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    limit: u32,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+pub(crate) async fn audit(args: AuditArgs) -> anyhow::Result<()> {
+    let mut query = vec![("limit", args.limit.to_string())];
+    for (name, value) in [("actor", args.actor), ("object", args.object), ("since", args.since)] {
+        if let Some(value) = value {
+            query.push((name, value));
+        }
+    }
+    let client = Client::new(args.client)?;
+    let entries: Vec<api::AuditEntry> = client.get("/api/v1/audit", &query).await?;
+    client.print(&entries, |entries| {
+        let rows: Vec<Vec<String>> = entries
+            .iter()
+            .map(|e| {
+                vec![e.at.to_string(), e.actor.clone(), e.address.clone(), e.action.clone(), e.object.clone()]
+            })
+            .collect();
+        table(&["AT", "ACTOR", "FROM", "ACTION", "OBJECT"], rows)
+    })
+}
+
 pub(crate) async fn user(command: UserCommand) -> anyhow::Result<()> {
     match command {
+        UserCommand::SetPassword { .. } => unreachable!("set-password works on the database, in main"),
         UserCommand::List { client } => {
             Client::new(client)?.show("/api/v1/users", |users: &Vec<api::User>| user_table(users)).await
         }

@@ -27,9 +27,12 @@ enum Top {
     Serve(ServeArgs),
     /// Bring the database schema up to date, then exit.
     Migrate(DatabaseArgs),
-    /// Manage API tokens (directly on the database; the server may be running or not).
+    /// Manage API tokens: `create` makes an administrator's token directly on the database (the
+    /// server may be running or not); the others talk to a running server.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Read the audit log: who changed what, when, from where (administrators; talks to a running server).
+    Audit(client::AuditArgs),
     /// Print the documented configuration file with every default.
     ExampleConfig,
     /// Declare, list and act on incidents (talks to a running server).
@@ -98,6 +101,18 @@ struct ServeArgs {
     /// Base URL of a Twilio-compatible API [default: https://api.twilio.com].
     #[arg(long, env = "FIREBREAK_TWILIO_API_URL")]
     twilio_api_url: Option<String>,
+    /// Issuer URL of an OpenID Connect provider people may sign in with [default: none].
+    #[arg(long, env = "FIREBREAK_OIDC_ISSUER")]
+    oidc_issuer: Option<String>,
+    /// The client id registered with the OpenID provider.
+    #[arg(long, env = "FIREBREAK_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+    /// The client secret (prefer the environment variable: flags show in process lists).
+    #[arg(long, env = "FIREBREAK_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+    /// Create a person the OpenID provider vouches for at their first sign-in [default: false].
+    #[arg(long, env = "FIREBREAK_OIDC_CREATE_USERS")]
+    oidc_create_users: Option<bool>,
 }
 
 #[derive(Args)]
@@ -120,6 +135,8 @@ enum TokenCommand {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    #[command(flatten)]
+    Client(client::TokenClientCommand),
 }
 
 #[derive(Subcommand)]
@@ -174,6 +191,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 twilio_auth_token: args.twilio_auth_token,
                 twilio_from: args.twilio_from,
                 twilio_api_url: args.twilio_api_url,
+                oidc_issuer: args.oidc_issuer,
+                oidc_client_id: args.oidc_client_id,
+                oidc_client_secret: args.oidc_client_secret,
+                oidc_create_users: args.oidc_create_users,
             };
             let config = layered(flags, args.database.config.as_deref())?.check()?;
             firebreak_server::init_logging(config.log_format);
@@ -193,6 +214,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let created = firebreak_app::access::create_token(&store, &name, jiff::Timestamp::now()).await;
             store.close().await;
             println!("{}", created.context("creating the token")?);
+            Ok(())
+        }
+        Top::Token(TokenCommand::Client(command)) => client::token(command).await,
+        Top::Audit(args) => client::audit(args).await,
+        Top::User(client::UserCommand::SetPassword { user, admin, database, config }) => {
+            let url = database_url(&DatabaseArgs { database, config })?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            let store = App::open_store(&url).await?;
+            let done = async {
+                let user = firebreak_api::Ref::parse(&user);
+                let found = if admin {
+                    firebreak_app::access::make_admin(&store, &user).await?
+                } else {
+                    firebreak_app::access::find_user(&store, &user).await?
+                };
+                firebreak_app::access::set_password(&store, &found, password, jiff::Timestamp::now()).await?;
+                anyhow::Ok(found)
+            }
+            .await;
+            store.close().await;
+            let user = done.context("setting the password")?;
+            println!("password set for {}{}", user.name, if admin { ", an administrator" } else { "" });
             Ok(())
         }
         Top::ExampleConfig => {

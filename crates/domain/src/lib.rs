@@ -4,6 +4,7 @@
 //! format. The types here are deliberately not `Serialize`: the crates that own a format (`api`,
 //! `store`, `ingest`) convert to and from it explicitly.
 
+mod access;
 mod alert;
 mod catalog;
 mod golden;
@@ -11,6 +12,7 @@ mod incident;
 mod notification;
 mod schedule;
 
+pub use access::{Action, Cap, Grants, Missing, Role, Scope, decide};
 pub use alert::{
     Alert, AlertAction, AlertEvent, AlertSettings, AlertStatus, DEDUP_KEY_CHARS_MAX, GroupBy, GroupingRule,
     LABEL_CHARS_MAX, LABELS_MAX, MATCHER_REGEX_CHARS_MAX, MatchOp, Matcher, SUMMARY_CHARS_MAX, Silence,

@@ -84,23 +84,49 @@ async fn run(
         prometheus_url: None,
         transport,
         twilio_auth_token: None,
+        oidc: None,
     };
     let app = App::start(store, clock.clone(), options).await.unwrap();
-    app.create_team(body(json!({"name": "bench"}))).await.unwrap();
-    let user = app.create_user(body(json!({"name": "ana", "email": "ana@example.com"}))).await.unwrap();
+    app.create_team(&firebreak_app::Principal::system(), body(json!({"name": "bench"}))).await.unwrap();
+    let user = app
+        .create_user(
+            &firebreak_app::Principal::system(),
+            body(json!({"name": "ana", "email": "ana@example.com"})),
+        )
+        .await
+        .unwrap();
     let ana = api::Ref::Id(user.id);
-    app.create_contact_method(&ana, body(json!({"type": "webhook", "address": hook}))).await.unwrap();
+    app.create_contact_method(
+        &firebreak_app::Principal::system(),
+        &ana,
+        body(json!({"type": "webhook", "address": hook})),
+    )
+    .await
+    .unwrap();
     let levels = json!([{"timeout_minutes": 1, "targets": [{"type": "user", "id": user.id}]},
                         {"timeout_minutes": 1, "targets": [{"type": "user", "id": user.id}]}]);
-    let policy =
-        app.create_policy(body(json!({"name": "bench", "repeat": 0, "levels": levels}))).await.unwrap();
-    app.create_service(body(json!({"name": "quiet", "team": "bench", "description": ""}))).await.unwrap();
+    let policy = app
+        .create_policy(
+            &firebreak_app::Principal::system(),
+            body(json!({"name": "bench", "repeat": 0, "levels": levels})),
+        )
+        .await
+        .unwrap();
+    app.create_service(
+        &firebreak_app::Principal::system(),
+        body(json!({"name": "quiet", "team": "bench", "description": ""})),
+    )
+    .await
+    .unwrap();
     let mut keys = Vec::new();
     for n in 0..=triggers {
         let new = json!({"name": format!("svc-{n}"), "team": "bench", "description": ""});
-        let (service, key) = app.create_service(body(new)).await.unwrap();
+        let (service, key) =
+            app.create_service(&firebreak_app::Principal::system(), body(new)).await.unwrap();
         let patch = body(json!({"escalation_policy": policy.id}));
-        app.update_service(&api::Ref::Id(service.service.id), patch).await.unwrap();
+        app.update_service(&firebreak_app::Principal::system(), &api::Ref::Id(service.service.id), patch)
+            .await
+            .unwrap();
         keys.push(key);
     }
 
@@ -115,7 +141,7 @@ async fn run(
     if escalations > 0 {
         // The last service gets every background incident; its level-1 pages must be out first.
         let started = Instant::now();
-        let bench = Principal::token("bench");
+        let bench = Principal::admin("bench");
         for n in 0..escalations {
             let declare = json!({"title": format!("background-{n}"), "service": format!("svc-{triggers}"), "severity": "SEV2"});
             app.declare_incident(&bench, body(declare)).await.unwrap();
@@ -132,7 +158,7 @@ async fn run(
         // next poll. An incident of a service that pages nobody is announced, and so starts the
         // burst at once, before the triggers below.
         let wake = json!({"title": "clock moved", "service": "quiet"});
-        app.declare_incident(&Principal::token("bench"), body(wake)).await.unwrap();
+        app.declare_incident(&Principal::admin("bench"), body(wake)).await.unwrap();
     }
 
     let mut latencies = Vec::with_capacity(triggers);

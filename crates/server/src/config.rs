@@ -35,6 +35,10 @@ pub struct RawConfig {
     pub twilio_auth_token: Option<String>,
     pub twilio_from: Option<String>,
     pub twilio_api_url: Option<String>,
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<String>,
+    pub oidc_create_users: Option<bool>,
 }
 
 /// Checked configuration of `serve`.
@@ -52,6 +56,8 @@ pub struct Config {
     /// The Twilio account (or a Twilio-compatible API) that sends SMS pages and places calls;
     /// without one, SMS and voice contact methods fail.
     pub twilio: Option<firebreak_notify::TwilioConfig>,
+    /// The OpenID Connect provider people may sign in with.
+    pub oidc: Option<firebreak_app::oidc::OidcConfig>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +89,10 @@ impl RawConfig {
             twilio_auth_token: self.twilio_auth_token.or(lower.twilio_auth_token),
             twilio_from: self.twilio_from.or(lower.twilio_from),
             twilio_api_url: self.twilio_api_url.or(lower.twilio_api_url),
+            oidc_issuer: self.oidc_issuer.or(lower.oidc_issuer),
+            oidc_client_id: self.oidc_client_id.or(lower.oidc_client_id),
+            oidc_client_secret: self.oidc_client_secret.or(lower.oidc_client_secret),
+            oidc_create_users: self.oidc_create_users.or(lower.oidc_create_users),
         }
     }
 
@@ -147,7 +157,25 @@ impl RawConfig {
                 bail!("SMS and voice pages need all of twilio_account_sid, twilio_auth_token and twilio_from")
             }
         };
+        let oidc = match (&self.oidc_issuer, &self.oidc_client_id, &self.oidc_client_secret) {
+            (None, None, None) => None,
+            (Some(issuer), Some(client_id), Some(client_secret)) => {
+                if !issuer.starts_with("https://") && !issuer.starts_with("http://") {
+                    bail!("invalid OpenID issuer {issuer:?}; expected https://…");
+                }
+                Some(firebreak_app::oidc::OidcConfig {
+                    issuer: issuer.trim().to_owned(),
+                    client_id: client_id.trim().to_owned(),
+                    client_secret: client_secret.trim().to_owned(),
+                    create_users: self.oidc_create_users.unwrap_or(false),
+                })
+            }
+            _ => bail!(
+                "signing in with OpenID Connect needs all of oidc_issuer, oidc_client_id and oidc_client_secret"
+            ),
+        };
         Ok(Config {
+            oidc,
             smtp,
             twilio,
             prometheus_url,

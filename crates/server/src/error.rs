@@ -19,11 +19,13 @@ pub struct ApiError {
     /// Short stable name of the kind of problem, such as `not-found`; becomes the problem `type`.
     pub code: &'static str,
     pub detail: String,
+    /// Seconds to wait before asking again (`429`).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
-        ApiError { status, code, detail: detail.into() }
+        ApiError { status, code, detail: detail.into(), retry_after: None }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> ApiError {
@@ -57,6 +59,18 @@ impl From<firebreak_app::Error> for ApiError {
             Error::Conflict(detail) => ApiError::new(StatusCode::CONFLICT, "conflict", detail),
             Error::Refused(err) => ApiError::new(StatusCode::CONFLICT, "illegal-transition", err.to_string()),
             Error::Unauthorized(detail) => ApiError::unauthorized(detail),
+            Error::Forbidden(detail) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail),
+            Error::TooMany(wait) => {
+                let seconds = u64::try_from(wait.as_secs()).unwrap_or(0).max(1);
+                ApiError {
+                    retry_after: Some(seconds),
+                    ..ApiError::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "too-many-attempts",
+                        format!("too many failed attempts; try again in {seconds} s"),
+                    )
+                }
+            }
             Error::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database_unavailable");
                 ApiError::new(
@@ -139,6 +153,9 @@ impl IntoResponse for ApiError {
         let body = self.problem_body();
         let mut response = (self.status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

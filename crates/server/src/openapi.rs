@@ -20,7 +20,8 @@ pub(crate) fn base() -> utoipa::openapi::OpenApi {
 }
 
 /// What each tag (a capability) holds, in the order they are listed.
-const TAGS: [(&str, &str); 9] = [
+const TAGS: [(&str, &str); 10] = [
+    ("access", "API tokens, who you are, passwords, administrators, and the audit log."),
     ("catalog", "Teams, people and services."),
     ("incidents", "Declaring incidents and acting on them."),
     ("alerts", "The alerts of incidents and services."),

@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use tower_service::Service;
 
 use crate::api;
+use crate::auth::ClientAddress;
 use crate::config::{Config, LogFormat};
 use crate::connections::{Admission, Admitted, Answering, Deadline, Limits, Socket};
 use crate::observe::Observed;
@@ -59,6 +60,9 @@ impl Application {
 /// connection counts as busy from the request to the end of its response.
 struct Connection {
     application: Application,
+    /// The client's address, which requests carry as [`ClientAddress`] (for the audit log and the
+    /// login throttle).
+    peer: ClientAddress,
     admitted: Admitted,
     body_timeout: Duration,
 }
@@ -70,7 +74,8 @@ impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Connecti
 
     fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
         let busy = self.admitted.busy();
-        let request = request.map(|body| Body::new(Deadline::new(body, self.body_timeout)));
+        let mut request = request.map(|body| Body::new(Deadline::new(body, self.body_timeout)));
+        request.extensions_mut().insert(self.peer);
         let application = self.application.clone();
         Box::pin(async move {
             let response = application.respond(request).await;
@@ -103,9 +108,9 @@ pub async fn serve_with(
     http.timer(TokioTimer::new()).header_read_timeout(limits.idle_timeout);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, peer)) => (stream, ClientAddress(peer.ip())),
                 Err(err) => {
                     // Out of file descriptors and the like: wait instead of spinning.
                     tracing::warn!(error = %err, "accept_failed");
@@ -120,8 +125,12 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service =
-            Connection { application: application.clone(), admitted, body_timeout: limits.body_timeout };
+        let service = Connection {
+            application: application.clone(),
+            peer,
+            admitted,
+            body_timeout: limits.body_timeout,
+        };
         let connection = graceful.watch(http.serve_connection(TokioIo::new(Socket::new(stream)), service));
         tokio::spawn(async move {
             tokio::select! {
@@ -179,6 +188,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         prometheus_url: config.prometheus_url,
         transport: Arc::new(notifier),
         twilio_auth_token,
+        oidc: config.oidc.clone(),
     };
     let app = App::start(store, clock, options).await?;
     let database = app.database().await?;
@@ -196,10 +206,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if database.first_start {
         println!(
             "firebreak is running at {url}\n\n\
-             No API tokens exist yet. Create one (the server may keep running) with:\n\n    \
-             firebreak token create --name admin --database '{db}'\n\n\
-             then open {url} and log in with it, or call the API with Authorization: Bearer <token>.",
+             Nobody can log in yet. Create the first administrator in the browser (this link works\n\
+             until someone can log in, and only for this run of the server):\n\n    {setup}\n\n\
+             or give an existing user a password on the database with\n\n    \
+             firebreak user set-password NAME --admin --database '{db}'\n\n\
+             or make an administrator's API token with\n\n    \
+             firebreak token create --name admin --database '{db}'",
             url = config.public_url,
+            setup = app.setup_url(),
             db = firebreak_app::redact_url(&config.database_url),
         );
     }

@@ -237,20 +237,28 @@ impl Tx {
         self.conn().user(id).await
     }
 
-    /// Makes user `user_id` a member of team `team_id`. Adding a member again changes nothing.
+    /// Makes user `user_id` a member of team `team_id` with `role`. Adding a member again sets their
+    /// role.
     ///
     /// Fails with [`StoreError::NotFound`] when there is no such team or user.
-    pub async fn add_team_member(&mut self, team_id: Id, user_id: Id, now: Timestamp) -> Result<()> {
+    pub async fn add_team_member(
+        &mut self,
+        team_id: Id,
+        user_id: Id,
+        role: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         self.conn().team(team_id).await?;
         self.conn().user(user_id).await?;
         with_conn!(self.conn(), c => {
             sqlx::query(
-                "INSERT INTO team_members (team_id, user_id, added_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (team_id, user_id) DO NOTHING",
+                "INSERT INTO team_members (team_id, user_id, added_at, role) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role",
             )
             .bind(team_id)
             .bind(user_id)
             .bind(millis(now))
+            .bind(role)
             .execute(&mut *c)
             .await?;
         });

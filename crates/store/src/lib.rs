@@ -337,6 +337,7 @@ mod signals;
 mod silences;
 pub mod testing;
 
+pub use access::{AuditEntry, AuditFilter, Login, NewToken, SessionRecord, TokenInfo, TokenRecord};
 pub use alerts::{IngestItem, IngestSummary, SYSTEM_ACTOR, TIMELINE_ALERTS_PER_BATCH_MAX};
 pub use catalog::{InUse, NewService, NewTeam, NewUser, ServicePatch, TeamPatch, UserPatch};
 pub use feeds::{FEED_TOKEN_PREFIX, Feed};

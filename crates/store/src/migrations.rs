@@ -54,6 +54,7 @@ const SQLITE: &[Migration] = &[
         name: "0010_deletion_and_rules",
         sql: include_str!("../migrations/sqlite/0010_deletion_and_rules.sql"),
     },
+    Migration { version: 11, name: "0011_access", sql: include_str!("../migrations/sqlite/0011_access.sql") },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -106,6 +107,11 @@ const POSTGRES: &[Migration] = &[
         version: 10,
         name: "0010_deletion_and_rules",
         sql: include_str!("../migrations/postgres/0010_deletion_and_rules.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "0011_access",
+        sql: include_str!("../migrations/postgres/0011_access.sql"),
     },
 ];
 

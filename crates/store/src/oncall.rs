@@ -24,6 +24,8 @@ pub struct StoredSchedule {
     pub id: Id,
     pub name: String,
     pub schedule: domain::Schedule,
+    /// The team that owns it; `None`: administrators edit it.
+    pub team_id: Option<Id>,
     pub created_at: Timestamp,
 }
 
@@ -33,6 +35,8 @@ pub struct StoredPolicy {
     pub id: Id,
     pub name: String,
     pub policy: engine::Policy,
+    /// The team that owns it; `None`: administrators edit it.
+    pub team_id: Option<Id>,
     pub created_at: Timestamp,
 }
 
@@ -103,6 +107,7 @@ struct ScheduleRow {
     name: String,
     time_zone: String,
     spec: String,
+    team_id: Option<i64>,
     created_at: i64,
 }
 
@@ -111,6 +116,7 @@ struct PolicyRow {
     id: i64,
     name: String,
     spec: String,
+    team_id: Option<i64>,
     created_at: i64,
 }
 
@@ -127,7 +133,7 @@ impl Store {
     /// Every schedule, by name.
     pub async fn schedules(&self) -> Result<Vec<StoredSchedule>> {
         let rows: Vec<ScheduleRow> = with_conn!(self.reader().await?.conn(), c => {
-            sqlx::query_as("SELECT id, name, time_zone, spec, created_at FROM schedules ORDER BY name")
+            sqlx::query_as("SELECT id, name, time_zone, spec, team_id, created_at FROM schedules ORDER BY name")
                 .fetch_all(&mut *c)
                 .await?
         });
@@ -142,7 +148,7 @@ impl Store {
     /// Every escalation policy, by name.
     pub async fn escalation_policies(&self) -> Result<Vec<StoredPolicy>> {
         let rows: Vec<PolicyRow> = with_conn!(self.reader().await?.conn(), c => {
-            sqlx::query_as("SELECT id, name, spec, created_at FROM escalation_policies ORDER BY name")
+            sqlx::query_as("SELECT id, name, spec, team_id, created_at FROM escalation_policies ORDER BY name")
                 .fetch_all(&mut *c)
                 .await?
         });
@@ -342,6 +348,42 @@ impl Tx {
         self.conn().escalation_policy(id).await
     }
 
+    /// Gives schedule `id` to `team` (or, with `None`, to the administrators).
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no schedule `id`.
+    pub async fn set_schedule_team(&mut self, id: Id, team: Option<Id>) -> Result<()> {
+        let done = with_conn!(self.conn(), c => {
+            sqlx::query("UPDATE schedules SET team_id = $1 WHERE id = $2")
+                .bind(team)
+                .bind(id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound(format!("there is no schedule {id}")));
+        }
+        Ok(())
+    }
+
+    /// Gives escalation policy `id` to `team` (or, with `None`, to the administrators).
+    ///
+    /// Fails with [`StoreError::NotFound`] when there is no escalation policy `id`.
+    pub async fn set_policy_team(&mut self, id: Id, team: Option<Id>) -> Result<()> {
+        let done = with_conn!(self.conn(), c => {
+            sqlx::query("UPDATE escalation_policies SET team_id = $1 WHERE id = $2")
+                .bind(team)
+                .bind(id)
+                .execute(&mut *c)
+                .await?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound(format!("there is no escalation policy {id}")));
+        }
+        Ok(())
+    }
+
     /// Sets (or, with `None`, removes) the escalation policy of service `id`.
     ///
     /// Fails with [`StoreError::NotFound`] when the service or the policy does not exist.
@@ -367,7 +409,7 @@ impl Tx {
 impl Conn<'_> {
     pub(crate) async fn schedule(self, id: Id) -> Result<StoredSchedule> {
         let row: Option<ScheduleRow> = with_conn!(self, c => {
-            sqlx::query_as("SELECT id, name, time_zone, spec, created_at FROM schedules WHERE id = $1")
+            sqlx::query_as("SELECT id, name, time_zone, spec, team_id, created_at FROM schedules WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *c)
                 .await?
@@ -377,7 +419,7 @@ impl Conn<'_> {
 
     pub(crate) async fn escalation_policy(self, id: Id) -> Result<StoredPolicy> {
         let row: Option<PolicyRow> = with_conn!(self, c => {
-            sqlx::query_as("SELECT id, name, spec, created_at FROM escalation_policies WHERE id = $1")
+            sqlx::query_as("SELECT id, name, spec, team_id, created_at FROM escalation_policies WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *c)
                 .await?
@@ -465,7 +507,13 @@ fn schedule_from_row(row: ScheduleRow) -> Result<StoredSchedule> {
     // Not `Schedule::new`: what was stored was valid when it was written, and a bound tightened
     // since must not make a schedule unreadable.
     let schedule = domain::Schedule { time_zone, layers, overrides };
-    Ok(StoredSchedule { id: row.id, name: row.name, schedule, created_at: rows::from_millis(row.created_at) })
+    Ok(StoredSchedule {
+        id: row.id,
+        name: row.name,
+        schedule,
+        team_id: row.team_id,
+        created_at: rows::from_millis(row.created_at),
+    })
 }
 
 fn policy_doc(policy: &engine::Policy) -> String {
@@ -518,5 +566,11 @@ fn policy_from_row(row: PolicyRow) -> Result<StoredPolicy> {
         .collect::<std::result::Result<Vec<_>, String>>()
         .map_err(|err| rows::corrupt(&what, err))?;
     let policy = engine::Policy::parse(levels, doc.repeat).map_err(|err| rows::corrupt(&what, err))?;
-    Ok(StoredPolicy { id: row.id, name: row.name, policy, created_at: rows::from_millis(row.created_at) })
+    Ok(StoredPolicy {
+        id: row.id,
+        name: row.name,
+        policy,
+        team_id: row.team_id,
+        created_at: rows::from_millis(row.created_at),
+    })
 }

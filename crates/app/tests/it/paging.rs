@@ -628,7 +628,7 @@ async fn a_team_target_pages_every_member_once() {
     let empty = NewTeam { name: "nobody".into(), description: String::new() };
     let empty = write(&world.store, async |tx| tx.create_team(&empty, now).await).await.unwrap();
     for name in ["ana", "ben"] {
-        write(&world.store, async |tx| tx.add_team_member(team.id, world.user(name), now).await)
+        write(&world.store, async |tx| tx.add_team_member(team.id, world.user(name), "responder", now).await)
             .await
             .unwrap();
     }

@@ -23,12 +23,17 @@ fn normal(i: usize) -> f64 {
 /// A service `checkout` whose latency raises an alert on a sustained anomaly.
 async fn watched(fixture: &Fixture) {
     let app = &fixture.app;
-    app.create_team(body(json!({"name": "payments"}))).await.unwrap();
-    app.create_service(body(json!({"name": "checkout", "team": "payments", "description": "pays"})))
+    app.create_team(&firebreak_app::Principal::system(), body(json!({"name": "payments"}))).await.unwrap();
+    app.create_service(
+        &firebreak_app::Principal::system(),
+        body(json!({"name": "checkout", "team": "payments", "description": "pays"})),
+    )
+    .await
+    .unwrap();
+    let spec = json!({"step_seconds": STEP_SECS, "open_incident": true, "severity": "SEV2"});
+    app.set_golden_signal(&firebreak_app::Principal::system(), &checkout(), "latency", body(spec))
         .await
         .unwrap();
-    let spec = json!({"step_seconds": STEP_SECS, "open_incident": true, "severity": "SEV2"});
-    app.set_golden_signal(&checkout(), "latency", body(spec)).await.unwrap();
 }
 
 fn checkout() -> Ref {
@@ -46,8 +51,16 @@ async fn push(fixture: &Fixture, first: usize, values: &[f64]) {
         .enumerate()
         .map(|(n, value)| json!({"at": at(first + n).to_string(), "value": value}))
         .collect();
-    let accepted =
-        fixture.app.push_samples(&checkout(), "latency", body(json!({"samples": samples}))).await.unwrap();
+    let accepted = fixture
+        .app
+        .push_samples(
+            &firebreak_app::Principal::system(),
+            &checkout(),
+            "latency",
+            body(json!({"samples": samples})),
+        )
+        .await
+        .unwrap();
     assert_eq!(accepted.accepted, values.len());
 }
 
@@ -64,7 +77,7 @@ async fn a_silenced_anomaly_opens_no_incident() {
     push(&fixture, 0, &normals(0, NORMAL_SAMPLES)).await;
     let silence = json!({"matchers": [format!("alertname={ANOMALY_ALERT_NAME}"), "signal=latency"],
         "duration_minutes": 60, "comment": "load test"});
-    let silence = fixture.app.create_silence(&Principal::token("ana"), body(silence)).await.unwrap();
+    let silence = fixture.app.create_silence(&Principal::admin("ana"), body(silence)).await.unwrap();
 
     push(&fixture, NORMAL_SAMPLES, &[0.6, 0.6, 0.6]).await;
     let anomalies = fixture.app.anomalies(&checkout(), None, None).await.unwrap();

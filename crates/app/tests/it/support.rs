@@ -45,6 +45,7 @@ impl Fixture {
             prometheus_url: None,
             transport: Arc::new(pages.clone()),
             twilio_auth_token: None,
+            oidc: None,
         };
         let app = App::start(store, clock.clone(), options).await.unwrap();
         Fixture { app, clock, pages, _dir: dir }

@@ -37,21 +37,46 @@ async fn shutdown_joins_every_worker() {
     let fixture = Fixture::over(store).await;
     assert!(alive_tasks() > before, "the workers run");
     let app = &fixture.app;
-    app.create_team(body(json!({"name": "payments"}))).await.unwrap();
-    let user = app.create_user(body(json!({"name": "ana", "email": "ana@example.com"}))).await.unwrap();
-    let ana = firebreak_api::Ref::Id(user.id);
-    app.create_contact_method(&ana, body(json!({"type": "webhook", "address": "https://hooks.example/ana"})))
+    app.create_team(&firebreak_app::Principal::system(), body(json!({"name": "payments"}))).await.unwrap();
+    let user = app
+        .create_user(
+            &firebreak_app::Principal::system(),
+            body(json!({"name": "ana", "email": "ana@example.com"})),
+        )
         .await
         .unwrap();
+    let ana = firebreak_api::Ref::Id(user.id);
+    app.create_contact_method(
+        &firebreak_app::Principal::system(),
+        &ana,
+        body(json!({"type": "webhook", "address": "https://hooks.example/ana"})),
+    )
+    .await
+    .unwrap();
     let levels = json!([{"timeout_minutes": 5, "targets": [{"type": "user", "id": user.id}]}]);
-    let policy = app.create_policy(body(json!({"name": "default", "levels": levels}))).await.unwrap();
+    let policy = app
+        .create_policy(
+            &firebreak_app::Principal::system(),
+            body(json!({"name": "default", "levels": levels})),
+        )
+        .await
+        .unwrap();
     let (service, _) = app
-        .create_service(body(json!({"name": "checkout", "team": "payments", "description": "pays"})))
+        .create_service(
+            &firebreak_app::Principal::system(),
+            body(json!({"name": "checkout", "team": "payments", "description": "pays"})),
+        )
         .await
         .unwrap();
     let checkout = firebreak_api::Ref::Id(service.service.id);
-    app.update_service(&checkout, body(json!({"escalation_policy": policy.id}))).await.unwrap();
-    app.declare_incident(&Principal::token("ana"), body(json!({"title": "down", "service": "checkout"})))
+    app.update_service(
+        &firebreak_app::Principal::system(),
+        &checkout,
+        body(json!({"escalation_policy": policy.id})),
+    )
+    .await
+    .unwrap();
+    app.declare_incident(&Principal::admin("ana"), body(json!({"title": "down", "service": "checkout"})))
         .await
         .unwrap();
     let event = firebreak_ingest::pagerduty::parse(

@@ -177,7 +177,7 @@ async fn alertmanager_pages_and_resolves_through_both_receivers() {
         return;
     }
 
-    let Fresh { dir, token, server } = Fresh::start("alertmanager.db", "ana").await;
+    let Fresh { dir, token, server, .. } = Fresh::start("alertmanager.db", "ana").await;
     let http = reqwest::Client::new();
     let api = Api { http: http.clone(), url: server.url.clone(), token };
     api.post("/api/v1/teams", json!({"name": "payments"})).await;
@@ -395,7 +395,7 @@ async fn alertmanager_with_the_readme_configuration_groups_silences_and_ranks() 
         );
         return;
     }
-    let Fresh { dir, token, server } = Fresh::start("alertmanager-readme.db", "ana").await;
+    let Fresh { dir, token, server, .. } = Fresh::start("alertmanager-readme.db", "ana").await;
     let http = reqwest::Client::new();
     let api = Api { http: http.clone(), url: server.url.clone(), token };
     api.post("/api/v1/teams", json!({"name": "payments"})).await;

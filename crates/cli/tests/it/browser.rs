@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Api, Fresh, free_port, skipped};
+use crate::support::{Api, Fresh, free_port, operator, skipped};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -143,10 +143,11 @@ impl Driver {
         }
     }
 
-    /// Logs in at `url` with `token`.
-    async fn log_in(&self, url: &str, token: &str) {
+    /// Logs in at `url` as `name` with `password`.
+    async fn log_in(&self, url: &str, (name, password): &(String, String)) {
         self.goto(&format!("{url}/incidents")).await;
-        self.type_into("#token", token).await;
+        self.type_into("#name", name).await;
+        self.type_into("#password", password).await;
         self.click("#login").await;
         self.wait_for_text("main h1", "Incidents").await;
     }
@@ -292,7 +293,7 @@ async fn acknowledge_in_a_real_browser() {
         return;
     };
 
-    let Fresh { dir: _dir, token, server } = Fresh::start("ui.db", "ana").await;
+    let Fresh { dir: _dir, token, database, server } = Fresh::start("ui.db", "ana").await;
     let http = reqwest::Client::new();
     let post = |path: &str, body: Value| {
         http.post(format!("{}{path}", server.url)).bearer_auth(&token).json(&body).send()
@@ -373,7 +374,14 @@ async fn acknowledge_in_a_real_browser() {
     let driver = Driver::start(&chromedriver, &chromium).await;
     driver.goto(&format!("{}/incidents", server.url)).await;
     assert_eq!(driver.title().await, "Log in · firebreak", "not logged in yet");
-    driver.type_into("#token", &token).await;
+    let (name, password) = operator(&server.url, &token, _dir.path(), &database).await;
+    // A wrong password first: the page says so, and nobody is logged in.
+    driver.type_into("#name", &name).await;
+    driver.type_into("#password", "not the password at all").await;
+    driver.click("#login").await;
+    driver.wait_for_text("p.error", "that name and password do not match").await;
+    driver.type_into("#name", &name).await;
+    driver.type_into("#password", &password).await;
     driver.click("#login").await;
     driver.wait_for_text("main h1", "Incidents").await;
     assert_eq!(driver.title().await, "Incidents · firebreak");
@@ -595,10 +603,10 @@ fn screenshots(name: &str) -> PathBuf {
 #[tokio::test]
 async fn edit_everything_in_a_real_browser() {
     let Some((chromedriver, chromium)) = browsers("edit_everything_in_a_real_browser") else { return };
-    let Fresh { dir: _dir, token, server } = Fresh::start("forms.db", "ana").await;
+    let Fresh { dir: _dir, token, database, server } = Fresh::start("forms.db", "ana").await;
     let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
     let driver = Driver::start(&chromedriver, &chromium).await;
-    driver.log_in(&server.url, &token).await;
+    driver.log_in(&server.url, &operator(&server.url, &token, _dir.path(), &database).await).await;
 
     // People: a team and a user with the forms, another user with the API.
     driver.click("nav a[href='/people']").await;
@@ -620,7 +628,8 @@ async fn edit_everything_in_a_real_browser() {
     driver.wait_for_contains("#contact-methods", "ana@example.com").await;
     assert_eq!(api.post("/api/v1/users", json!({"name": "Bo", "email": "bo@example.com"})).await.0, 201);
     driver.goto(&format!("{}/teams/1", server.url)).await;
-    driver.select("#member-form select[name=user]", "1").await;
+    // User 1 is the operator logged in; Ana, made above, is 2.
+    driver.select("#member-form select[name=user]", "2").await;
     driver.click("#add-member").await;
     driver.wait_for_contains("#members", "Ana").await;
     let (_, members) = api.get("/api/v1/teams/payments/members").await;
@@ -798,7 +807,7 @@ async fn a_phone_sees_the_list_change_without_a_reload() {
     let Some((chromedriver, chromium)) = browsers("a_phone_sees_the_list_change_without_a_reload") else {
         return;
     };
-    let Fresh { dir: _dir, token, server } = Fresh::start("phone.db", "ana").await;
+    let Fresh { dir: _dir, token, database, server } = Fresh::start("phone.db", "ana").await;
     let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
     api.post("/api/v1/teams", json!({"name": "payments"})).await;
     api.post(
@@ -814,7 +823,7 @@ async fn a_phone_sees_the_list_change_without_a_reload() {
 
     let phone = json!({"mobileEmulation": {"deviceMetrics": {"width": 375, "height": 812, "pixelRatio": 2}}});
     let driver = Driver::start_with(&chromedriver, &chromium, phone).await;
-    driver.log_in(&server.url, &token).await;
+    driver.log_in(&server.url, &operator(&server.url, &token, _dir.path(), &database).await).await;
     // The page's width and the screen's, and what sticks out past the screen, if anything.
     let fits = "const wide = [...document.querySelectorAll('body *')]
         .filter(e => e.getBoundingClientRect().right > 375.5)

@@ -20,7 +20,7 @@ fn fails(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> String {
 
 #[tokio::test]
 async fn the_catalog_is_created_edited_and_deleted_from_the_command_line() {
-    let Fresh { dir, token, server } = Fresh::start("cli-catalog.db", "ana").await;
+    let Fresh { dir, token, server, .. } = Fresh::start("cli-catalog.db", "ana").await;
     let envs = [("FIREBREAK_URL", server.url.as_str()), ("FIREBREAK_TOKEN", token.as_str())];
     let dir = dir.path();
 

@@ -40,7 +40,7 @@ fn run_with_stdin(dir: &Path, args: &[&str], envs: &[(&str, &str)], stdin: &str)
 
 #[tokio::test]
 async fn on_call_from_the_command_line() {
-    let Fresh { dir, token, server } = Fresh::start("cli-oncall.db", "ana").await;
+    let Fresh { dir, token, server, .. } = Fresh::start("cli-oncall.db", "ana").await;
     let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
     let (status, _) = api.post("/api/v1/teams", json!({"name": "payments"})).await;
     assert_eq!(status, 201);
@@ -299,7 +299,7 @@ async fn on_call_from_the_command_line() {
     // Teams and their members.
     let created = ok(dir, &["team", "create", "--name", "dba", "--description", "databases"], &envs);
     assert!(created.contains("dba") && created.contains("databases"), "{created}");
-    assert_eq!(ok(dir, &["team", "member", "list", "dba"], &envs), "no users\n");
+    assert_eq!(ok(dir, &["team", "member", "list", "dba"], &envs), "no members\n");
     ok(dir, &["team", "member", "add", "dba", "Bo"], &envs);
     ok(dir, &["team", "member", "add", "dba", "Ana"], &envs);
     let members: Value =
@@ -317,7 +317,7 @@ async fn on_call_from_the_command_line() {
 /// same id), an incident's service and people, a service's dependencies.
 #[tokio::test]
 async fn show_commands_print_names_not_ids() {
-    let Fresh { dir, token, server } = Fresh::start("cli-names.db", "ana").await;
+    let Fresh { dir, token, server, .. } = Fresh::start("cli-names.db", "ana").await;
     let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
     api.post("/api/v1/teams", json!({"name": "payments"})).await;
     api.post("/api/v1/users", json!({"name": "Ana", "email": "ana@example.com"})).await;
@@ -366,7 +366,7 @@ async fn show_commands_print_names_not_ids() {
 /// rotated; what is in use says so.
 #[tokio::test]
 async fn editing_from_the_command_line() {
-    let Fresh { dir, token, server } = Fresh::start("cli-editing.db", "ana").await;
+    let Fresh { dir, token, server, .. } = Fresh::start("cli-editing.db", "ana").await;
     let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
     api.post("/api/v1/teams", json!({"name": "payments"})).await;
     api.post("/api/v1/users", json!({"name": "Ana", "email": "ana@example.com"})).await;

@@ -44,7 +44,7 @@ async fn calendar_feeds_match_the_api() {
     if !icalendar_available() {
         return;
     }
-    let Fresh { dir, token, server } = Fresh::start("ical.db", "ana").await;
+    let Fresh { dir, token, server, .. } = Fresh::start("ical.db", "ana").await;
     let http = reqwest::Client::new();
     let api = Api { http: http.clone(), url: server.url.clone(), token };
     let mut user_ids = std::collections::HashMap::new();

@@ -11,7 +11,7 @@ use crate::support::{Api, Fresh, binary, free_port};
 /// says at start that pages to email contact methods will fail.
 #[tokio::test]
 async fn logs_written_to_a_file_have_no_colour_codes() {
-    let Fresh { dir, token, server } = Fresh::start("logs.db", "ana").await;
+    let Fresh { dir, token, server, .. } = Fresh::start("logs.db", "ana").await;
     let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token };
     let (status, _) = api.post("/api/v1/users", json!({"name": "Ana", "email": "ana@example.com"})).await;
     assert_eq!(status, 201);

@@ -35,6 +35,33 @@ pub(crate) fn create_token(dir: &Path, database: &str, name: &str) -> String {
     lines[0].to_owned()
 }
 
+/// The name and password of `operator`, an administrator created on the server at `url` with the
+/// API `token` and given a password with `firebreak user set-password` on `database`.
+pub(crate) async fn operator(url: &str, token: &str, dir: &Path, database: &str) -> (String, String) {
+    let (name, password) = ("operator".to_owned(), "correct horse battery staple".to_owned());
+    let created = reqwest::Client::new()
+        .post(format!("{url}/api/v1/users"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"name": name, "email": "operator@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    let mut child = Command::new(binary())
+        .args(["user", "set-password", &name, "--admin", "--database", database])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "set-password failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "password set for operator, an administrator\n");
+    (name, password)
+}
+
 /// A server on a new SQLite database in a temporary directory of its own, with an API token.
 ///
 /// A struct drops its fields in order, so the server stops before its directory is removed; a
@@ -43,6 +70,7 @@ pub(crate) fn create_token(dir: &Path, database: &str, name: &str) -> String {
 pub(crate) struct Fresh {
     pub(crate) server: Server,
     pub(crate) token: String,
+    pub(crate) database: String,
     pub(crate) dir: tempfile::TempDir,
 }
 
@@ -54,7 +82,7 @@ impl Fresh {
         let database = format!("sqlite:{}", dir.path().join(file).display());
         let token = create_token(dir.path(), &database, name);
         let server = Server::start(dir.path(), &database).await;
-        Fresh { server, token, dir }
+        Fresh { server, token, database, dir }
     }
 }
 

@@ -1,11 +1,13 @@
 //! The catalog over HTTP: teams and their members, users, services.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
+use axum::{Extension, Router};
 use firebreak_api::{self as api, Ref};
+use firebreak_app::Principal;
 use firebreak_app::catalog::ServiceDetail;
+use firebreak_domain::Role;
 use utoipa::OpenApi;
 
 use crate::error::ApiError;
@@ -74,9 +76,10 @@ fn service_view(detail: ServiceDetail) -> api::Service {
     responses((status = 201, body = api::Team), (status = 409, body = api::Problem, description = "name taken")))]
 async fn create_team(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Json(body): Json<api::CreateTeam>,
 ) -> Result<(StatusCode, axum::Json<api::Team>)> {
-    Ok((StatusCode::CREATED, axum::Json(server.create_team(body).await?.into())))
+    Ok((StatusCode::CREATED, axum::Json(server.create_team(&who, body).await?.into())))
 }
 
 /// List teams.
@@ -98,42 +101,61 @@ async fn get_team(State(server): State<Shared>, Path(team): Path<String>) -> Res
     responses((status = 200, body = api::Team), (status = 409, body = api::Problem, description = "name taken")))]
 async fn update_team(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(team): Path<String>,
     Json(body): Json<api::UpdateTeam>,
 ) -> Result<axum::Json<api::Team>> {
-    Ok(axum::Json(server.update_team(&Ref::parse(&team), body).await?.into()))
+    Ok(axum::Json(server.update_team(&who, &Ref::parse(&team), body).await?.into()))
 }
 
-/// The members of a team, by name.
+/// The members of a team with their roles, by name.
 #[utoipa::path(get, path = "/api/v1/teams/{team}/members", params(("team" = String, Path, description = "id or name")),
-    responses((status = 200, body = Vec<api::User>), (status = 404, body = api::Problem)))]
+    responses((status = 200, body = Vec<api::TeamMember>), (status = 404, body = api::Problem)))]
 async fn list_team_members(
     State(server): State<Shared>,
     Path(team): Path<String>,
-) -> Result<axum::Json<Vec<api::User>>> {
-    Ok(axum::Json(server.team_members(&Ref::parse(&team)).await?.into_iter().map(Into::into).collect()))
+) -> Result<axum::Json<Vec<api::TeamMember>>> {
+    let members = server.team_roles(&Ref::parse(&team)).await?;
+    Ok(axum::Json(members.into_iter().map(|(user, role)| member_view(user, role)).collect()))
+}
+
+fn member_view(user: firebreak_domain::User, role: Role) -> api::TeamMember {
+    api::TeamMember { user: user.into(), role: role.as_str().to_owned() }
 }
 
 /// Delete a team. Refused, naming them, while services belong to it or escalation policies page
 /// it; its memberships go with it.
 #[utoipa::path(delete, path = "/api/v1/teams/{team}", params(("team" = String, Path, description = "id or name")),
     responses((status = 204), (status = 404, body = api::Problem), (status = 409, body = api::Problem, description = "in use")))]
-async fn delete_team(State(server): State<Shared>, Path(team): Path<String>) -> Result<StatusCode> {
-    server.delete_team(&Ref::parse(&team)).await?;
+async fn delete_team(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(team): Path<String>,
+) -> Result<StatusCode> {
+    server.delete_team(&who, &Ref::parse(&team)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Make a user a member of a team. Adding a member again changes nothing.
+/// Make a user a member of a team with a role (`responder` by default); for the team's owners.
+/// Adding a member again sets their role.
 #[utoipa::path(post, path = "/api/v1/teams/{team}/members", params(("team" = String, Path, description = "id or name")),
     request_body = api::AddTeamMember,
-    responses((status = 201, body = api::User), (status = 404, body = api::Problem)))]
+    responses((status = 201, body = api::TeamMember), (status = 403, body = api::Problem), (status = 404, body = api::Problem),
+        (status = 422, body = api::Problem)))]
 async fn add_team_member(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(team): Path<String>,
     Json(body): Json<api::AddTeamMember>,
-) -> Result<(StatusCode, axum::Json<api::User>)> {
-    let user = server.add_team_member(&Ref::parse(&team), body.user_id).await?;
-    Ok((StatusCode::CREATED, axum::Json(user.into())))
+) -> Result<(StatusCode, axum::Json<api::TeamMember>)> {
+    let role = match body.role.as_deref() {
+        None => Role::Responder,
+        Some(text) => Role::parse(text).ok_or_else(|| {
+            ApiError::invalid(format!("invalid role {text:?}: use owner, responder, viewer or stakeholder"))
+        })?,
+    };
+    let user = server.add_team_member(&who, &Ref::parse(&team), body.user_id, role).await?;
+    Ok((StatusCode::CREATED, axum::Json(member_view(user, role))))
 }
 
 /// Remove a user from a team.
@@ -142,9 +164,10 @@ async fn add_team_member(
     responses((status = 204), (status = 404, body = api::Problem)))]
 async fn remove_team_member(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path((team, user)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    server.remove_team_member(&Ref::parse(&team), &Ref::parse(&user)).await?;
+    server.remove_team_member(&who, &Ref::parse(&team), &Ref::parse(&user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -153,9 +176,10 @@ async fn remove_team_member(
     responses((status = 201, body = api::User), (status = 409, body = api::Problem)))]
 async fn create_user(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Json(body): Json<api::CreateUser>,
 ) -> Result<(StatusCode, axum::Json<api::User>)> {
-    Ok((StatusCode::CREATED, axum::Json(server.create_user(body).await?.into())))
+    Ok((StatusCode::CREATED, axum::Json(server.create_user(&who, body).await?.into())))
 }
 
 /// List users.
@@ -177,10 +201,11 @@ async fn get_user(State(server): State<Shared>, Path(user): Path<String>) -> Res
     responses((status = 200, body = api::User), (status = 409, body = api::Problem, description = "name or email taken")))]
 async fn update_user(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(user): Path<String>,
     Json(body): Json<api::UpdateUser>,
 ) -> Result<axum::Json<api::User>> {
-    Ok(axum::Json(server.update_user(&Ref::parse(&user), body).await?.into()))
+    Ok(axum::Json(server.update_user(&who, &Ref::parse(&user), body).await?.into()))
 }
 
 /// Delete a user. Refused, naming them, while on-call schedules or escalation policies include
@@ -188,8 +213,12 @@ async fn update_user(
 /// incidents and timelines keep their name, marked deleted.
 #[utoipa::path(delete, path = "/api/v1/users/{user}", params(("user" = String, Path, description = "id or name")),
     responses((status = 204), (status = 404, body = api::Problem), (status = 409, body = api::Problem, description = "in use")))]
-async fn delete_user(State(server): State<Shared>, Path(user): Path<String>) -> Result<StatusCode> {
-    server.delete_user(&Ref::parse(&user)).await?;
+async fn delete_user(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(user): Path<String>,
+) -> Result<StatusCode> {
+    server.delete_user(&who, &Ref::parse(&user)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -199,9 +228,10 @@ async fn delete_user(State(server): State<Shared>, Path(user): Path<String>) -> 
         (status = 409, body = api::Problem, description = "name taken")))]
 async fn create_service(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Json(body): Json<api::CreateService>,
 ) -> Result<(StatusCode, axum::Json<api::CreatedService>)> {
-    let (detail, integration_key) = server.create_service(body).await?;
+    let (detail, integration_key) = server.create_service(&who, body).await?;
     let created = api::CreatedService { service: service_view(detail), integration_key };
     Ok((StatusCode::CREATED, axum::Json(created)))
 }
@@ -230,10 +260,11 @@ async fn get_service(
         (status = 409, body = api::Problem, description = "name taken, or a dependency on the service itself")))]
 async fn update_service(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(service): Path<String>,
     Json(body): Json<api::UpdateService>,
 ) -> Result<axum::Json<api::Service>> {
-    Ok(axum::Json(service_view(server.update_service(&Ref::parse(&service), body).await?)))
+    Ok(axum::Json(service_view(server.update_service(&who, &Ref::parse(&service), body).await?)))
 }
 
 /// Delete a service. Refused, naming them, while other services depend on it or its incidents
@@ -241,8 +272,12 @@ async fn update_service(
 /// stay, for history, and its name is free again.
 #[utoipa::path(delete, path = "/api/v1/services/{service}", params(("service" = String, Path, description = "id or name")),
     responses((status = 204), (status = 404, body = api::Problem), (status = 409, body = api::Problem, description = "in use")))]
-async fn delete_service(State(server): State<Shared>, Path(service): Path<String>) -> Result<StatusCode> {
-    server.delete_service(&Ref::parse(&service)).await?;
+async fn delete_service(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(service): Path<String>,
+) -> Result<StatusCode> {
+    server.delete_service(&who, &Ref::parse(&service)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -253,8 +288,9 @@ async fn delete_service(State(server): State<Shared>, Path(service): Path<String
     responses((status = 201, body = api::RotatedKey)))]
 async fn rotate_integration_key(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(service): Path<String>,
 ) -> Result<(StatusCode, axum::Json<api::RotatedKey>)> {
-    let (service_id, integration_key) = server.rotate_integration_key(&Ref::parse(&service)).await?;
+    let (service_id, integration_key) = server.rotate_integration_key(&who, &Ref::parse(&service)).await?;
     Ok((StatusCode::CREATED, axum::Json(api::RotatedKey { service_id, integration_key })))
 }

@@ -4,12 +4,13 @@
 //! Request logs and metrics name the matched route (`/feeds/{token}`), never the path itself, so
 //! the secret does not end up in logs.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use firebreak_api::{self as api, Ref};
+use firebreak_app::Principal;
 use firebreak_domain::Id;
 use utoipa::OpenApi;
 
@@ -46,9 +47,10 @@ pub(crate) fn public_routes() -> Router<Shared> {
     responses((status = 201, body = api::FeedUrl), (status = 404, body = api::Problem)))]
 async fn create_schedule_feed(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<Id>,
 ) -> Result<(StatusCode, axum::Json<api::FeedUrl>)> {
-    let url = server.create_schedule_feed(id).await?;
+    let url = server.create_schedule_feed(&who, id).await?;
     Ok((StatusCode::CREATED, axum::Json(api::FeedUrl { url })))
 }
 
@@ -58,9 +60,10 @@ async fn create_schedule_feed(
     responses((status = 201, body = api::FeedUrl), (status = 404, body = api::Problem)))]
 async fn create_user_feed(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(user): Path<String>,
 ) -> Result<(StatusCode, axum::Json<api::FeedUrl>)> {
-    let url = server.create_user_feed(&Ref::parse(&user)).await?;
+    let url = server.create_user_feed(&who, &Ref::parse(&user)).await?;
     Ok((StatusCode::CREATED, axum::Json(api::FeedUrl { url })))
 }
 

@@ -32,6 +32,7 @@ type Detail = axum::Json<api::IncidentDetail>;
     add_note,
     change_severity,
     assign,
+    page,
 ))]
 pub(crate) struct Doc;
 
@@ -48,6 +49,31 @@ pub(crate) fn routes() -> Router<Shared> {
         .route("/incidents/{id}/notes", post(add_note))
         .route("/incidents/{id}/severity", post(change_severity))
         .route("/incidents/{id}/assign", post(assign))
+        .route("/incidents/{id}/page", post(page))
+}
+
+/// Page someone by hand about an incident, now, on every contact method: a user, whoever is on
+/// call in a schedule, or a level of the incident's escalation policy (a level that wakes
+/// management only for SEV1 and SEV2 incidents). For responders of the incident's team.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/page", params(("id" = i64, Path)), request_body = api::PageSomeone,
+    responses((status = 200, body = api::IncidentDetail), (status = 403, body = api::Problem),
+        (status = 404, body = api::Problem), (status = 409, body = api::Problem, description = "nobody reached, or resolved")))]
+async fn page(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<Id>,
+    Json(body): Json<api::PageSomeone>,
+) -> Result<Detail> {
+    use firebreak_app::incidents::PageTarget;
+    let target = match (body.user, body.schedule, body.policy_level) {
+        (Some(user), None, None) => PageTarget::User(user),
+        (None, Some(schedule), None) => PageTarget::Schedule(schedule),
+        (None, None, Some(level)) => PageTarget::PolicyLevel(level),
+        _ => {
+            return Err(ApiError::invalid("give exactly one of user, schedule and policy_level"));
+        }
+    };
+    Ok(detail(server.page_by_hand(&who, id, target).await?))
 }
 
 fn detail(detail: IncidentDetail) -> Detail {

@@ -2,6 +2,7 @@
 //! the OpenAPI description of its operations; this file only puts them together: the routes behind
 //! the bearer-token check, and the document ([`ApiDoc`], finished by [`crate::openapi`]).
 
+pub(crate) mod access;
 pub(crate) mod alerts;
 pub(crate) mod catalog;
 pub(crate) mod feeds;
@@ -31,6 +32,7 @@ impl OpenApi for ApiDoc {
     fn openapi() -> utoipa::openapi::OpenApi {
         let mut doc = openapi::base();
         for (tag, part) in [
+            ("access", access::Doc::openapi()),
             ("catalog", catalog::Doc::openapi()),
             ("incidents", incidents::Doc::openapi()),
             ("alerts", alerts::Doc::openapi()),
@@ -51,6 +53,7 @@ impl OpenApi for ApiDoc {
 /// The routes under `/api/v1`: every one but the OpenAPI document needs a bearer token.
 pub(crate) fn routes(server: Shared) -> Router<Shared> {
     Router::new()
+        .merge(access::routes())
         .merge(catalog::routes())
         .merge(incidents::routes())
         .merge(alerts::routes())

@@ -1,11 +1,12 @@
 //! On call over HTTP: schedules and their overrides, who is on call, shifts, escalation policies,
 //! and who a service's policy would page.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
+use axum::{Extension, Router};
 use firebreak_api::{self as api, AtQuery, OnCallQuery, RangeQuery, Ref};
+use firebreak_app::Principal;
 use firebreak_app::oncall::{policy_view, schedule_view};
 use firebreak_domain::Id;
 use utoipa::OpenApi;
@@ -56,9 +57,10 @@ pub(crate) fn routes() -> Router<Shared> {
         (status = 409, body = api::Problem, description = "name taken")))]
 async fn create_schedule(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Json(body): Json<api::CreateSchedule>,
 ) -> Result<(StatusCode, axum::Json<api::Schedule>)> {
-    Ok((StatusCode::CREATED, axum::Json(schedule_view(server.create_schedule(body).await?))))
+    Ok((StatusCode::CREATED, axum::Json(schedule_view(server.create_schedule(&who, body).await?))))
 }
 
 /// List schedules.
@@ -79,18 +81,23 @@ async fn get_schedule(State(server): State<Shared>, Path(id): Path<Id>) -> Resul
     responses((status = 200, body = api::Schedule), (status = 409, body = api::Problem, description = "name taken")))]
 async fn update_schedule(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<Id>,
     Json(body): Json<api::UpdateSchedule>,
 ) -> Result<axum::Json<api::Schedule>> {
-    Ok(axum::Json(schedule_view(server.update_schedule(id, body).await?)))
+    Ok(axum::Json(schedule_view(server.update_schedule(&who, id, body).await?)))
 }
 
 /// Delete a schedule that no escalation policy targets.
 #[utoipa::path(delete, path = "/api/v1/schedules/{id}", params(("id" = i64, Path)),
     responses((status = 204, description = "deleted"),
         (status = 409, body = api::Problem, description = "escalation policies target it; `detail` names them")))]
-async fn delete_schedule(State(server): State<Shared>, Path(id): Path<Id>) -> Result<StatusCode> {
-    server.delete_schedule(id).await?;
+async fn delete_schedule(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<Id>,
+) -> Result<StatusCode> {
+    server.delete_schedule(&who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -100,9 +107,10 @@ async fn delete_schedule(State(server): State<Shared>, Path(id): Path<Id>) -> Re
     responses((status = 200, body = api::Schedule)))]
 async fn remove_override(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path((id, index)): Path<(Id, usize)>,
 ) -> Result<axum::Json<api::Schedule>> {
-    Ok(axum::Json(schedule_view(server.remove_override(id, index).await?)))
+    Ok(axum::Json(schedule_view(server.remove_override(&who, id, index).await?)))
 }
 
 /// Add an override: someone covers the schedule from `start` to `end`.
@@ -110,10 +118,11 @@ async fn remove_override(
     responses((status = 201, body = api::Schedule), (status = 422, body = api::Problem)))]
 async fn add_override(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<Id>,
     Json(body): Json<api::Override>,
 ) -> Result<(StatusCode, axum::Json<api::Schedule>)> {
-    Ok((StatusCode::CREATED, axum::Json(schedule_view(server.add_override(id, body).await?))))
+    Ok((StatusCode::CREATED, axum::Json(schedule_view(server.add_override(&who, id, body).await?))))
 }
 
 /// Who is on call for a schedule at an instant.
@@ -155,9 +164,10 @@ async fn schedule_shifts(
     responses((status = 201, body = api::EscalationPolicy), (status = 422, body = api::Problem)))]
 async fn create_policy(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Json(body): Json<api::CreateEscalationPolicy>,
 ) -> Result<(StatusCode, axum::Json<api::EscalationPolicy>)> {
-    Ok((StatusCode::CREATED, axum::Json(policy_view(server.create_policy(body).await?))))
+    Ok((StatusCode::CREATED, axum::Json(policy_view(server.create_policy(&who, body).await?))))
 }
 
 /// List escalation policies.
@@ -183,18 +193,23 @@ async fn get_policy(
     responses((status = 200, body = api::EscalationPolicy), (status = 409, body = api::Problem, description = "name taken")))]
 async fn update_policy(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<Id>,
     Json(body): Json<api::UpdateEscalationPolicy>,
 ) -> Result<axum::Json<api::EscalationPolicy>> {
-    Ok(axum::Json(policy_view(server.update_policy(id, body).await?)))
+    Ok(axum::Json(policy_view(server.update_policy(&who, id, body).await?)))
 }
 
 /// Delete an escalation policy that no service uses and no unresolved incident is paging through.
 #[utoipa::path(delete, path = "/api/v1/escalation-policies/{id}", params(("id" = i64, Path)),
     responses((status = 204, description = "deleted"),
         (status = 409, body = api::Problem, description = "services use it, or incidents are paging through it; `detail` names them")))]
-async fn delete_policy(State(server): State<Shared>, Path(id): Path<Id>) -> Result<StatusCode> {
-    server.delete_policy(id).await?;
+async fn delete_policy(
+    State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<Id>,
+) -> Result<StatusCode> {
+    server.delete_policy(&who, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

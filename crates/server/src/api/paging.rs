@@ -1,10 +1,11 @@
 //! Paging over HTTP: people's contact methods, an incident's pages and where its escalation stands.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
+use axum::{Extension, Router};
 use firebreak_api::{self as api, Ref};
+use firebreak_app::Principal;
 use firebreak_app::paging::{ContactMethod, shown_address};
 use firebreak_domain::Id;
 use utoipa::OpenApi;
@@ -79,10 +80,11 @@ async fn incident_escalation(
     responses((status = 201, body = api::ContactMethod), (status = 404, body = api::Problem), (status = 422, body = api::Problem)))]
 async fn create_contact_method(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(user): Path<String>,
     Json(body): Json<api::CreateContactMethod>,
 ) -> Result<(StatusCode, axum::Json<api::ContactMethod>)> {
-    let (method, secret) = server.create_contact_method(&Ref::parse(&user), body).await?;
+    let (method, secret) = server.create_contact_method(&who, &Ref::parse(&user), body).await?;
     Ok((StatusCode::CREATED, axum::Json(contact_method_view(method, secret))))
 }
 
@@ -103,9 +105,10 @@ async fn list_contact_methods(
     responses((status = 204), (status = 404, body = api::Problem)))]
 async fn delete_contact_method(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path((user, method)): Path<(String, Id)>,
 ) -> Result<StatusCode> {
-    server.delete_contact_method(&Ref::parse(&user), method).await?;
+    server.delete_contact_method(&who, &Ref::parse(&user), method).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -117,10 +120,11 @@ async fn delete_contact_method(
         (status = 422, body = api::Problem, description = "invalid address")))]
 async fn update_contact_method(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path((user, method)): Path<(String, Id)>,
     Json(body): Json<api::UpdateContactMethod>,
 ) -> Result<axum::Json<api::ContactMethod>> {
-    let method = server.update_contact_method(&Ref::parse(&user), method, body).await?;
+    let method = server.update_contact_method(&who, &Ref::parse(&user), method, body).await?;
     Ok(axum::Json(contact_method_view(method, None)))
 }
 
@@ -133,10 +137,11 @@ async fn update_contact_method(
         (status = 409, body = api::Problem, description = "the same rule exists"), (status = 422, body = api::Problem)))]
 async fn create_notification_rule(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(user): Path<String>,
     Json(body): Json<api::CreateNotificationRule>,
 ) -> Result<(StatusCode, axum::Json<api::NotificationRule>)> {
-    let rule = server.create_notification_rule(&Ref::parse(&user), body).await?;
+    let rule = server.create_notification_rule(&who, &Ref::parse(&user), body).await?;
     Ok((StatusCode::CREATED, axum::Json(rule.into())))
 }
 
@@ -157,9 +162,10 @@ async fn list_notification_rules(
     responses((status = 204), (status = 404, body = api::Problem)))]
 async fn delete_notification_rule(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path((user, rule)): Path<(String, Id)>,
 ) -> Result<StatusCode> {
-    server.delete_notification_rule(&Ref::parse(&user), rule).await?;
+    server.delete_notification_rule(&who, &Ref::parse(&user), rule).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,10 +1,11 @@
 //! Golden signals and their anomalies over HTTP.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
+use axum::{Extension, Router};
 use firebreak_api::{self as api, AnomalyQuery, Ref};
+use firebreak_app::Principal;
 use serde_json::json;
 use utoipa::OpenApi;
 
@@ -36,10 +37,11 @@ pub(crate) fn routes() -> Router<Shared> {
     request_body = api::SetGoldenSignal, responses((status = 200, body = api::GoldenSignal), (status = 422, body = api::Problem)))]
 async fn set_golden_signal(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path((service, signal)): Path<(String, String)>,
     Json(body): Json<api::SetGoldenSignal>,
 ) -> Result<axum::Json<api::GoldenSignal>> {
-    Ok(axum::Json(server.set_golden_signal(&Ref::parse(&service), &signal, body).await?.into()))
+    Ok(axum::Json(server.set_golden_signal(&who, &Ref::parse(&service), &signal, body).await?.into()))
 }
 
 /// The watched golden signals of a service.
@@ -61,10 +63,11 @@ async fn list_golden_signals(
         (status = 422, body = api::Problem, description = "too many samples, or one more than 5 minutes ahead of the server's clock")))]
 async fn push_samples(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path((service, signal)): Path<(String, String)>,
     Json(body): Json<api::PushSamples>,
 ) -> Result<(StatusCode, axum::Json<serde_json::Value>)> {
-    let observed = server.push_samples(&Ref::parse(&service), &signal, body).await?;
+    let observed = server.push_samples(&who, &Ref::parse(&service), &signal, body).await?;
     let skipped: Vec<serde_json::Value> =
         observed.skipped.iter().map(|(index, reason)| json!({"index": index, "reason": reason})).collect();
     Ok((StatusCode::ACCEPTED, axum::Json(json!({"accepted": observed.accepted, "skipped": skipped}))))
@@ -77,9 +80,10 @@ async fn push_samples(
     responses((status = 204, description = "the signal starts over"), (status = 404, body = api::Problem)))]
 async fn reset_samples(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path((service, signal)): Path<(String, String)>,
 ) -> Result<StatusCode> {
-    server.reset_samples(&Ref::parse(&service), &signal).await?;
+    server.reset_samples(&who, &Ref::parse(&service), &signal).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -54,7 +54,8 @@ async fn get_silence(State(server): State<Shared>, Path(id): Path<Id>) -> Result
     responses((status = 200, body = api::Silence), (status = 409, body = api::Problem, description = "already ended")))]
 async fn expire_silence(
     State(server): State<Shared>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<Id>,
 ) -> Result<axum::Json<api::Silence>> {
-    Ok(axum::Json(server.expire_silence(id).await?.into()))
+    Ok(axum::Json(server.expire_silence(&who, id).await?.into()))
 }

@@ -12,6 +12,7 @@
 //! answered with a redirect, or with the form again, as it was typed, and the application's
 //! message, with a 4xx status.
 
+mod account;
 mod chart;
 mod format;
 mod forms;
@@ -37,6 +38,7 @@ pub(crate) fn routes() -> Router<Shared> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/incidents") }))
         .merge(login::routes())
+        .merge(account::routes())
         .merge(incidents::routes())
         .merge(services::routes())
         .merge(oncall::routes())

@@ -842,7 +842,7 @@ mod tests {
 
     /// Schedule 3, named [`HOSTILE`], over `schedule`.
     fn stored(schedule: domain::Schedule) -> StoredSchedule {
-        StoredSchedule { id: 3, name: HOSTILE.to_owned(), schedule, created_at: at(NOW) }
+        StoredSchedule { id: 3, name: HOSTILE.to_owned(), schedule, team_id: None, created_at: at(NOW) }
     }
 
     #[test]

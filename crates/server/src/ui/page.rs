@@ -1,7 +1,8 @@
 //! What every page of the web UI shares: the page shell, its security headers, the session of the
-//! person logged in, the error page and the catalog's names. A person
-//! logs in with an API token, which is kept in an `HttpOnly`, `SameSite=Strict` cookie; every form
-//! also carries a token derived from it, so another site cannot submit forms on their behalf.
+//! person logged in, the error page and the catalog's names. A person logs in with their name and
+//! password (or an OpenID provider); the random secret of their server-side session is kept in an
+//! `HttpOnly`, `SameSite=Lax` cookie (`Secure` when served over HTTPS); every form also carries a
+//! token derived from it, so another site cannot submit forms on their behalf.
 //!
 //! Every page is written with maud's `html!`, which escapes whatever text it is given. The only
 //! markup inserted as it is is the stylesheet below and the output of [`crate::markdown`], which
@@ -27,8 +28,8 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use crate::error::ApiError;
 use crate::state::Shared;
 
-/// The name of the cookie that holds a logged-in person's API token.
-pub(super) const COOKIE: &str = "firebreak_token";
+/// The name of the cookie that holds the secret of a logged-in person's session.
+pub(super) const COOKIE: &str = "firebreak_session";
 /// The Content-Security-Policy of every page: scripts only from files of this server (the one
 /// script, [`super::live`], which keeps lists up to date) and never inline, requests from scripts
 /// only to this server, styles only inline (the one stylesheet is in the page), forms only to this
@@ -39,8 +40,8 @@ const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; st
 const STYLE: &str = include_str!("style.css");
 
 /// The logged-in person and the form token of their session. As an extractor it answers a request
-/// without a session with a redirect to the login page (`/login?expired=1` when the token in the
-/// cookie is no longer valid).
+/// without a session with a redirect to the login page (`/login?expired=1` when the session in the
+/// cookie ended), and a page they may not read with `403`.
 pub(super) struct Session {
     pub(super) actor: Principal,
     pub(super) csrf: String,
@@ -107,16 +108,22 @@ impl FromRequestParts<Shared> for Session {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, server: &Shared) -> Result<Session, Response> {
-        let Some(token) = cookie_token(&parts.headers) else {
+        let Some(secret) = cookie_value(&parts.headers, COOKIE) else {
             return Err(Redirect::to("/login").into_response());
         };
-        match server.authenticate(token).await {
-            Ok(actor) => Ok(Session { actor, csrf: form_token(token) }),
+        let address = crate::auth::client_address(&parts.extensions);
+        let session = match server.session(secret, &address).await {
+            Ok(found) => Session { actor: found.actor, csrf: form_token(secret) },
             Err(firebreak_app::Error::Unauthorized(_)) => {
-                Err(Redirect::to("/login?expired=1").into_response())
+                return Err(Redirect::to("/login?expired=1").into_response());
             }
-            Err(err) => Err(ApiError::from(err).into_response()),
+            Err(err) => return Err(ApiError::from(err).into_response()),
+        };
+        if let Err(err) = crate::auth::may_read(server, &session.actor, &parts.method, parts.uri.path()).await
+        {
+            return Err(session.error(err));
         }
+        Ok(session)
     }
 }
 
@@ -191,6 +198,10 @@ fn nav(session: &Session) -> Markup {
             a href="/people" { "People" }
             a href="/silences" { "Silences" }
             a href="/status" { "Status" }
+            a href="/account" { "Account" }
+            @if session.actor.is_admin() {
+                a href="/audit" { "Audit log" }
+            }
             form method="post" action="/logout" class="inline" {
                 input type="hidden" name="csrf" value=(session.csrf);
                 span.who { (session.actor.name()) }
@@ -214,19 +225,19 @@ fn error_body(err: &ApiError) -> Markup {
     }
 }
 
-/// The API token in the session cookie, if the request has one.
-fn cookie_token(headers: &HeaderMap) -> Option<&str> {
+/// The value of cookie `name`, if the request has it.
+pub(super) fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE).and_then(|rest| rest.strip_prefix('=')))
+        .find_map(|pair| pair.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
 }
 
 /// Whether a submitted form token is the session's, compared in constant time. The form token is
-/// derived from the session's API token, so it needs no storage, and is useless to anyone who does
-/// not already have the API token.
+/// derived from the session's secret, so it needs no storage, and is useless to anyone who does
+/// not already have the session.
 pub(super) fn csrf_matches(session: &Session, submitted: &str) -> bool {
     form_token_matches(submitted, &session.csrf)
 }
@@ -301,7 +312,7 @@ pub(super) mod tests {
 
     /// A session of someone whose name is [`HOSTILE`].
     pub(in crate::ui) fn session() -> Session {
-        Session { actor: Principal::token(HOSTILE), csrf: form_token("fbt_test") }
+        Session { actor: Principal::with_grants(HOSTILE, Default::default()), csrf: form_token("fbs_test") }
     }
 
     #[test]
@@ -309,7 +320,15 @@ pub(super) mod tests {
         let session = session();
         let pages = [
             ("logged in", layout(StatusCode::OK, "Incidents", Viewer::LoggedIn(&session), html! {})),
-            ("login", layout(StatusCode::UNAUTHORIZED, "Log in", Viewer::Anonymous, login_form(None))),
+            (
+                "login",
+                layout(
+                    StatusCode::UNAUTHORIZED,
+                    "Log in",
+                    Viewer::Anonymous,
+                    login_form(&Default::default()),
+                ),
+            ),
             ("link", layout(StatusCode::GONE, "Link expired", Viewer::Link, html! {})),
             ("error", session.error(ApiError::not_found("there is no incident 9"))),
             ("anonymous error", error_page(Viewer::Anonymous, ApiError::bad_request("no"))),
@@ -358,7 +377,8 @@ pub(super) mod tests {
         assert_eq!(token.len(), 32);
         assert_eq!(token, form_token("fbt_one"));
         assert_ne!(token, form_token("fbt_two"));
-        let session = Session { actor: Principal::token("ana"), csrf: token.clone() };
+        let session =
+            Session { actor: Principal::with_grants("ana", Default::default()), csrf: token.clone() };
         assert!(csrf_matches(&session, &token));
         assert!(!csrf_matches(&session, &form_token("fbt_two")));
         assert!(!csrf_matches(&session, ""));
@@ -367,8 +387,8 @@ pub(super) mod tests {
     #[test]
     fn the_session_cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
-        assert_eq!(cookie_token(&headers), None);
-        headers.append(header::COOKIE, HeaderValue::from_static("theme=dark; firebreak_token=fbt_abc"));
-        assert_eq!(cookie_token(&headers), Some("fbt_abc"));
+        assert_eq!(cookie_value(&headers, COOKIE), None);
+        headers.append(header::COOKIE, HeaderValue::from_static("theme=dark; firebreak_session=fbs_abc"));
+        assert_eq!(cookie_value(&headers, COOKIE), Some("fbs_abc"));
     }
 }

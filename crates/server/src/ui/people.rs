@@ -47,6 +47,8 @@ struct People {
 struct TeamData {
     team: Team,
     members: Vec<User>,
+    /// Each member's role, by user id.
+    roles: std::collections::HashMap<Id, firebreak_domain::Role>,
     /// Everyone, to add as members.
     users: Vec<User>,
 }
@@ -132,7 +134,7 @@ async fn create_team(State(server): State<Shared>, session: Session, Form(fields
         name: draft.name.trim().to_owned(),
         description: draft.description.trim().to_owned(),
     };
-    match server.create_team(body).await {
+    match server.create_team(&session.actor, body).await {
         Ok(team) => Ok(done(&format!("/teams/{}", team.id))),
         Err(err) => {
             let err = ApiError::from(err);
@@ -161,7 +163,7 @@ async fn save_team(
         name: Some(draft.name.trim().to_owned()),
         description: Some(draft.description.trim().to_owned()),
     };
-    match server.update_team(&Ref::Id(data.team.id), body).await {
+    match server.update_team(&session.actor, &Ref::Id(data.team.id), body).await {
         Ok(team) => Ok(done(&format!("/teams/{}", team.id))),
         Err(err) => Ok(team_again(&session, &data, &draft, err.into())),
     }
@@ -177,7 +179,7 @@ async fn delete_team(
     let load = TeamData::load(&server, &id);
     on_team(&session, &fields, load, async |data| {
         confirmed(&fields)?;
-        server.delete_team(&Ref::Id(data.team.id)).await?;
+        server.delete_team(&session.actor, &Ref::Id(data.team.id)).await?;
         Ok("/people".to_owned())
     })
     .await
@@ -193,7 +195,12 @@ async fn add_member(
     let load = TeamData::load(&server, &id);
     on_team(&session, &fields, load, async |data| {
         let user = parse_id("someone to add", fields.get("user"))?;
-        server.add_team_member(&Ref::Id(data.team.id), user).await?;
+        let role = match fields.get("role") {
+            "" => firebreak_domain::Role::Responder,
+            text => firebreak_domain::Role::parse(text)
+                .ok_or_else(|| ApiError::invalid(format!("there is no role {text:?}")))?,
+        };
+        server.add_team_member(&session.actor, &Ref::Id(data.team.id), user, role).await?;
         Ok(format!("/teams/{}", data.team.id))
     })
     .await
@@ -209,7 +216,7 @@ async fn remove_member(
     let load = TeamData::load(&server, &id);
     on_team(&session, &fields, load, async |data| {
         let user = page_id(&user, "user")?;
-        server.remove_team_member(&Ref::Id(data.team.id), &Ref::Id(user)).await?;
+        server.remove_team_member(&session.actor, &Ref::Id(data.team.id), &Ref::Id(user)).await?;
         Ok(format!("/teams/{}", data.team.id))
     })
     .await
@@ -241,8 +248,10 @@ impl TeamData {
     async fn load(server: &Shared, id: &str) -> Result<TeamData, ApiError> {
         let id = page_id(id, "team")?;
         let team = server.team(&Ref::Id(id)).await?;
-        let members = server.team_members(&Ref::Id(id)).await?;
-        Ok(TeamData { team, members, users: server.users().await? })
+        let with_roles = server.team_roles(&Ref::Id(id)).await?;
+        let roles = with_roles.iter().map(|(user, role)| (user.id, *role)).collect();
+        let members = with_roles.into_iter().map(|(user, _)| user).collect();
+        Ok(TeamData { team, members, roles, users: server.users().await? })
     }
 }
 
@@ -272,7 +281,7 @@ async fn create_user(State(server): State<Shared>, session: Session, Form(fields
         email: draft.email.trim().to_owned(),
         time_zone: Some(draft.time_zone.trim().to_owned()).filter(|zone| !zone.is_empty()),
     };
-    match server.create_user(body).await {
+    match server.create_user(&session.actor, body).await {
         Ok(user) => Ok(done(&format!("/users/{}", user.id))),
         Err(err) => {
             let err = ApiError::from(err);
@@ -303,7 +312,7 @@ async fn save_user(
         email: Some(draft.email.trim().to_owned()),
         time_zone: Some(draft.time_zone.trim().to_owned()),
     };
-    match server.update_user(&Ref::Id(data.user.id), body).await {
+    match server.update_user(&session.actor, &Ref::Id(data.user.id), body).await {
         Ok(user) => Ok(done(&format!("/users/{}", user.id))),
         Err(err) => {
             let err = ApiError::from(err);
@@ -333,7 +342,7 @@ async fn add_method(
         address: method.address.clone(),
         token: Some(method.token.trim().to_owned()).filter(|token| !token.is_empty()),
     };
-    match server.create_contact_method(&Ref::Id(data.user.id), body).await {
+    match server.create_contact_method(&session.actor, &Ref::Id(data.user.id), body).await {
         Ok((_, None)) => Ok(done(&format!("/users/{}#contact-methods", data.user.id))),
         Ok((_, Some(secret))) => {
             // The secret is shown this once, so the answer is the page itself, not a redirect.
@@ -365,7 +374,7 @@ async fn delete_user(
     let fields = Fields(fields);
     on_user(&server, &id, &session, &fields, async |user| {
         confirmed(&fields)?;
-        server.delete_user(&Ref::Id(user)).await?;
+        server.delete_user(&session.actor, &Ref::Id(user)).await?;
         Ok("/people".to_owned())
     })
     .await
@@ -384,7 +393,7 @@ async fn save_method(
     let result = async {
         let method = page_id(&method, "contact method")?;
         let body = api::UpdateContactMethod { address: Some(typed.trim().to_owned()) };
-        server.update_contact_method(&Ref::Id(data.user.id), method, body).await?;
+        server.update_contact_method(&session.actor, &Ref::Id(data.user.id), method, body).await?;
         Ok::<_, ApiError>(())
     }
     .await;
@@ -416,7 +425,7 @@ async fn remove_method(
 ) -> Page {
     on_user(&server, &id, &session, &Fields(fields), async |user| {
         let method = page_id(&method, "contact method")?;
-        server.delete_contact_method(&Ref::Id(user), method).await?;
+        server.delete_contact_method(&session.actor, &Ref::Id(user), method).await?;
         Ok(format!("/users/{user}#contact-methods"))
     })
     .await
@@ -436,7 +445,7 @@ async fn add_rule(
             delay_minutes: Some(parse_number("the delay", fields.get("delay_minutes"))?),
             hours: Some(fields.get("hours").to_owned()),
         };
-        server.create_notification_rule(&Ref::Id(user), body).await?;
+        server.create_notification_rule(&session.actor, &Ref::Id(user), body).await?;
         Ok(format!("/users/{user}#notification-rules"))
     })
     .await
@@ -450,7 +459,7 @@ async fn remove_rule(
 ) -> Page {
     on_user(&server, &id, &session, &Fields(fields), async |user| {
         let rule = page_id(&rule, "notification rule")?;
-        server.delete_notification_rule(&Ref::Id(user), rule).await?;
+        server.delete_notification_rule(&session.actor, &Ref::Id(user), rule).await?;
         Ok(format!("/users/{user}#notification-rules"))
     })
     .await
@@ -593,6 +602,7 @@ fn team_body(session: &Session, data: &TeamData, draft: &TeamDraft, error: Optio
                 @for member in &data.members {
                     li {
                         (user_link(member)) " "
+                        span.hint { (data.roles.get(&member.id).map_or("responder", |role| role.as_str())) } " "
                         form.inline method="post" action={ "/teams/" (team.id) "/members/" (member.id) "/remove" } {
                             (csrf_field(session))
                             button.link { "Remove" }
@@ -605,6 +615,7 @@ fn team_body(session: &Session, data: &TeamData, draft: &TeamDraft, error: Optio
             form.edit.inline-fields #member-form method="post" action={ "/teams/" (team.id) "/members" } {
                 (csrf_field(session))
                 (select("Add", "user", &others, &[], false, ""))
+                (select("as", "role", &roles(), &["responder"], false, ""))
                 div.buttons { button #add-member { "Add member" } }
             }
         }
@@ -783,6 +794,15 @@ fn rules_section(session: &Session, data: &UserData) -> Markup {
     }
 }
 
+/// The roles a member may have, for a select.
+fn roles() -> Vec<(String, String)> {
+    firebreak_domain::Role::ALL
+        .iter()
+        .rev()
+        .map(|role| (role.as_str().to_owned(), role.as_str().to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use firebreak_domain::Id;
@@ -810,7 +830,12 @@ mod tests {
         assert_escaped(&html, 9);
 
         let session = session();
-        let data = TeamData { team: team.clone(), members: vec![user(1)], users: vec![user(1), user(2)] };
+        let data = TeamData {
+            team: team.clone(),
+            members: vec![user(1)],
+            roles: std::collections::HashMap::new(),
+            users: vec![user(1), user(2)],
+        };
         let err = ApiError::invalid(HOSTILE);
         let html = team_body(&session, &data, &TeamDraft::of(&team), Some(&err)).into_string();
         // The heading, the error, the name and description typed, the member, and user 2 to add.

@@ -119,14 +119,14 @@ async fn create_service(
     let result = async {
         let policy = draft.policy()?;
         let body = draft.create_request()?;
-        let (detail, key) = server.create_service(body).await?;
+        let (detail, key) = server.create_service(&session.actor, body).await?;
         let id = detail.service.id;
         // A new service has no policy: it is set once the service exists.
         let policy_error = match policy {
             Some(policy) => {
                 let change =
                     api::UpdateService { escalation_policy: Some(Some(policy)), ..Default::default() };
-                server.update_service(&Ref::Id(id), change).await.err().map(ApiError::from)
+                server.update_service(&session.actor, &Ref::Id(id), change).await.err().map(ApiError::from)
             }
             None => None,
         };
@@ -171,7 +171,7 @@ async fn save_service(
     let fields = Fields(fields);
     let draft = ServiceDraft::from_fields(&fields);
     let change = async |&id: &Id| {
-        server.update_service(&Ref::Id(id), draft.update_request()?).await?;
+        server.update_service(&session.actor, &Ref::Id(id), draft.update_request()?).await?;
         Ok(format!("/services/{id}"))
     };
     let again = async |&id: &Id, err| service_form_again(&server, &session, id, &draft, err).await;
@@ -189,7 +189,7 @@ async fn rotate_key(
     let id = page_id(&id, "service").map_err(|err| session.error(err))?;
     let result = async {
         confirmed(&fields)?;
-        let (_, key) = server.rotate_integration_key(&Ref::Id(id)).await?;
+        let (_, key) = server.rotate_integration_key(&session.actor, &Ref::Id(id)).await?;
         Ok::<_, ApiError>((server.service(&Ref::Id(id)).await?, key))
     }
     .await;
@@ -211,7 +211,7 @@ async fn delete_service(
     let fields = Fields(fields);
     let change = async |&id: &Id| {
         confirmed(&fields)?;
-        server.delete_service(&Ref::Id(id)).await?;
+        server.delete_service(&session.actor, &Ref::Id(id)).await?;
         Ok("/services".to_owned())
     };
     let again = async |&id: &Id, err| service_again_as_stored(&server, &session, id, err).await;

@@ -92,7 +92,7 @@ async fn expire_silence(
     fields.check(&session).map_err(|err| session.error(err))?;
     let result = async {
         let id = page_id(&id, "silence")?;
-        server.expire_silence(id).await?;
+        server.expire_silence(&session.actor, id).await?;
         Ok::<_, ApiError>(())
     }
     .await;

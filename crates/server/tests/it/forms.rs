@@ -27,7 +27,7 @@ fn refused(answer: &Answer, status: u16, message: &str, typed: &str) {
 }
 
 async fn edit_everything(app: &TestApp) {
-    let csrf = firebreak_app::access::form_token(&app.token);
+    let csrf = app.csrf().await;
     let csrf = csrf.as_str();
 
     // People: a team, two users, a member, contact methods.
@@ -51,15 +51,15 @@ async fn edit_everything(app: &TestApp) {
     refused(&bad, 422, "unknown time zone", "Mars/Base");
     let edited = app
         .form(
-            "/users/2",
+            "/users/3",
             &[("csrf", csrf), ("name", "Bo"), ("email", "bo@example.org"), ("time_zone", "Europe/Lisbon")],
         )
         .await;
-    redirected(&edited, "/users/2");
+    redirected(&edited, "/users/3");
     assert_eq!(app.get("/api/v1/users/Bo").await.1["time_zone"], "Europe/Lisbon");
-    redirected(&app.form("/teams/1/members", &[("csrf", csrf), ("user", "1")]).await, "/teams/1");
     redirected(&app.form("/teams/1/members", &[("csrf", csrf), ("user", "2")]).await, "/teams/1");
-    redirected(&app.form("/teams/1/members/2/remove", &[("csrf", csrf)]).await, "/teams/1");
+    redirected(&app.form("/teams/1/members", &[("csrf", csrf), ("user", "3")]).await, "/teams/1");
+    redirected(&app.form("/teams/1/members/3/remove", &[("csrf", csrf)]).await, "/teams/1");
     let members = app.get("/api/v1/teams/payments/members").await.1;
     assert_eq!(
         members.as_array().unwrap().iter().map(|m| m["name"].as_str()).collect::<Vec<_>>(),
@@ -71,26 +71,26 @@ async fn edit_everything(app: &TestApp) {
     );
     let method = app
         .form(
-            "/users/1/contact-methods",
+            "/users/2/contact-methods",
             &[("csrf", csrf), ("type", "email"), ("address", "ana@example.com")],
         )
         .await;
-    redirected(&method, "/users/1#contact-methods");
+    redirected(&method, "/users/2#contact-methods");
     let hook = app
         .form(
-            "/users/1/contact-methods",
+            "/users/2/contact-methods",
             &[("csrf", csrf), ("type", "webhook"), ("address", "https://hooks.example/a")],
         )
         .await;
     assert_eq!(hook.status, 200, "the secret is shown once: {}", hook.text());
     assert!(hook.text().contains(r#"id="webhook-secret""#), "{}", hook.text());
     let wrong = app
-        .form("/users/1/contact-methods", &[("csrf", csrf), ("type", "pigeon"), ("address", "roof")])
+        .form("/users/2/contact-methods", &[("csrf", csrf), ("type", "pigeon"), ("address", "roof")])
         .await;
     refused(&wrong, 422, "pigeon", "roof");
     redirected(
-        &app.form("/users/1/contact-methods/1/remove", &[("csrf", csrf)]).await,
-        "/users/1#contact-methods",
+        &app.form("/users/2/contact-methods/1/remove", &[("csrf", csrf)]).await,
+        "/users/2#contact-methods",
     );
     let methods = app.get("/api/v1/users/Ana/contact-methods").await.1;
     assert_eq!(methods.as_array().unwrap().len(), 1);
@@ -103,7 +103,7 @@ async fn edit_everything(app: &TestApp) {
         ("delay_minutes", "5"),
         ("hours", "day"),
     ];
-    redirected(&app.form("/users/1/notification-rules", &rule).await, "/users/1#notification-rules");
+    redirected(&app.form("/users/2/notification-rules", &rule).await, "/users/2#notification-rules");
     let rules = app.get("/api/v1/users/Ana/notification-rules").await.1;
     assert_eq!(
         (rules[0]["urgency"].as_str(), rules[0]["delay_minutes"].as_i64(), rules[0]["hours"].as_str()),
@@ -116,11 +116,11 @@ async fn edit_everything(app: &TestApp) {
         ("delay_minutes", "soon"),
         ("hours", "any"),
     ];
-    assert_eq!(app.form("/users/1/notification-rules", &bad).await.status, 422);
-    let page = app.page("/users/1").await.text();
+    assert_eq!(app.form("/users/2/notification-rules", &bad).await.status, 422);
+    let page = app.page("/users/2").await.text();
     assert!(page.contains(r#"id="notification-rules""#) && page.contains("5 min"), "{page}");
-    let path = format!("/users/1/notification-rules/{}/remove", rules[0]["id"]);
-    redirected(&app.form(&path, &[("csrf", csrf)]).await, "/users/1#notification-rules");
+    let path = format!("/users/2/notification-rules/{}/remove", rules[0]["id"]);
+    redirected(&app.form(&path, &[("csrf", csrf)]).await, "/users/2#notification-rules");
     assert_eq!(app.get("/api/v1/users/Ana/notification-rules").await.1, serde_json::json!([]));
     let people = app.page("/people").await.text();
     assert!(
@@ -272,12 +272,12 @@ async fn edit_everything(app: &TestApp) {
         )
         .await;
     refused(&bad_shift, 422, "fortnight", "fortnight");
-    let cover = [("csrf", csrf), ("user", "2"), ("start", "2026-03-03T10:00"), ("end", "2026-03-03T12:00")];
+    let cover = [("csrf", csrf), ("user", "3"), ("start", "2026-03-03T10:00"), ("end", "2026-03-03T12:00")];
     redirected(&app.form("/schedules/1/overrides", &cover).await, "/schedules/1#overrides");
     let backwards = app
         .form(
             "/schedules/1/overrides",
-            &[("csrf", csrf), ("user", "2"), ("start", "2026-03-03T12:00"), ("end", "2026-03-03T10:00")],
+            &[("csrf", csrf), ("user", "3"), ("start", "2026-03-03T12:00"), ("end", "2026-03-03T10:00")],
         )
         .await;
     assert_eq!(backwards.status, 422, "{}", backwards.text());
@@ -349,11 +349,11 @@ async fn edit_everything(app: &TestApp) {
     // A contact method's address changed; deleting a service, a team and a user says what uses
     // them until nothing does.
     let changed = app
-        .form("/users/1/contact-methods/2", &[("csrf", csrf), ("address", "https://hooks.example/b")])
+        .form("/users/2/contact-methods/2", &[("csrf", csrf), ("address", "https://hooks.example/b")])
         .await;
-    redirected(&changed, "/users/1#contact-methods");
+    redirected(&changed, "/users/2#contact-methods");
     assert_eq!(app.get("/api/v1/users/Ana/contact-methods").await.1[0]["address"], "https://hooks.example/b");
-    let bad = app.form("/users/1/contact-methods/2", &[("csrf", csrf), ("address", "nowhere")]).await;
+    let bad = app.form("/users/2/contact-methods/2", &[("csrf", csrf), ("address", "nowhere")]).await;
     refused(&bad, 422, "invalid URL", r#"value="nowhere""#);
     app.call(Method::PATCH, "/api/v1/services/checkout", Some(json!({"dependencies": ["ledger"]}))).await;
     let in_use = app.form("/services/1/delete", &[("csrf", csrf), ("confirm", "yes")]).await;
@@ -367,7 +367,7 @@ async fn edit_everything(app: &TestApp) {
     refused(&unconfirmed, 400, "tick the box", "moves money");
     redirected(&app.form("/teams/1/delete", &[("csrf", csrf), ("confirm", "yes")]).await, "/people");
     assert_eq!(app.get("/api/v1/teams/payments").await.0, 404);
-    redirected(&app.form("/users/2/delete", &[("csrf", csrf), ("confirm", "yes")]).await, "/people");
+    redirected(&app.form("/users/3/delete", &[("csrf", csrf), ("confirm", "yes")]).await, "/people");
     assert_eq!(app.get("/api/v1/users/Bo").await.0, 404);
     let people = app.page("/people").await.text();
     assert!(!people.contains("bo@example.org") && people.contains("ana@example.com"), "{people}");
@@ -389,8 +389,9 @@ async fn everything_is_created_edited_and_deleted_with_forms_on_postgres() {
 
 /// A live part asked for with the version it shows.
 async fn fragment(app: &TestApp, path: &str, version: Option<&str>) -> Answer {
-    let mut request =
-        Request::builder().uri(path).header(header::COOKIE, format!("firebreak_token={}", app.token));
+    let mut request = Request::builder()
+        .uri(path)
+        .header(header::COOKIE, format!("firebreak_session={}", app.session().await));
     if let Some(version) = version {
         request = request.header(header::IF_NONE_MATCH, version);
     }
@@ -463,7 +464,7 @@ async fn the_live_parts_answer_alone_and_304_while_unchanged() {
 #[tokio::test]
 async fn silences_are_made_and_ended_with_forms() {
     let app = TestApp::new().await;
-    let csrf = firebreak_app::access::form_token(&app.token);
+    let csrf = app.csrf().await;
     let csrf = csrf.as_str();
     app.post("/api/v1/teams", json!({"name": "payments"})).await;
     app.post("/api/v1/services", json!({"name": "checkout", "team": "payments", "description": "pays"}))

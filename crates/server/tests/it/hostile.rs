@@ -65,6 +65,17 @@ fn ui(method: Method, path: impl Into<String>, form: Vec<(&'static str, String)>
     Sample { method, path: path.into(), body, anonymous: false, ui: true }
 }
 
+/// The paths of every web UI form that a session posts to, over a world made on `app`.
+pub(crate) async fn ui_form_paths(app: &TestApp) -> Vec<String> {
+    samples(app)
+        .await
+        .into_iter()
+        .filter(|sample| sample.ui && sample.method == Method::POST)
+        .map(|sample| sample.path.replace(['{', '}'], ""))
+        .filter(|path| !path.starts_with("/act/") && !path.starts_with("/login"))
+        .collect()
+}
+
 /// The world the samples act on; returns the samples, over its ids and keys.
 async fn samples(app: &TestApp) -> Vec<Sample> {
     let (status, team) = app.post("/api/v1/teams", json!({"name": "payments", "description": "pays"})).await;
@@ -110,7 +121,7 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
     let (status, silence) =
         app.post("/api/v1/silences", json!({"matchers": ["alertname=Noise"], "duration_minutes": 60})).await;
     assert_eq!(status, 201, "{silence}");
-    let csrf = firebreak_app::access::form_token(&app.token);
+    let csrf = app.csrf().await;
     let at = "2026-03-02T07:59:00Z";
 
     let policy = json!({"name": "default", "repeat": 1, "levels": [
@@ -317,6 +328,18 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
         ingest(format!("/api/v1/ingest/grafana/{{{key}}}"), grafana),
         api(Method::GET, "/feeds/{fbf_0000}", None),
         ui(Method::GET, "/incidents?status={all}&cursor={1}", vec![]),
+        api(Method::POST, format!("/api/v1/incidents/{{{incident}}}/page"), Some(json!({"user": "Ana"}))),
+        api(Method::GET, "/api/v1/audit?actor={ana}&object={service}&since={2026-03-01T00:00:00Z}", None),
+        api(Method::GET, "/api/v1/me", None),
+        api(Method::GET, "/api/v1/tokens", None),
+        api(Method::POST, "/api/v1/tokens", Some(json!({"name": "ci", "user": "Ana", "role": "viewer"}))),
+        api(Method::DELETE, "/api/v1/tokens/{99}", None),
+        api(Method::PUT, "/api/v1/users/{Ana}/admin", Some(json!({"admin": false}))),
+        api(
+            Method::PUT,
+            "/api/v1/users/{Ana}/password",
+            Some(json!({"password": "correct horse battery staple"})),
+        ),
         ui(Method::GET, format!("/incidents/{{{incident}}}"), vec![]),
         ui(
             Method::POST,
@@ -348,7 +371,7 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
         ),
         ui(Method::POST, "/silences/{1}/expire", vec![("csrf", csrf.clone())]),
         ui(Method::GET, "/login?notice={x}", vec![]),
-        ui(Method::POST, "/login", vec![("token", "fbt_0".into())]),
+        ui(Method::POST, "/login", vec![("name", "ana".into()), ("password", "not the password".into())]),
         ui(Method::GET, "/incidents?status={open}&fragment={1}", vec![]),
         ui(Method::GET, format!("/incidents/{{{incident}}}?fragment={{timeline}}"), vec![]),
         ui(Method::GET, "/people", vec![]),
@@ -741,7 +764,8 @@ async fn run(app: &TestApp) -> Vec<(String, u16)> {
         for probe in probes(&sample) {
             let mut request = Request::builder().method(probe.method.clone()).uri(&probe.uri);
             if probe.ui {
-                request = request.header(header::COOKIE, format!("firebreak_token={}", app.token));
+                request =
+                    request.header(header::COOKIE, format!("firebreak_session={}", app.session().await));
             } else if !probe.anonymous {
                 request = request.header(header::AUTHORIZATION, format!("Bearer {}", app.token));
             }
@@ -862,7 +886,7 @@ async fn nul_is_refused_by_name_and_replaced_in_alerts(app: &TestApp) {
         (Some("disk\u{fffd}full"), Some("db\u{fffd}2"), Some("disk\u{fffd}1"))
     );
 
-    let csrf = firebreak_app::access::form_token(&app.token);
+    let csrf = app.csrf().await;
     let note = app
         .form(
             &format!("/incidents/{incident}/act"),

@@ -2,6 +2,7 @@
 //! and a recording transport (see `support`). Behaviour across processes (crashes, restarts,
 //! replicas, real clients, a real browser) is tested on the binary, in the `firebreak` crate.
 
+mod access;
 mod api;
 mod connections;
 mod editing;

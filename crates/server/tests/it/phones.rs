@@ -178,7 +178,7 @@ async fn reassign_and_snooze(app: &TestApp) {
     let id = incident["id"].as_i64().unwrap();
     paged(app, id, 1).await;
 
-    let csrf = firebreak_app::access::form_token(&app.token);
+    let csrf = app.csrf().await;
     let act = format!("/incidents/{id}/act");
     let answer = app.form(&act, &[("csrf", &csrf), ("action", "reassign"), ("user", "2")]).await;
     assert_eq!(answer.status, 303, "{}", answer.text());

@@ -25,6 +25,7 @@ pub(crate) struct TestApp {
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) pages: Recording,
     pub(crate) token: String,
+    session: tokio::sync::OnceCell<String>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -77,7 +78,32 @@ impl TestApp {
     ) -> TestApp {
         let token = app.create_token("ana").await.unwrap();
         let router = firebreak_server::router(firebreak_server::Server::new(app.clone()));
-        TestApp { app, router, clock, pages, token, _dir: dir }
+        TestApp { app, router, clock, pages, token, session: tokio::sync::OnceCell::new(), _dir: dir }
+    }
+
+    /// The secret of a web UI session of `operator`, an administrator made the first time a page
+    /// is asked for.
+    pub(crate) async fn session(&self) -> &str {
+        self.session
+            .get_or_init(|| async {
+                let system = firebreak_app::Principal::system();
+                let body = firebreak_api::CreateUser {
+                    name: OPERATOR.into(),
+                    email: "operator@example.com".into(),
+                    time_zone: None,
+                };
+                let user = self.app.create_user(&system, body).await.unwrap();
+                let user = firebreak_api::Ref::Id(user.id);
+                self.app.set_admin(&system, &user, true).await.unwrap();
+                self.app.set_password(&system, &user, OPERATOR_PASSWORD).await.unwrap();
+                self.app.login(OPERATOR, OPERATOR_PASSWORD, "").await.unwrap().secret
+            })
+            .await
+    }
+
+    /// The form token of [`TestApp::session`].
+    pub(crate) async fn csrf(&self) -> String {
+        firebreak_app::access::form_token(self.session().await)
     }
 
     /// Sends `request` to the router.
@@ -137,7 +163,7 @@ impl TestApp {
     pub(crate) async fn page(&self, path: &str) -> Answer {
         let request = Request::builder()
             .uri(path)
-            .header(header::COOKIE, format!("firebreak_token={}", self.token))
+            .header(header::COOKIE, format!("firebreak_session={}", self.session().await))
             .body(Body::empty())
             .unwrap();
         self.send(request).await
@@ -153,7 +179,7 @@ impl TestApp {
         let request = Request::builder()
             .method(Method::POST)
             .uri(path)
-            .header(header::COOKIE, format!("firebreak_token={}", self.token))
+            .header(header::COOKIE, format!("firebreak_session={}", self.session().await))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(body))
             .unwrap();
@@ -189,6 +215,17 @@ impl TestApp {
     }
 }
 
+/// An application on a new SQLite database in `dir`, with nobody able to log in yet.
+pub(crate) async fn bare_sqlite(dir: &std::path::Path) -> App {
+    let (clock, _, options) = parts();
+    testing::start_on_sqlite(dir, clock, options).await.unwrap()
+}
+
+/// The administrator the web UI pages of tests are seen by.
+pub(crate) const OPERATOR: &str = "operator";
+/// Their password.
+pub(crate) const OPERATOR_PASSWORD: &str = "correct horse battery staple";
+
 /// The Twilio auth token the test server checks replies against.
 pub(crate) const TWILIO_AUTH_TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
@@ -201,6 +238,7 @@ fn parts() -> (Arc<ManualClock>, Recording, Options) {
         prometheus_url: None,
         transport: Arc::new(pages.clone()),
         twilio_auth_token: Some(TWILIO_AUTH_TOKEN.to_owned()),
+        oidc: None,
     };
     (clock, pages, options)
 }

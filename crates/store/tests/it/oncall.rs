@@ -136,10 +136,10 @@ async fn team_members() {
         }
         assert!(store.team_members(team).await.unwrap().1.is_empty());
         for id in &ids {
-            write(&store, async |tx| tx.add_team_member(team, *id, at(1)).await).await.unwrap();
+            write(&store, async |tx| tx.add_team_member(team, *id, "responder", at(1)).await).await.unwrap();
         }
         // Adding a member again changes nothing.
-        write(&store, async |tx| tx.add_team_member(team, ids[0], at(2)).await).await.unwrap();
+        write(&store, async |tx| tx.add_team_member(team, ids[0], "responder", at(2)).await).await.unwrap();
         let names =
             |users: Vec<firebreak_domain::User>| users.into_iter().map(|u| u.name).collect::<Vec<_>>();
         assert_eq!(names(store.team_members(team).await.unwrap().1), ["Ana", "Bo"]);
@@ -149,11 +149,11 @@ async fn team_members() {
         let err = write(&store, async |tx| tx.remove_team_member(team, ids[0]).await).await.unwrap_err();
         assert!(matches!(&err, StoreError::NotFound(m) if m.contains("is not a member")), "{err}");
         assert!(matches!(
-            write(&store, async |tx| tx.add_team_member(team, 999, at(3)).await).await,
+            write(&store, async |tx| tx.add_team_member(team, 999, "responder", at(3)).await).await,
             Err(StoreError::NotFound(_))
         ));
         assert!(matches!(
-            write(&store, async |tx| tx.add_team_member(999, ids[0], at(3)).await).await,
+            write(&store, async |tx| tx.add_team_member(999, ids[0], "responder", at(3)).await).await,
             Err(StoreError::NotFound(_))
         ));
         assert!(matches!(store.team_members(999).await, Err(StoreError::NotFound(_))));

@@ -112,8 +112,9 @@ pub(super) async fn create_schedule(
             time_zone: draft.time_zone.trim().to_owned(),
             layers,
             overrides: Vec::new(),
+            team: owned_team(&session),
         };
-        Ok::<_, ApiError>(server.create_schedule(body).await?)
+        Ok::<_, ApiError>(server.create_schedule(&session.actor, body).await?)
     }
     .await;
     match result {
@@ -157,8 +158,9 @@ pub(super) async fn save_schedule(
             time_zone: Some(draft.time_zone.trim().to_owned()),
             layers: Some(layers),
             overrides: None,
+            team: None,
         };
-        let stored = server.update_schedule(stored.id, body).await?;
+        let stored = server.update_schedule(&session.actor, stored.id, body).await?;
         Ok(format!("/schedules/{}", stored.id))
     };
     let again = async |stored: &StoredSchedule, err| {
@@ -177,7 +179,7 @@ pub(super) async fn delete_schedule(
     let fields = Fields(fields);
     let change = async |stored: &StoredSchedule| {
         confirmed(&fields)?;
-        server.delete_schedule(stored.id).await?;
+        server.delete_schedule(&session.actor, stored.id).await?;
         Ok("/schedules".to_owned())
     };
     let again = async |stored: &StoredSchedule, err| {
@@ -207,7 +209,7 @@ pub(super) async fn add_override(
             start: parse_local("the override's start", &draft.start, tz)?,
             end: parse_local("the override's end", &draft.end, tz)?,
         };
-        server.add_override(stored.id, body).await?;
+        server.add_override(&session.actor, stored.id, body).await?;
         Ok(format!("/schedules/{}#overrides", stored.id))
     };
     let again = async |stored: &StoredSchedule, err| {
@@ -226,7 +228,7 @@ pub(super) async fn remove_override(
     let change = async |stored: &StoredSchedule| {
         let index =
             index.parse().map_err(|_| ApiError::not_found(format!("there is no override {index:?}")))?;
-        server.remove_override(stored.id, index).await?;
+        server.remove_override(&session.actor, stored.id, index).await?;
         Ok(format!("/schedules/{}#overrides", stored.id))
     };
     let again = async |stored: &StoredSchedule, err| {
@@ -553,8 +555,9 @@ pub(super) async fn create_policy(
             name: draft.name.trim().to_owned(),
             repeat: parse_number("Repeat", &draft.repeat)?,
             levels: draft.levels()?,
+            team: owned_team(&session),
         };
-        Ok::<_, ApiError>(server.create_policy(body).await?)
+        Ok::<_, ApiError>(server.create_policy(&session.actor, body).await?)
     }
     .await;
     match result {
@@ -596,8 +599,9 @@ pub(super) async fn save_policy(
             name: Some(draft.name.trim().to_owned()),
             repeat: Some(parse_number("Repeat", &draft.repeat)?),
             levels: Some(draft.levels()?),
+            team: None,
         };
-        server.update_policy(stored.id, body).await?;
+        server.update_policy(&session.actor, stored.id, body).await?;
         Ok(format!("/escalation-policies/{}", stored.id))
     };
     let again = async |stored: &StoredPolicy, err| {
@@ -616,7 +620,7 @@ pub(super) async fn delete_policy(
     let fields = Fields(fields);
     let change = async |stored: &StoredPolicy| {
         confirmed(&fields)?;
-        server.delete_policy(stored.id).await?;
+        server.delete_policy(&session.actor, stored.id).await?;
         Ok("/escalation-policies".to_owned())
     };
     let again = async |stored: &StoredPolicy, err| {
@@ -769,6 +773,26 @@ fn policy_form(
             p.hint { "A policy that services use, or that unresolved incidents page through, cannot be deleted." }
             (delete_form(session, &format!("/escalation-policies/{}/delete", stored.id), &stored.name))
         }
+    }
+}
+
+/// The team a schedule or policy made by `session` belongs to: the one team they own, if they own
+/// exactly one and are not an administrator (who make installation-wide ones).
+fn owned_team(session: &Session) -> Option<firebreak_api::Ref> {
+    if session.actor.is_admin() {
+        return None;
+    }
+    let owned: Vec<_> = session
+        .actor
+        .grants()
+        .teams
+        .iter()
+        .filter(|(_, role)| **role == firebreak_domain::Role::Owner)
+        .map(|(team, _)| *team)
+        .collect();
+    match owned[..] {
+        [team] => Some(firebreak_api::Ref::Id(team)),
+        _ => None,
     }
 }
 
