@@ -1095,6 +1095,8 @@ pub struct EscalationPolicy {
     /// Extra passes through the levels after the first.
     pub repeat: u32,
     pub levels: Vec<EscalationLevel>,
+    /// The least severe incident for which the level that wakes management may be paged by hand.
+    pub management_from: Severity,
     /// The team whose owners edit it; `null`: administrators edit it.
     pub team_id: Option<i64>,
     #[schema(value_type = String, format = DateTime)]
@@ -1116,6 +1118,10 @@ pub struct CreateEscalationPolicy {
     pub repeat: u32,
     #[schema(min_items = 1, max_items = 20)]
     pub levels: Vec<EscalationLevel>,
+    /// The least severe incident for which the level that wakes management may be paged by hand
+    /// (`POST /incidents/{id}/page`); `SEV2` when left out.
+    #[serde(default)]
+    pub management_from: Option<Severity>,
     /// The team (id or name) whose owners edit it; without one, administrators do.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -1137,6 +1143,7 @@ pub struct UpdateEscalationPolicy {
     pub repeat: Option<u32>,
     #[schema(min_items = 1, max_items = 20)]
     pub levels: Option<Vec<EscalationLevel>>,
+    pub management_from: Option<Severity>,
     /// Gives the policy to another team (owning both).
     #[schema(value_type = Option<String>)]
     pub team: Option<Ref>,

@@ -258,14 +258,11 @@ pub enum PageTarget {
     PolicyLevel(usize),
 }
 
-/// The least severe incident for which a level that wakes management may be paged by hand.
-pub const MANAGEMENT_BY_HAND_FROM: Severity = Severity::Sev2;
-
 impl App {
     /// Pages `target` about incident `id` now, on every contact method of each person, outside the
     /// escalation (level 0 on the timeline); for responders of the incident's team. A level that
-    /// wakes management is paged by hand only for incidents of [`MANAGEMENT_BY_HAND_FROM`] or
-    /// worse.
+    /// wakes management is paged by hand only for incidents as severe as its policy says
+    /// (`management_from`, SEV2 by default) or worse.
     ///
     /// Fails with [`Error::Forbidden`] for anyone else, [`Error::NotFound`] for an unknown
     /// incident, user, schedule or level, and [`Error::Conflict`] when nobody is reached (a
@@ -303,11 +300,13 @@ impl App {
                         stored.policy.levels().len()
                     )));
                 };
-                if level.wakes_management && incident.severity > MANAGEMENT_BY_HAND_FROM {
+                if level.wakes_management && !stored.policy.may_wake_management(incident.severity) {
                     return Err(Error::Forbidden(format!(
-                        "level {number} of escalation policy {} wakes management, which is paged by hand only for \
-                         incidents of {MANAGEMENT_BY_HAND_FROM} or worse; this one is {}",
-                        stored.name, incident.severity
+                        "level {number} of escalation policy {} wakes management, which it lets be paged by hand \
+                         only for incidents of {} or worse; this one is {}",
+                        stored.name,
+                        stored.policy.management_from(),
+                        incident.severity
                     )));
                 }
                 let mut people = Vec::new();

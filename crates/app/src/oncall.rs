@@ -293,6 +293,7 @@ impl App {
             name: body.name.unwrap_or(current.name),
             repeat: body.repeat.unwrap_or(current.repeat),
             levels: body.levels.unwrap_or(current.levels),
+            management_from: body.management_from.or(current.management_from),
             team: None,
         };
         let name = resolve::name(&spec.name)?;
@@ -497,6 +498,7 @@ pub fn policy_view(stored: StoredPolicy) -> api::EscalationPolicy {
                 wakes_management: level.wakes_management,
             })
             .collect(),
+        management_from: stored.policy.management_from().into(),
         team_id: stored.team_id,
         created_at: stored.created_at,
     }
@@ -521,6 +523,7 @@ fn policy_spec(stored: &StoredPolicy) -> api::CreateEscalationPolicy {
         name: view.name,
         repeat: view.repeat,
         levels: view.levels,
+        management_from: Some(view.management_from),
         team: view.team_id.map(Ref::Id),
     }
 }
@@ -607,7 +610,11 @@ pub fn policy_of_spec(body: &api::CreateEscalationPolicy) -> Result<engine::Poli
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    engine::Policy::parse(levels, body.repeat).map_err(Error::Invalid)
+    let policy = engine::Policy::parse(levels, body.repeat).map_err(Error::Invalid)?;
+    Ok(match body.management_from {
+        Some(severity) => policy.with_management_from(severity.into()),
+        None => policy,
+    })
 }
 
 fn unknown_target(kind: &str) -> Error {

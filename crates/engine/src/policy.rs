@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use firebreak_domain::Id;
+use firebreak_domain::{Id, Severity};
 use jiff::SignedDuration;
 
 /// Most levels one policy may have.
@@ -29,7 +29,12 @@ pub const TIMEOUT_MAX: SignedDuration = SignedDuration::from_hours(24);
 pub struct Policy {
     levels: Vec<Level>,
     repeat: u32,
+    /// The least severe incident for which the level that wakes management may be paged by hand.
+    management_from: Severity,
 }
+
+/// Which incidents may wake management by hand when a policy does not say: SEV1 and SEV2.
+pub(crate) const MANAGEMENT_FROM_DEFAULT: Severity = Severity::Sev2;
 
 /// One level of a policy: whom to page, and how long to wait for an acknowledgement before the
 /// next level is paged.
@@ -115,7 +120,25 @@ impl Policy {
                 "levels {first} and {second} both wake management; at most one level of a policy may"
             ));
         }
-        Ok(Policy { levels, repeat })
+        Ok(Policy { levels, repeat, management_from: MANAGEMENT_FROM_DEFAULT })
+    }
+
+    /// This policy, whose management level may be paged by hand for incidents of `severity` or
+    /// worse.
+    #[must_use]
+    pub fn with_management_from(mut self, severity: Severity) -> Policy {
+        self.management_from = severity;
+        self
+    }
+
+    /// The least severe incident for which the level that wakes management may be paged by hand.
+    pub fn management_from(&self) -> Severity {
+        self.management_from
+    }
+
+    /// Whether a level that wakes management may be paged by hand for an incident of `severity`.
+    pub fn may_wake_management(&self, severity: Severity) -> bool {
+        severity <= self.management_from
     }
 
     /// The levels, in paging order; never empty.

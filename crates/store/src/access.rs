@@ -437,13 +437,8 @@ impl Tx {
                 .bind(user)
                 .execute(&mut *c)
                 .await?;
-            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-                .bind(millis(now))
-                .bind(user)
-                .execute(&mut *c)
-                .await?;
         });
-        Ok(())
+        self.revoke_sessions_of(user, now).await
     }
 
     /// Ends every session of `user` (their password changed).

@@ -84,6 +84,10 @@ struct PolicyDoc {
     #[serde(default)]
     repeat: u32,
     levels: Vec<LevelDoc>,
+    /// `SEV1`…`SEV4`: the least severe incident that may wake management by hand; absent in
+    /// documents of earlier builds (then the engine's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    management_from: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -352,34 +356,28 @@ impl Tx {
     ///
     /// Fails with [`StoreError::NotFound`] when there is no schedule `id`.
     pub async fn set_schedule_team(&mut self, id: Id, team: Option<Id>) -> Result<()> {
-        let done = with_conn!(self.conn(), c => {
-            sqlx::query("UPDATE schedules SET team_id = $1 WHERE id = $2")
-                .bind(team)
-                .bind(id)
-                .execute(&mut *c)
-                .await?
-                .rows_affected()
-        });
-        if done == 0 {
-            return Err(StoreError::NotFound(format!("there is no schedule {id}")));
-        }
-        Ok(())
+        self.set_owner("UPDATE schedules SET team_id = $1 WHERE id = $2", "schedule", id, team).await
     }
 
     /// Gives escalation policy `id` to `team` (or, with `None`, to the administrators).
     ///
     /// Fails with [`StoreError::NotFound`] when there is no escalation policy `id`.
     pub async fn set_policy_team(&mut self, id: Id, team: Option<Id>) -> Result<()> {
+        self.set_owner(
+            "UPDATE escalation_policies SET team_id = $1 WHERE id = $2",
+            "escalation policy",
+            id,
+            team,
+        )
+        .await
+    }
+
+    async fn set_owner(&mut self, update: &'static str, what: &str, id: Id, team: Option<Id>) -> Result<()> {
         let done = with_conn!(self.conn(), c => {
-            sqlx::query("UPDATE escalation_policies SET team_id = $1 WHERE id = $2")
-                .bind(team)
-                .bind(id)
-                .execute(&mut *c)
-                .await?
-                .rows_affected()
+            sqlx::query(update).bind(team).bind(id).execute(&mut *c).await?.rows_affected()
         });
         if done == 0 {
-            return Err(StoreError::NotFound(format!("there is no escalation policy {id}")));
+            return Err(StoreError::NotFound(format!("there is no {what} {id}")));
         }
         Ok(())
     }
@@ -533,6 +531,7 @@ fn policy_doc(policy: &engine::Policy) -> String {
                 wakes_management: level.wakes_management,
             })
             .collect(),
+        management_from: Some(policy.management_from().as_str().to_owned()),
     };
     serde_json::to_string(&doc).expect("a policy document always serializes")
 }
@@ -565,7 +564,12 @@ fn policy_from_row(row: PolicyRow) -> Result<StoredPolicy> {
         })
         .collect::<std::result::Result<Vec<_>, String>>()
         .map_err(|err| rows::corrupt(&what, err))?;
-    let policy = engine::Policy::parse(levels, doc.repeat).map_err(|err| rows::corrupt(&what, err))?;
+    let mut policy = engine::Policy::parse(levels, doc.repeat).map_err(|err| rows::corrupt(&what, err))?;
+    if let Some(severity) = doc.management_from {
+        let severity =
+            firebreak_domain::Severity::parse(&severity).map_err(|err| rows::corrupt(&what, err))?;
+        policy = policy.with_management_from(severity);
+    }
     Ok(StoredPolicy {
         id: row.id,
         name: row.name,

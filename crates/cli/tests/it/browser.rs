@@ -380,7 +380,7 @@ async fn acknowledge_in_a_real_browser() {
     driver.type_into("#password", "not the password at all").await;
     driver.click("#login").await;
     driver.wait_for_text("p.error", "that name and password do not match").await;
-    driver.type_into("#name", &name).await;
+    // The form keeps the name typed.
     driver.type_into("#password", &password).await;
     driver.click("#login").await;
     driver.wait_for_text("main h1", "Incidents").await;
@@ -394,7 +394,7 @@ async fn acknowledge_in_a_real_browser() {
     driver.click("#acknowledge").await;
     driver.wait_for_text("#status", "acknowledged").await;
     let timeline = driver.text("#timeline").await;
-    assert!(timeline.contains("ana acknowledged"), "{timeline}");
+    assert!(timeline.contains("operator acknowledged"), "{timeline}");
     assert!(timeline.contains("ana declared SEV1: Card payments failing for EU customers"), "{timeline}");
 
     let screenshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots/incident.png");
@@ -451,7 +451,8 @@ async fn acknowledge_in_a_real_browser() {
             "name": "payments-escalation", "repeat": 2,
             "levels": [
                 {"timeout_minutes": 15, "targets": [{"type": "schedule", "id": schedule_id}]},
-                {"timeout_minutes": 30, "targets": [{"type": "user", "id": 5}], "wakes_management": true},
+                // Eve: user 6, after the operator logged in and Ana to Dee.
+                {"timeout_minutes": 30, "targets": [{"type": "user", "id": 6}], "wakes_management": true},
             ],
         }),
     )
@@ -647,7 +648,8 @@ async fn edit_everything_in_a_real_browser() {
     driver.click("#save").await;
     driver.wait_for_text("main h1", "primary").await;
     let (_, schedule) = api.get("/api/v1/schedules/1").await;
-    assert_eq!(schedule["layers"][0]["users"], json!([1, 2]), "{schedule}");
+    // User 1 is the operator logged in: Ana is 2 and Bo 3.
+    assert_eq!(schedule["layers"][0]["users"], json!([2, 3]), "{schedule}");
     assert_eq!(schedule["layers"][0]["start"], "2026-03-02T09:00:00Z", "{schedule}");
     driver.click("#edit").await;
     driver.wait_for_text("main h1", "Edit primary").await;
@@ -666,8 +668,8 @@ async fn edit_everything_in_a_real_browser() {
     driver.wait_for_text("main h1", "day").await;
     let (_, schedule) = api.get("/api/v1/schedules/1").await;
     assert_eq!(schedule["layers"].as_array().unwrap().len(), 1, "{schedule}");
-    assert_eq!(schedule["layers"][0]["users"], json!([2]), "{schedule}");
-    driver.select("#override-form select[name=user]", "1").await;
+    assert_eq!(schedule["layers"][0]["users"], json!([3]), "{schedule}");
+    driver.select("#override-form select[name=user]", "2").await;
     driver.set_value("#override-form input[name=start]", "2030-01-07T10:00").await;
     driver.set_value("#override-form input[name=end]", "2030-01-07T12:00").await;
     driver.click("#add-override").await;
@@ -788,7 +790,7 @@ async fn edit_everything_in_a_real_browser() {
     driver.click("#delete").await;
     driver.wait_for_text("main h1", "People").await;
     assert_eq!(api.get("/api/v1/teams/payments").await.0, 404);
-    driver.goto(&format!("{}/users/2", server.url)).await;
+    driver.goto(&format!("{}/users/3", server.url)).await;
     driver.click("#delete-form input[name=confirm]").await;
     driver.click("#delete").await;
     driver.wait_for_text("main h1", "People").await;

@@ -10,6 +10,7 @@ mod golden;
 mod ical;
 mod ingest_http;
 mod logs;
+mod oidc;
 mod paging;
 mod replicas;
 mod secrets;

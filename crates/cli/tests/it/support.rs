@@ -110,7 +110,17 @@ impl Server {
         extra: &[&str],
         envs: &[(&str, &str)],
     ) -> Server {
-        let port = free_port();
+        Server::start_on(free_port(), dir, database, extra, envs).await
+    }
+
+    /// Like [`Server::start_env`], on `port`.
+    pub(crate) async fn start_on(
+        port: u16,
+        dir: &Path,
+        database: &str,
+        extra: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Server {
         let child = Command::new(binary())
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
             .args(extra)

@@ -134,6 +134,42 @@ async fn roles(app: &TestApp) {
     let (status, paged) =
         call(app, &responder, Method::POST, &format!("/api/v1/incidents/{second}/page"), page).await;
     assert_eq!(status, 200, "{paged}");
+    // Management is woken by hand only from the severities the policy says.
+    let levels = json!([
+        {"timeout_minutes": 5, "targets": [{"type": "user", "id": 2}]},
+        {"timeout_minutes": 5, "targets": [{"type": "user", "id": 4}], "wakes_management": true}]);
+    let (status, policy) = app
+        .post(
+            "/api/v1/escalation-policies",
+            json!({"name": "payments", "levels": levels, "management_from": "SEV1", "team": "payments"}),
+        )
+        .await;
+    assert_eq!(
+        (status, policy["management_from"].as_str(), policy["team_id"].as_i64()),
+        (201, Some("SEV1"), Some(1)),
+        "{policy}"
+    );
+    app.call(Method::PATCH, "/api/v1/services/checkout", Some(json!({"escalation_policy": policy["id"]})))
+        .await;
+    let management = Some(json!({"policy_level": 2}));
+    let path = format!("/api/v1/incidents/{second}/page");
+    let (status, problem) = call(app, &responder, Method::POST, &path, management.clone()).await;
+    assert_eq!(status, 403, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("SEV1 or worse; this one is SEV3"), "{problem}");
+    call(
+        app,
+        &responder,
+        Method::POST,
+        &format!("/api/v1/incidents/{second}/severity"),
+        Some(json!({"severity": "SEV1"})),
+    )
+    .await;
+    let (status, paged) = call(app, &responder, Method::POST, &path, management).await;
+    assert_eq!(status, 200, "{paged}");
+    // The team's owner edits the team's policy; a responder may not.
+    let policy_path = format!("/api/v1/escalation-policies/{}", policy["id"]);
+    assert_eq!(call(app, &responder, Method::PATCH, &policy_path, Some(json!({"repeat": 1}))).await.0, 403);
+    assert_eq!(call(app, &owner, Method::PATCH, &policy_path, Some(json!({"repeat": 1}))).await.0, 200);
 
     // The audit log: every one of these, with the right actor; only for administrators.
     let (status, _) = call(app, &owner, Method::GET, "/api/v1/audit", None).await;
@@ -150,7 +186,7 @@ async fn roles(app: &TestApp) {
         done,
         [("ana", "incident.resolve"), ("rui", "incident.acknowledge"), ("ana", "incident.declare")]
     );
-    let (_, log) = app.get(&format!("/api/v1/audit?object=service:{}", checkout["id"])).await;
+    let (_, log) = app.get(&format!("/api/v1/audit?object=service:{}&actor=olga", checkout["id"])).await;
     let update = &log[0];
     assert_eq!((update["actor"].as_str(), update["action"].as_str()), (Some("olga"), Some("service.update")));
     assert_eq!(
@@ -161,7 +197,7 @@ async fn roles(app: &TestApp) {
     assert_eq!(log[0]["actor"], "ana");
     let (_, log) = app.get("/api/v1/audit?actor=rui").await;
     let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["incident.page", "incident.acknowledge"]);
+    assert_eq!(actions, ["incident.page", "incident.set_severity", "incident.page", "incident.acknowledge"]);
     let (status, problem) = app.get("/api/v1/audit?since=yesterday").await;
     assert_eq!(status, 400, "{problem}");
 
@@ -345,8 +381,8 @@ async fn every_form_is_refused_without_its_token() {
     for path in posts {
         for csrf in [None, Some("0123456789abcdef0123456789abcdef")] {
             let body = match csrf {
-                Some(csrf) => format!("csrf={csrf}&name=x&confirm=yes&text=x"),
-                None => "name=x&confirm=yes&text=x".to_owned(),
+                Some(csrf) => format!("csrf={csrf}&name=x&confirm=yes&text=x&action=note"),
+                None => "name=x&confirm=yes&text=x&action=note".to_owned(),
             };
             let request = Request::builder()
                 .method(Method::POST)

@@ -73,6 +73,8 @@ struct PolicyDraft {
     name: String,
     repeat: String,
     levels: Vec<LevelDraft>,
+    /// `SEV1`…`SEV4`: the least severe incident that may wake management by hand.
+    management_from: String,
 }
 
 /// One level's fieldset.
@@ -555,6 +557,7 @@ pub(super) async fn create_policy(
             name: draft.name.trim().to_owned(),
             repeat: parse_number("Repeat", &draft.repeat)?,
             levels: draft.levels()?,
+            management_from: draft.management_from()?,
             team: owned_team(&session),
         };
         Ok::<_, ApiError>(server.create_policy(&session.actor, body).await?)
@@ -599,6 +602,7 @@ pub(super) async fn save_policy(
             name: Some(draft.name.trim().to_owned()),
             repeat: Some(parse_number("Repeat", &draft.repeat)?),
             levels: Some(draft.levels()?),
+            management_from: draft.management_from()?,
             team: None,
         };
         server.update_policy(&session.actor, stored.id, body).await?;
@@ -652,6 +656,16 @@ impl LevelDraft {
 }
 
 impl PolicyDraft {
+    /// The severity chosen for waking management by hand, if any.
+    fn management_from(&self) -> Result<Option<api::Severity>, ApiError> {
+        match self.management_from.as_str() {
+            "" => Ok(None),
+            text => {
+                firebreak_domain::Severity::parse(text).map(|s| Some(s.into())).map_err(ApiError::invalid)
+            }
+        }
+    }
+
     /// The form of `stored` as it is, with an empty fieldset to add a level.
     fn of(stored: &StoredPolicy) -> PolicyDraft {
         let mut levels: Vec<LevelDraft> = stored
@@ -667,7 +681,12 @@ impl PolicyDraft {
             })
             .collect();
         levels.push(LevelDraft::new());
-        PolicyDraft { name: stored.name.clone(), repeat: stored.policy.repeat().to_string(), levels }
+        PolicyDraft {
+            name: stored.name.clone(),
+            repeat: stored.policy.repeat().to_string(),
+            levels,
+            management_from: stored.policy.management_from().as_str().to_owned(),
+        }
     }
 
     fn from_fields(fields: &Fields) -> PolicyDraft {
@@ -684,7 +703,12 @@ impl PolicyDraft {
                 }
             })
             .collect();
-        PolicyDraft { name: fields.get("name").to_owned(), repeat: fields.get("repeat").to_owned(), levels }
+        PolicyDraft {
+            name: fields.get("name").to_owned(),
+            repeat: fields.get("repeat").to_owned(),
+            levels,
+            management_from: fields.get("management_from").to_owned(),
+        }
     }
 
     fn again(mut self) -> PolicyDraft {
@@ -747,6 +771,11 @@ fn policy_form(
                 input type="number" name="repeat" min="0" max="9" value=(draft.repeat);
                 small.hint { "how many more times to page from level 1 when the last level times out" }
             }
+            @let severities: Vec<(String, String)> =
+                ["SEV1", "SEV2", "SEV3", "SEV4"].iter().map(|s| ((*s).to_owned(), format!("{s} or worse"))).collect();
+            @let chosen = if draft.management_from.is_empty() { "SEV2" } else { draft.management_from.as_str() };
+            (select("Management may be paged by hand for", "management_from", &severities, &[chosen], false,
+                "incidents this severe or worse; the level that may wake management is marked below"))
             @for (index, level) in draft.levels.iter().enumerate() {
                 @let name = |field: &str| format!("level.{index}.{field}");
                 @let selected: Vec<&str> = level.targets.iter().map(String::as_str).collect();
