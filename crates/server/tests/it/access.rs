@@ -376,8 +376,19 @@ async fn a_first_administrator_needs_the_setup_code() {
 #[tokio::test]
 async fn every_form_is_refused_without_its_token() {
     let app = TestApp::new().await;
-    let posts = crate::hostile::ui_form_paths(&app).await;
+    let mut posts = crate::hostile::ui_form_paths(&app).await;
     assert!(posts.len() >= 25, "{posts:?}");
+    app.post("/api/v1/tokens", json!({"name": "mine"})).await;
+    for path in [
+        "/account/password",
+        "/account/tokens",
+        "/account/tokens/1/revoke",
+        "/logout",
+        "/login",
+        "/login/setup",
+    ] {
+        posts.push(path.to_owned());
+    }
     for path in posts {
         for csrf in [None, Some("0123456789abcdef0123456789abcdef")] {
             let body = match csrf {
@@ -398,6 +409,8 @@ async fn every_form_is_refused_without_its_token() {
             assert!(refused, "{path} without its form token: {} {}", answer.status, answer.text());
         }
     }
+    assert_eq!(app.page("/incidents").await.status, 200, "the forged logout did not log out");
+    assert_eq!(app.get("/api/v1/tokens").await.1.as_array().map(Vec::len), Some(2), "nor revoke a token");
     let (_, log) = app.get("/api/v1/audit?limit=500").await;
     let changes: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(
