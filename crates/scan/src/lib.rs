@@ -127,8 +127,10 @@ pub struct Report {
     pub skipped: usize,
 }
 
-/// Directories never entered, besides hidden ones and what `.gitignore` files exclude.
-const SKIPPED_DIRS: &[&str] = &["node_modules", "target", "vendor", "third_party", "bower_components"];
+/// Directories never entered, besides hidden ones and what `.gitignore` files exclude: dependencies
+/// and built bundles.
+const SKIPPED_DIRS: &[&str] =
+    &["node_modules", "target", "vendor", "third_party", "bower_components", "dist"];
 
 /// Scans every source file under `root` (or `root` itself when it is a file), calling `progress`
 /// after each file.

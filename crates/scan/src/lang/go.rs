@@ -135,6 +135,8 @@ fn never_read(statement: Node<'_>, assigned: Node<'_>, source: &str) -> bool {
     let after = mentions.iter().find(|n| n.start_byte() >= statement.end_byte());
     match after {
         None => true,
+        // A write in another branch (`if ... { err = a() } else { err = b() }`) is no overwrite.
+        Some(next) if statement.parent().is_some_and(|block| !is_inside(*next, block)) => false,
         Some(next) if is_write(*next) => {
             let writer = next.parent().and_then(|p| p.parent());
             !writer
