@@ -61,6 +61,31 @@ enum Top {
     /// Anomaly detection tools.
     #[command(subcommand)]
     Detect(DetectCommand),
+    /// Find swallowed errors in source code: empty catch blocks, handlers that only pass or log
+    /// below warning, discarded Go and Rust errors. Exits 1 when something is found, 2 on error.
+    Scan(ScanArgs),
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// The file or directory to scan (`.gitignore`d, hidden and vendored directories are skipped).
+    path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    format: ScanFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ScanFormat {
+    /// One row per finding, with why it is dangerous.
+    Table,
+    /// A JSON object with the findings and counts.
+    Json,
+    /// SARIF 2.1.0, for code scanning and editors.
+    Sarif,
 }
 
 #[derive(Args)]
@@ -159,6 +184,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Top::Scan(args) = &cli.command {
+        return match scan(args) {
+            Ok(true) => ExitCode::from(1),
+            Ok(false) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("error: {err:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -252,6 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Schedule(command) => client::schedule(command).await,
         Top::Policy(command) => client::policy(command).await,
         Top::Oncall(args) => client::oncall(args).await,
+        Top::Scan(_) => unreachable!("scan runs without the async runtime"),
         Top::Detect(DetectCommand::Nab { data, out }) => {
             let report = tokio::task::spawn_blocking(move || {
                 firebreak_nab::run(&data, &out, &mut |line| eprintln!("{line}"))
@@ -262,6 +298,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs `firebreak scan`, showing progress on stderr when it is a terminal; true when something
+/// was found.
+fn scan(args: &ScanArgs) -> anyhow::Result<bool> {
+    use std::io::{IsTerminal, Write};
+
+    let terminal = std::io::stderr().is_terminal();
+    let mut shown = false;
+    let mut progress = |p: firebreak_scan::Progress| {
+        if terminal && p.total >= 200 && (p.done % 50 == 0 || p.done == p.total) {
+            eprint!("\rscanning: {}/{} files", p.done, p.total);
+            shown = true;
+        }
+    };
+    let report = firebreak_scan::scan_path(&args.path, &firebreak_scan::Options::default(), &mut progress)?;
+    if shown {
+        eprint!("\r\x1b[K");
+    }
+    let rendered = match args.format {
+        ScanFormat::Table => firebreak_scan::render::table(&report),
+        ScanFormat::Json => format!("{:#}\n", firebreak_scan::render::json(&report)),
+        ScanFormat::Sarif => format!("{:#}\n", firebreak_scan::render::sarif(&report)),
+    };
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("{}", firebreak_scan::render::summary(&report));
+        }
+        None => std::io::stdout().write_all(rendered.as_bytes()).context("writing the report")?,
+    }
+    Ok(!report.findings.is_empty())
 }
 
 /// `flags` (which already include environment variables) over the config file, if any.

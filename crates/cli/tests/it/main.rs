@@ -13,6 +13,7 @@ mod logs;
 mod oidc;
 mod paging;
 mod replicas;
+mod scan;
 mod secrets;
 mod support;
 mod tour;
