@@ -89,7 +89,8 @@ fn a_tree_is_walked_with_progress_and_oversized_or_binary_files_are_skipped() {
 #[test]
 fn tsx_files_are_read_with_the_tsx_grammar() {
     let source = "export function View() {\n  load().catch(() => {});\n  return <div>{name}</div>;\n}\n";
-    let (findings, suppressed) = firebreak_scan::scan_source(Language::TypeScript, source, Path::new("view.tsx"));
+    let (findings, suppressed) =
+        firebreak_scan::scan_source(Language::TypeScript, source, Path::new("view.tsx"));
     assert_eq!(suppressed, 0);
     assert_eq!(findings.len(), 1, "{findings:#?}");
     assert_eq!((findings[0].line, findings[0].pattern), (2, "typescript.promise-catch-empty"));
