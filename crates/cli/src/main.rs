@@ -308,7 +308,7 @@ fn scan(args: &ScanArgs) -> anyhow::Result<bool> {
     let terminal = std::io::stderr().is_terminal();
     let mut shown = false;
     let mut progress = |p: firebreak_scan::Progress| {
-        if terminal && p.total >= 200 && (p.done % 50 == 0 || p.done == p.total) {
+        if terminal && p.total >= 200 && (p.done.is_multiple_of(50) || p.done == p.total) {
             eprint!("\rscanning: {}/{} files", p.done, p.total);
             shown = true;
         }
