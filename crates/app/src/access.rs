@@ -187,7 +187,6 @@ pub struct NewSession {
 pub struct Session {
     pub id: Id,
     pub actor: Principal,
-    pub user: User,
 }
 
 /// What the token cache holds.
@@ -712,17 +711,16 @@ impl App {
             tx.session_seen(record.id, now).await?;
             tx.commit().await?;
         }
-        let (_, grants) = self.inner.tokens.person(self.store(), record.user_id).await?;
-        let user = self.store().user(record.user_id).await?;
+        let (name, grants) = self.inner.tokens.person(self.store(), record.user_id).await?;
         let actor = Principal {
-            name: user.name.clone(),
+            name,
             grants,
             via: Via::Grants,
             token: None,
             session: Some(record.id),
             address: address.to_owned(),
         };
-        Ok(Session { id: record.id, actor, user })
+        Ok(Session { id: record.id, actor })
     }
 
     /// Ends session `session` of `who`: its cookie opens nothing any more, on any replica.
