@@ -8,6 +8,7 @@ mod access;
 mod alert;
 mod catalog;
 mod golden;
+mod heartbeat;
 mod incident;
 mod notification;
 mod schedule;
@@ -19,6 +20,10 @@ pub use alert::{
 };
 pub use catalog::{Link, NAME_CHARS_MAX, Service, Team, User, validate_name};
 pub use golden::{Anomaly, Direction, GoldenSignal, Sample, Signal};
+pub use heartbeat::{
+    CRON_CHARS_MAX, Expect, FAILURES_TO_ALERT_MAX, Heartbeat, HeartbeatState, PERIOD_SECONDS_MAX, PERIOD_SECONDS_MIN,
+    PingKind, Recorded, SLUG_CHARS_MAX, Seen, slugify, validate_slug,
+};
 pub use incident::{
     AssignRole, Command, Incident, IncidentError, Kind, NOTE_CHARS_MAX, NewIncident, NotifyOutcome,
     SNOOZE_MINUTES_MAX, Severity, Status, TITLE_CHARS_MAX, TimelineEntry, TimelineEvent, validate_note,
