@@ -197,6 +197,8 @@ pub struct Heartbeat {
     pub failures_to_alert: u32,
     pub severity: Severity,
     pub seen: Seen,
+    /// Whether the check's alert is raised (kept by the watcher that raises and resolves it).
+    pub alert_open: bool,
     pub created_at: Timestamp,
     pub created_by: String,
 }
@@ -401,6 +403,7 @@ mod tests {
             failures_to_alert: 1,
             severity: Severity::Sev3,
             seen: Seen::default(),
+            alert_open: false,
             created_at: at("2026-01-01T00:00:00Z"),
             created_by: "test".to_owned(),
         }

@@ -330,6 +330,7 @@ mod access;
 mod alerts;
 mod catalog;
 mod feeds;
+mod heartbeats;
 mod incidents;
 mod oncall;
 mod paging;
@@ -341,6 +342,7 @@ pub use access::{AuditEntry, AuditFilter, Login, NewToken, SessionRecord, TokenI
 pub use alerts::{IngestItem, IngestSummary, SYSTEM_ACTOR, TIMELINE_ALERTS_PER_BATCH_MAX};
 pub use catalog::{InUse, NewService, NewTeam, NewUser, ServicePatch, TeamPatch, UserPatch};
 pub use feeds::{FEED_TOKEN_PREFIX, Feed};
+pub use heartbeats::{NewHeartbeat, NewPing, PINGS_KEPT, Ping};
 pub use incidents::{INCIDENT_PAGE_MAX, IncidentFilter};
 pub use oncall::{StoredPolicy, StoredSchedule};
 pub use paging::{

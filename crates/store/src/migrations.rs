@@ -55,6 +55,11 @@ const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0010_deletion_and_rules.sql"),
     },
     Migration { version: 11, name: "0011_access", sql: include_str!("../migrations/sqlite/0011_access.sql") },
+    Migration {
+        version: 12,
+        name: "0012_heartbeats",
+        sql: include_str!("../migrations/sqlite/0012_heartbeats.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -112,6 +117,11 @@ const POSTGRES: &[Migration] = &[
         version: 11,
         name: "0011_access",
         sql: include_str!("../migrations/postgres/0011_access.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "0012_heartbeats",
+        sql: include_str!("../migrations/postgres/0012_heartbeats.sql"),
     },
 ];
 
