@@ -4,7 +4,11 @@
 //! These types are the wire format: field names here are a public contract. They convert from the
 //! domain types explicitly; the domain types themselves know nothing of JSON.
 
+mod heartbeats;
+
 use firebreak_domain as domain;
+
+pub use heartbeats::{CreateHeartbeat, Heartbeat, HeartbeatPing, UpdateHeartbeat};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -23,6 +23,7 @@ pub mod catalog;
 mod clock;
 mod error;
 pub mod feeds;
+pub mod heartbeats;
 pub mod incidents;
 pub mod links;
 pub mod oidc;
@@ -83,6 +84,7 @@ struct Inner {
     setup_code: String,
     ingestor: Arc<alerts::Ingestor>,
     monitor: Arc<signals::Monitor>,
+    heartbeats: Arc<heartbeats::Heartbeats>,
     paging: Arc<paging::PagingCounters>,
     workers: workers::Workers,
     /// How pages are sent, for saying which channels are configured.
@@ -154,10 +156,12 @@ impl App {
             ingestor.clone(),
             options.prometheus_url,
         )?);
+        let heartbeats =
+            Arc::new(heartbeats::Heartbeats::new(store.clone(), clock.clone(), ingestor.clone()));
         let oidc = options.oidc.map(|config| oidc::Oidc::new(config, &public_url)).transpose()?;
         let paging = pager.counters();
         let mut workers = workers::Workers::new();
-        workers::register(&mut workers, pipeline, &pager, &monitor);
+        workers::register(&mut workers, pipeline, &pager, &monitor, &heartbeats);
         let inner = Inner {
             store,
             clock,
@@ -169,6 +173,7 @@ impl App {
             setup_code: firebreak_store::secret::generate("")[..24].to_owned(),
             ingestor,
             monitor,
+            heartbeats,
             paging,
             workers,
             transport: options.transport,

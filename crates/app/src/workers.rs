@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::alerts::Pipeline;
+use crate::heartbeats::Heartbeats;
 use crate::paging::Pager;
 use crate::signals::Monitor;
 
@@ -23,10 +24,13 @@ pub(crate) fn register(
     pipeline: Pipeline,
     pager: &Arc<Pager>,
     monitor: &Arc<Monitor>,
+    heartbeats: &Arc<Heartbeats>,
 ) {
     pipeline.spawn(workers);
     workers.spawn("pager", pager.clone().run(workers.stop_signal()));
     workers.spawn("monitor", monitor.clone().run(workers.stop_signal()));
+    workers.spawn("ping writer", heartbeats.clone().write(workers.stop_signal()));
+    workers.spawn("heartbeat watcher", heartbeats.clone().watch(workers.stop_signal()));
 }
 
 /// The running workers of one application.

@@ -63,7 +63,8 @@ impl Expect {
         if text.is_empty() || text.chars().count() > CRON_CHARS_MAX {
             return Err(format!("cron must be 1 to {CRON_CHARS_MAX} characters, such as \"0 3 * * *\""));
         }
-        let cron = croner::Cron::from_str(text).map_err(|err| format!("cron {text:?} is not valid: {err}"))?;
+        let cron =
+            croner::Cron::from_str(text).map_err(|err| format!("cron {text:?} is not valid: {err}"))?;
         let zone_name = if zone.is_empty() { "UTC" } else { zone };
         let zone = TimeZone::get(zone_name)
             .map_err(|_| format!("time_zone {zone_name:?} is not an IANA time zone such as Europe/Berlin"))?;
@@ -75,9 +76,10 @@ impl Expect {
     pub fn next_after(&self, after: Timestamp) -> Option<Timestamp> {
         match self {
             Expect::Period(period) => after.checked_add(*period).ok(),
-            Expect::Cron { cron, zone, .. } => {
-                cron.find_next_occurrence(&after.to_zoned(zone.clone()), false).ok().map(|next| next.timestamp())
-            }
+            Expect::Cron { cron, zone, .. } => cron
+                .find_next_occurrence(&after.to_zoned(zone.clone()), false)
+                .ok()
+                .map(|next| next.timestamp()),
         }
     }
 
@@ -229,7 +231,9 @@ impl Heartbeat {
             return HeartbeatState::Down;
         }
         match self.expect.next_after(since) {
-            Some(due) if now > due.saturating_add(self.grace).unwrap_or(Timestamp::MAX) => HeartbeatState::Down,
+            Some(due) if now > due.saturating_add(self.grace).unwrap_or(Timestamp::MAX) => {
+                HeartbeatState::Down
+            }
             Some(due) if now > due => HeartbeatState::Late,
             _ => HeartbeatState::Up,
         }
@@ -332,11 +336,18 @@ impl Heartbeat {
                 format!("Heartbeat {} failed {} times in a row", self.name, seen.failures_in_row)
             }
         } else if let Some(started) = seen.started_at.filter(|started| now > *started + self.grace) {
-            format!("Heartbeat {} started at {} and did not finish within {grace}", self.name, minute(started))
+            format!(
+                "Heartbeat {} started at {} and did not finish within {grace}",
+                self.name,
+                minute(started)
+            )
         } else {
             let due = self.next_expected().map_or_else(String::new, minute);
             let last = seen.last_success_at.or(seen.last_ping_at).map_or_else(String::new, minute);
-            format!("Heartbeat {} is down: no ping since {last}, expected by {due} (grace {grace})", self.name)
+            format!(
+                "Heartbeat {} is down: no ping since {last}, expected by {due} (grace {grace})",
+                self.name
+            )
         })
     }
 }
@@ -349,9 +360,7 @@ pub fn validate_slug(slug: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "slug must be 1 to {SLUG_CHARS_MAX} characters of lowercase letters, digits, - and _"
-        ))
+        Err(format!("slug must be 1 to {SLUG_CHARS_MAX} characters of lowercase letters, digits, - and _"))
     }
 }
 
@@ -463,7 +472,9 @@ mod tests {
         hb.record(PingKind::Start, t0 + SignedDuration::from_mins(60), "");
         assert_eq!(hb.state(t0 + SignedDuration::from_mins(70)), HeartbeatState::Up);
         assert_eq!(hb.state(t0 + SignedDuration::from_secs(70 * 60 + 1)), HeartbeatState::Down);
-        assert!(hb.why_down(t0 + SignedDuration::from_mins(71)).unwrap().contains("did not finish within 10m"));
+        assert!(
+            hb.why_down(t0 + SignedDuration::from_mins(71)).unwrap().contains("did not finish within 10m")
+        );
     }
 
     #[test]

@@ -21,8 +21,8 @@ pub use alert::{
 pub use catalog::{Link, NAME_CHARS_MAX, Service, Team, User, validate_name};
 pub use golden::{Anomaly, Direction, GoldenSignal, Sample, Signal};
 pub use heartbeat::{
-    CRON_CHARS_MAX, Expect, FAILURES_TO_ALERT_MAX, Heartbeat, HeartbeatState, PERIOD_SECONDS_MAX, PERIOD_SECONDS_MIN,
-    PingKind, Recorded, SLUG_CHARS_MAX, Seen, slugify, validate_slug,
+    CRON_CHARS_MAX, Expect, FAILURES_TO_ALERT_MAX, Heartbeat, HeartbeatState, PERIOD_SECONDS_MAX,
+    PERIOD_SECONDS_MIN, PingKind, Recorded, SLUG_CHARS_MAX, Seen, slugify, validate_slug,
 };
 pub use incident::{
     AssignRole, Command, Incident, IncidentError, Kind, NOTE_CHARS_MAX, NewIncident, NotifyOutcome,

@@ -106,7 +106,8 @@ struct PingRow {
     body: String,
 }
 
-const PING_COLUMNS: &str = "id, heartbeat_id, at, kind, exit_status, rid, duration_ms, method, address, user_agent, body";
+const PING_COLUMNS: &str =
+    "id, heartbeat_id, at, kind, exit_status, rid, duration_ms, method, address, user_agent, body";
 
 fn from_row(row: HeartbeatRow) -> Result<Heartbeat> {
     let what = format!("heartbeat {}", row.id);
@@ -209,7 +210,11 @@ impl Store {
     }
 
     /// The service whose slug URLs use `ping_key`, and its check `slug` if it has one.
-    pub async fn heartbeat_by_slug(&self, ping_key: &str, slug: &str) -> Result<Option<(Id, Option<Heartbeat>)>> {
+    pub async fn heartbeat_by_slug(
+        &self,
+        ping_key: &str,
+        slug: &str,
+    ) -> Result<Option<(Id, Option<Heartbeat>)>> {
         let service: Option<i64> = with_conn!(self.primary().await?.conn(), c => {
             sqlx::query_scalar("SELECT id FROM services WHERE ping_key = $1 AND deleted_at IS NULL")
                 .bind(ping_key)
@@ -257,7 +262,10 @@ impl Store {
     /// Records a batch of pings in one transaction, in order, and returns for each the check it
     /// changed (with what the check has seen after it and the run time it measured), or `None`
     /// for a check that no longer exists.
-    pub async fn record_pings(&self, pings: &[NewPing]) -> Result<Vec<Option<(Heartbeat, Option<SignedDuration>)>>> {
+    pub async fn record_pings(
+        &self,
+        pings: &[NewPing],
+    ) -> Result<Vec<Option<(Heartbeat, Option<SignedDuration>)>>> {
         let mut tx = self.begin().await?;
         let mut checks: HashMap<Id, Option<Heartbeat>> = HashMap::new();
         for ping in pings {
