@@ -11,6 +11,7 @@ mod golden;
 mod heartbeat;
 mod incident;
 mod notification;
+mod outcome;
 mod schedule;
 
 pub use access::{Action, Cap, Grants, Missing, Role, Scope, decide};
@@ -32,6 +33,11 @@ pub use incident::{
 pub use notification::{
     DAY_END, DAY_START, Hours, NotificationRule, RULE_DELAY_MINUTES_MAX, RULES_PER_USER_MAX, Urgency,
     plan as plan_notifications,
+};
+pub use outcome::{
+    ABSENT_DURATION_MAX, AT_LEAST_COUNT_MAX, ActiveHours, DaysOfWeek, EVENT_NAME_CHARS_MAX,
+    OUTCOME_DURATION_MAX, OUTCOME_DURATION_MIN, OUTCOME_RULE_CHARS_MAX, OutcomeEvent, OutcomeRule,
+    OutcomeRuleError, RATIO_WINDOW_DEFAULT, Verdict,
 };
 pub use schedule::{
     LAYER_RESTRICTIONS_MAX, LAYER_USERS_MAX, Layer, Override, Restriction, RestrictionKind,
