@@ -79,7 +79,7 @@ pub(crate) fn read_action(path: &str) -> Option<Action> {
         "tokens" | "me" | "account" | "login" | "logout" | "auth" | "static" | "act" | "openapi.json" => None,
         // The audit log is for administrators, who are asked when it is read.
         "audit" => None,
-        "schedules" | "escalation-policies" | "silences" | "people" | "status" | "oncall" => {
+        "schedules" | "escalation-policies" | "silences" | "heartbeats" | "people" | "status" | "oncall" => {
             Some(Action::ReadConfiguration)
         }
         "users" if path.contains("/contact-methods") || path.contains("/notification-rules") => {

@@ -20,12 +20,16 @@ pub(crate) fn base() -> utoipa::openapi::OpenApi {
 }
 
 /// What each tag (a capability) holds, in the order they are listed.
-const TAGS: [(&str, &str); 10] = [
+const TAGS: [(&str, &str); 11] = [
     ("access", "API tokens, who you are, passwords, administrators, and the audit log."),
     ("catalog", "Teams, people and services."),
     ("incidents", "Declaring incidents and acting on them."),
     ("alerts", "The alerts of incidents and services."),
     ("silences", "Maintenance windows that keep matching alerts from paging."),
+    (
+        "heartbeats",
+        "Checks that expect a job to ping, Healthchecks-compatible; a missing ping raises a silent alert.",
+    ),
     ("signals", "Golden signals and their anomalies."),
     ("oncall", "Schedules, overrides and escalation policies: who is on call."),
     ("paging", "Contact methods, and the pages sent for incidents."),

@@ -6,6 +6,7 @@ pub(crate) mod access;
 pub(crate) mod alerts;
 pub(crate) mod catalog;
 pub(crate) mod feeds;
+pub(crate) mod heartbeats;
 pub(crate) mod incidents;
 pub(crate) mod ingest;
 pub(crate) mod oncall;
@@ -41,6 +42,7 @@ impl OpenApi for ApiDoc {
             ("oncall", oncall::Doc::openapi()),
             ("paging", paging::Doc::openapi()),
             ("feeds", feeds::Doc::openapi()),
+            ("heartbeats", heartbeats::Doc::openapi()),
             ("ingest", ingest::Doc::openapi()),
         ] {
             doc.merge(openapi::tagged(part, tag));
@@ -62,6 +64,7 @@ pub(crate) fn routes(server: Shared) -> Router<Shared> {
         .merge(oncall::routes())
         .merge(paging::routes())
         .merge(feeds::routes())
+        .merge(heartbeats::routes())
         .route_layer(middleware::from_fn_with_state(server, auth::require_token))
         .route("/openapi.json", get(openapi))
 }
