@@ -34,7 +34,10 @@ const TAGS: [(&str, &str); 11] = [
     ("oncall", "Schedules, overrides and escalation policies: who is on call."),
     ("paging", "Contact methods, and the pages sent for incidents."),
     ("feeds", "Calendar feeds of on-call shifts."),
-    ("ingest", "Where monitoring sends alerts, as to PagerDuty, Alertmanager and Grafana; no bearer token."),
+    (
+        "ingest",
+        "Where monitoring sends alerts, as to PagerDuty, Alertmanager and Grafana, and jobs ping, as to Healthchecks; no bearer token.",
+    ),
 ];
 
 /// `part`, with every operation in it tagged `tag` (a capability's name), in place of the module

@@ -36,10 +36,14 @@ type Result<T> = std::result::Result<T, ApiError>;
     update_heartbeat,
     delete_heartbeat,
     pause_heartbeat,
-    resume_heartbeat,
-    ping_one
+    resume_heartbeat
 ))]
 pub(crate) struct Doc;
+
+/// The ping URL, documented with the ingest routes: it takes no token and answers as Healthchecks.
+#[derive(OpenApi)]
+#[openapi(paths(ping_one))]
+pub(crate) struct PingDoc;
 
 /// The checks' API, behind the bearer token.
 pub(crate) fn routes() -> Router<Shared> {
@@ -71,7 +75,6 @@ struct PingQuery {
 /// check by its service's ping key and its slug (`?create=1` makes it). `GET`, `HEAD` and `POST`
 /// are alike; a `POST` body is kept up to `Ping-Body-Limit` bytes.
 #[utoipa::path(post, path = "/ping/{uuid}", params(("uuid" = String, Path), ("rid" = Option<String>, Query)),
-    tag = "heartbeats",
     responses((status = 200, description = "OK"), (status = 404, description = "not found"),
         (status = 400, description = "invalid url format")))]
 async fn ping_one(

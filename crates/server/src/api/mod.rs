@@ -44,6 +44,7 @@ impl OpenApi for ApiDoc {
             ("feeds", feeds::Doc::openapi()),
             ("heartbeats", heartbeats::Doc::openapi()),
             ("ingest", ingest::Doc::openapi()),
+            ("ingest", heartbeats::PingDoc::openapi()),
         ] {
             doc.merge(openapi::tagged(part, tag));
         }
