@@ -44,6 +44,9 @@ enum Top {
     /// Silence alerts for a while (maintenance windows) (talks to a running server).
     #[command(subcommand)]
     Silence(client::SilenceCommand),
+    /// Heartbeat checks: jobs that must ping on a schedule (talks to a running server).
+    #[command(subcommand)]
+    Heartbeat(client::HeartbeatCommand),
     /// Manage teams and their members (talks to a running server).
     #[command(subcommand)]
     Team(client::TeamCommand),
@@ -282,6 +285,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Incident(command) => client::incident(command).await,
         Top::Service(command) => client::service(command).await,
         Top::Silence(command) => client::silence(command).await,
+        Top::Heartbeat(command) => client::heartbeat(command).await,
         Top::Team(command) => client::team(command).await,
         Top::User(command) => client::user(command).await,
         Top::Schedule(command) => client::schedule(command).await,
