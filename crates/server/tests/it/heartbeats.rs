@@ -125,6 +125,18 @@ async fn walk(api: TestApp) {
     assert_eq!(ping(&api, Method::GET, &url, "").await.status, 200);
     assert_eq!(status(&api, id).await, "up");
 
+    // The service's heartbeats page shows the check's state and a bar of its pings.
+    let (_, services) = api.get("/api/v1/services").await;
+    let service = services[0]["id"].as_i64().unwrap();
+    let page = api.page(&format!("/services/{service}/heartbeats")).await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains("status hb-up") && html.contains(&url), "{html}");
+    assert_eq!(html.matches(r#"<span class="ok""#).count(), 5, "{html}");
+    assert_eq!(html.matches(r#"<span class="log""#).count(), 1, "{html}");
+    assert_eq!(html.matches(r#"<span class="fail""#).count(), 1, "{html}");
+    assert_eq!(html.matches(r#"<span class="start""#).count(), 1, "{html}");
+
     // Unknown checks and malformed URLs answer as Healthchecks does.
     let unknown = "/ping/5c6e2c2d-7c4c-4c1b-9d5b-1e1e1e1e1e1e";
     let answer = ping(&api, Method::GET, unknown, "").await;
