@@ -105,7 +105,7 @@ pub(crate) async fn heartbeat(command: HeartbeatCommand) -> anyhow::Result<()> {
             };
             let client = Client::new(client)?;
             let check: api::Heartbeat = client.post("/api/v1/heartbeats", &body).await?;
-            client.print(&check, |check| show(check))
+            client.print(&check, show)
         }
         HeartbeatCommand::List { service, client } => {
             let client = Client::new(client)?;
@@ -138,17 +138,17 @@ pub(crate) async fn heartbeat(command: HeartbeatCommand) -> anyhow::Result<()> {
         HeartbeatCommand::Show { id, client } => {
             let client = Client::new(client)?;
             let check: api::Heartbeat = client.get(&format!("/api/v1/heartbeats/{id}"), &[]).await?;
-            client.print(&check, |check| show(check))
+            client.print(&check, show)
         }
         HeartbeatCommand::Pause { id, client } => {
             let client = Client::new(client)?;
             let check: api::Heartbeat = client.post(&format!("/api/v1/heartbeats/{id}/pause"), &()).await?;
-            client.print(&check, |check| show(check))
+            client.print(&check, show)
         }
         HeartbeatCommand::Resume { id, client } => {
             let client = Client::new(client)?;
             let check: api::Heartbeat = client.post(&format!("/api/v1/heartbeats/{id}/resume"), &()).await?;
-            client.print(&check, |check| show(check))
+            client.print(&check, show)
         }
         HeartbeatCommand::Delete { id, client } => {
             let client = Client::new(client)?;
