@@ -194,9 +194,18 @@ impl Heartbeats {
 
     async fn write_batch(&self, batch: &mut Vec<Job>) {
         let pings: Vec<NewPing> = batch.iter().map(|job| job.ping.clone()).collect();
-        let changes = pings.iter().any(|ping| ping.kind != PingKind::Log);
         match self.store.record_pings(&pings).await {
             Ok(outcomes) => {
+                // The watcher is woken when a check's alert is to be raised or resolved now, not
+                // for every ping: under a flood of pings it would otherwise look at every check
+                // after every batch.
+                let now = self.clock.now();
+                let due = outcomes.iter().flatten().any(|(check, _)| {
+                    (check.state(now) == HeartbeatState::Down) != check.alert_open
+                });
+                if due {
+                    self.wake.notify_one();
+                }
                 for (job, outcome) in batch.drain(..).zip(outcomes) {
                     let _ = job.answer.send(Ok(outcome));
                 }
@@ -208,9 +217,6 @@ impl Heartbeats {
                     let _ = job.answer.send(Err(message.clone()));
                 }
             }
-        }
-        if changes {
-            self.wake.notify_one();
         }
     }
 
