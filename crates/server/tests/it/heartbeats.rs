@@ -198,6 +198,23 @@ async fn slug_urls_find_and_create_checks_and_failures_in_a_row_wait_their_numbe
 }
 
 #[tokio::test]
+async fn old_pings_are_pruned_and_the_newest_kept() {
+    let api = TestApp::new().await;
+    service(&api).await;
+    let body = json!({"name": "busy", "service": "backups", "period_seconds": 60, "grace_seconds": 60});
+    let (_, check) = api.post("/api/v1/heartbeats", body).await;
+    let url = path_of(&check["ping_url"]);
+    for n in 0..260 {
+        assert_eq!(ping(&api, Method::POST, &url, &format!("run {n}")).await.status, 200);
+    }
+    let (_, check) = api.get(&format!("/api/v1/heartbeats/{}", check["id"])).await;
+    let bodies: Vec<&str> =
+        check["pings"].as_array().unwrap().iter().map(|p| p["body"].as_str().unwrap()).collect();
+    let newest: Vec<String> = (210..260).rev().map(|n| format!("run {n}")).collect();
+    assert_eq!(bodies, newest);
+}
+
+#[tokio::test]
 async fn bad_checks_are_refused_naming_the_field() {
     let api = TestApp::new().await;
     service(&api).await;
