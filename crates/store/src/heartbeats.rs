@@ -18,6 +18,8 @@ use crate::{Conn, Result, Store, StoreError, Tx};
 pub const PINGS_KEPT: i64 = 100;
 /// Pings written with one multi-row insert (9 parameters each, within SQLite's 32,766).
 const PINGS_PER_INSERT: usize = 500;
+/// Checks read with one statement (one parameter each).
+const CHECKS_PER_READ: usize = 500;
 
 /// A check to create.
 #[derive(Clone, Debug)]
@@ -272,15 +274,27 @@ impl Store {
         prune: &[Id],
     ) -> Result<Vec<Option<(Heartbeat, Option<SignedDuration>)>>> {
         let mut tx = self.begin().await?;
-        let mut checks: HashMap<Id, Option<Heartbeat>> = HashMap::new();
-        for ping in pings {
-            if let std::collections::hash_map::Entry::Vacant(entry) = checks.entry(ping.heartbeat_id) {
-                let check = match tx.conn().heartbeat_for_update(ping.heartbeat_id).await {
-                    Ok(check) => Some(check),
-                    Err(StoreError::NotFound(_)) => None,
-                    Err(err) => return Err(err),
-                };
-                entry.insert(check);
+        let mut ids: Vec<Id> = pings.iter().map(|ping| ping.heartbeat_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut checks: HashMap<Id, Option<Heartbeat>> = ids.iter().map(|id| (*id, None)).collect();
+        // Read (and on PostgreSQL lock, in id order, so that two writers never wait on each other
+        // in a cycle) every check of the batch with one statement per chunk of ids.
+        for chunk in ids.chunks(CHECKS_PER_READ) {
+            let rows: Vec<HeartbeatRow> = with_conn!(tx.conn(), c, for_update => {
+                let mut query = sqlx::QueryBuilder::new(format!(
+                    "SELECT {COLUMNS} FROM heartbeats WHERE deleted_at IS NULL AND id IN ("
+                ));
+                let mut list = query.separated(", ");
+                for id in chunk {
+                    list.push_bind(*id);
+                }
+                query.push(format!(") ORDER BY id{for_update}"));
+                query.build_query_as().fetch_all(&mut *c).await?
+            });
+            for row in rows {
+                let check = from_row(row)?;
+                checks.insert(check.id, Some(check));
             }
         }
         let mut outcomes = Vec::with_capacity(pings.len());
@@ -298,8 +312,29 @@ impl Store {
                 }
             }
         }
-        for check in checks.values().flatten() {
-            tx.save_seen(check.id, &check.seen).await?;
+        let changed: Vec<&Heartbeat> = checks.values().flatten().collect();
+        for chunk in changed.chunks(CHECKS_PER_READ) {
+            with_conn!(tx.conn(), c => {
+                // The columns of a VALUES list are column1, column2, … on both backends.
+                let mut query = sqlx::QueryBuilder::new(
+                    "UPDATE heartbeats SET paused = v.column2, last_ping_at = v.column3, \
+                     last_success_at = v.column4, last_failure_at = v.column5, failures_in_row = v.column6, \
+                     started_at = v.column7, started_rid = v.column8 FROM (",
+                );
+                query.push_values(chunk, |mut row, check| {
+                    let seen = &check.seen;
+                    row.push_bind(check.id)
+                        .push_bind(seen.paused)
+                        .push_bind(seen.last_ping_at.map(millis))
+                        .push_bind(seen.last_success_at.map(millis))
+                        .push_bind(seen.last_failure_at.map(millis))
+                        .push_bind(i64::from(seen.failures_in_row))
+                        .push_bind(seen.started_at.map(millis))
+                        .push_bind(&seen.started_rid);
+                });
+                query.push(") AS v WHERE heartbeats.id = v.column1");
+                query.build().execute(&mut *c).await?;
+            });
         }
         let kept: Vec<(&NewPing, Option<SignedDuration>)> = pings
             .iter()
