@@ -237,18 +237,16 @@ impl Heartbeats {
         let now = self.clock.now();
         for (check, deleted) in self.store.heartbeats_to_watch().await? {
             let why = if deleted { None } else { check.why_down(now) };
-            match (why, check.alert_open) {
-                (Some(summary), false) => {
-                    if self.send(&check, AlertAction::Trigger, summary).await {
-                        self.store.set_heartbeat_alert(check.id, false, true).await?;
-                    }
-                }
-                (None, true) => {
-                    if self.send(&check, AlertAction::Resolve, String::new()).await {
-                        self.store.set_heartbeat_alert(check.id, true, false).await?;
-                    }
-                }
-                _ => {}
+            // The alert to send, and whether it leaves the alert open.
+            let change = match (why, check.alert_open) {
+                (Some(summary), false) => Some((AlertAction::Trigger, summary, true)),
+                (None, true) => Some((AlertAction::Resolve, String::new(), false)),
+                _ => None,
+            };
+            if let Some((action, summary, open)) = change
+                && self.send(&check, action, summary).await
+            {
+                self.store.set_heartbeat_alert(check.id, !open, open).await?;
             }
         }
         Ok(())

@@ -269,13 +269,13 @@ impl Store {
         let mut tx = self.begin().await?;
         let mut checks: HashMap<Id, Option<Heartbeat>> = HashMap::new();
         for ping in pings {
-            if !checks.contains_key(&ping.heartbeat_id) {
+            if let std::collections::hash_map::Entry::Vacant(entry) = checks.entry(ping.heartbeat_id) {
                 let check = match tx.conn().heartbeat_for_update(ping.heartbeat_id).await {
                     Ok(check) => Some(check),
                     Err(StoreError::NotFound(_)) => None,
                     Err(err) => return Err(err),
                 };
-                checks.insert(ping.heartbeat_id, check);
+                entry.insert(check);
             }
         }
         let mut outcomes = Vec::with_capacity(pings.len());
