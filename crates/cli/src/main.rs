@@ -44,6 +44,10 @@ enum Top {
     /// Silence alerts for a while (maintenance windows) (talks to a running server).
     #[command(subcommand)]
     Silence(client::SilenceCommand),
+    /// Expected outcomes: rules that raise an alert when business events stop showing what should
+    /// happen (talks to a running server).
+    #[command(subcommand)]
+    Outcome(client::OutcomeCommand),
     /// Manage teams and their members (talks to a running server).
     #[command(subcommand)]
     Team(client::TeamCommand),
@@ -282,6 +286,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Incident(command) => client::incident(command).await,
         Top::Service(command) => client::service(command).await,
         Top::Silence(command) => client::silence(command).await,
+        Top::Outcome(command) => client::outcome(command).await,
         Top::Team(command) => client::team(command).await,
         Top::User(command) => client::user(command).await,
         Top::Schedule(command) => client::schedule(command).await,

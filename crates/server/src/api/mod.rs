@@ -9,6 +9,7 @@ pub(crate) mod feeds;
 pub(crate) mod incidents;
 pub(crate) mod ingest;
 pub(crate) mod oncall;
+pub(crate) mod outcomes;
 pub(crate) mod paging;
 pub(crate) mod signals;
 pub(crate) mod silences;
@@ -41,6 +42,7 @@ impl OpenApi for ApiDoc {
             ("oncall", oncall::Doc::openapi()),
             ("paging", paging::Doc::openapi()),
             ("feeds", feeds::Doc::openapi()),
+            ("outcomes", outcomes::Doc::openapi()),
             ("ingest", ingest::Doc::openapi()),
         ] {
             doc.merge(openapi::tagged(part, tag));
@@ -50,7 +52,8 @@ impl OpenApi for ApiDoc {
     }
 }
 
-/// The routes under `/api/v1`: every one but the OpenAPI document needs a bearer token.
+/// The routes under `/api/v1`: every one but the OpenAPI document needs an API token, except
+/// posting outcome events, which takes the service's integration key as its bearer token.
 pub(crate) fn routes(server: Shared) -> Router<Shared> {
     Router::new()
         .merge(access::routes())
@@ -62,7 +65,10 @@ pub(crate) fn routes(server: Shared) -> Router<Shared> {
         .merge(oncall::routes())
         .merge(paging::routes())
         .merge(feeds::routes())
+        .merge(outcomes::routes())
         .route_layer(middleware::from_fn_with_state(server, auth::require_token))
+        // Authenticated by a service's integration key, not an API token.
+        .merge(outcomes::key_routes())
         .route("/openapi.json", get(openapi))
 }
 

@@ -10,6 +10,7 @@ mod forms;
 mod hostile;
 mod ingest;
 mod oncall;
+mod outcomes;
 mod phones;
 mod signals;
 mod support;
