@@ -100,9 +100,9 @@ pub struct OutcomeEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub at: Option<Timestamp>,
-    /// What ties a ratio rule's events together, such as a payout id.
+    /// What ties a ratio rule's events together, such as a payout id: 1 to 200 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200)]
     pub key: Option<String>,
 }
 
