@@ -20,7 +20,7 @@ use firebreak_domain::{
     Action, AlertAction, AlertEvent, Clock, Expect, FAILURES_TO_ALERT_MAX, Heartbeat, HeartbeatState, Id,
     Kind, PERIOD_SECONDS_MAX, PERIOD_SECONDS_MIN, PingKind, Severity, slugify, validate_slug,
 };
-use firebreak_store::{NewHeartbeat, NewPing, Ping, Store};
+use firebreak_store::{NewHeartbeat, NewPing, PINGS_KEPT, Ping, Store};
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
@@ -156,6 +156,8 @@ pub(crate) struct Heartbeats {
     ids: Mutex<HashMap<String, Id>>,
     /// One watcher round at a time.
     round: Mutex<()>,
+    /// Pings written per check since its pings were last pruned (by the ping writer only).
+    unpruned: std::sync::Mutex<HashMap<Id, i64>>,
 }
 
 impl Heartbeats {
@@ -170,6 +172,7 @@ impl Heartbeats {
             wake: Notify::new(),
             ids: Mutex::default(),
             round: Mutex::new(()),
+            unpruned: std::sync::Mutex::default(),
         }
     }
 
@@ -194,9 +197,35 @@ impl Heartbeats {
 
     async fn write_batch(&self, batch: &mut Vec<Job>) {
         let pings: Vec<NewPing> = batch.iter().map(|job| job.ping.clone()).collect();
-        let changes = pings.iter().any(|ping| ping.kind != PingKind::Log);
-        match self.store.record_pings(&pings).await {
+        let prune = {
+            let mut unpruned = self.unpruned.lock().expect("the prune counts lock is never poisoned");
+            for ping in &pings {
+                *unpruned.entry(ping.heartbeat_id).or_default() += 1;
+            }
+            if unpruned.len() > QUEUE_PINGS_MAX {
+                // Checks deleted long ago; their pings went with them.
+                unpruned.retain(|_, count| *count >= PINGS_KEPT);
+            }
+            let due: Vec<Id> =
+                unpruned.iter().filter(|(_, count)| **count >= PINGS_KEPT).map(|(id, _)| *id).collect();
+            for id in &due {
+                unpruned.remove(id);
+            }
+            due
+        };
+        match self.store.record_pings(&pings, &prune).await {
             Ok(outcomes) => {
+                // The watcher is woken when a check's alert is to be raised or resolved now, not
+                // for every ping: under a flood of pings it would otherwise look at every check
+                // after every batch.
+                let now = self.clock.now();
+                let due = outcomes
+                    .iter()
+                    .flatten()
+                    .any(|(check, _)| (check.state(now) == HeartbeatState::Down) != check.alert_open);
+                if due {
+                    self.wake.notify_one();
+                }
                 for (job, outcome) in batch.drain(..).zip(outcomes) {
                     let _ = job.answer.send(Ok(outcome));
                 }
@@ -208,9 +237,6 @@ impl Heartbeats {
                     let _ = job.answer.send(Err(message.clone()));
                 }
             }
-        }
-        if changes {
-            self.wake.notify_one();
         }
     }
 

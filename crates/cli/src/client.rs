@@ -6,11 +6,15 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod heartbeats;
+
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use firebreak_api as api;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+pub(crate) use heartbeats::{HeartbeatCommand, heartbeat};
 
 /// Longest time a client command waits for the server.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);

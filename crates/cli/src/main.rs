@@ -44,6 +44,9 @@ enum Top {
     /// Silence alerts for a while (maintenance windows) (talks to a running server).
     #[command(subcommand)]
     Silence(client::SilenceCommand),
+    /// Heartbeat checks: jobs that must ping on a schedule (talks to a running server).
+    #[command(subcommand)]
+    Heartbeat(client::HeartbeatCommand),
     /// Expected outcomes: rules that raise an alert when business events stop showing what should
     /// happen (talks to a running server).
     #[command(subcommand)]
@@ -286,6 +289,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Incident(command) => client::incident(command).await,
         Top::Service(command) => client::service(command).await,
         Top::Silence(command) => client::silence(command).await,
+        Top::Heartbeat(command) => client::heartbeat(command).await,
         Top::Outcome(command) => client::outcome(command).await,
         Top::Team(command) => client::team(command).await,
         Top::User(command) => client::user(command).await,
@@ -305,23 +309,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Runs `firebreak scan`, showing progress on stderr when it is a terminal; true when something
-/// was found.
+/// Runs `firebreak scan`, showing a progress bar on stderr when it is a terminal and the tree is
+/// large; true when something was found.
 fn scan(args: &ScanArgs) -> anyhow::Result<bool> {
-    use std::io::{IsTerminal, Write};
+    use std::io::Write;
 
-    let terminal = std::io::stderr().is_terminal();
-    let mut shown = false;
+    /// Trees smaller than this are scanned too quickly for a bar to help.
+    const BAR_FILES_MIN: usize = 200;
+    let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("scanning {bar:40} {pos}/{len} files, {per_sec}, {eta} left")
+            .context("the progress bar's template")?,
+    );
     let mut progress = |p: firebreak_scan::Progress| {
-        if terminal && p.total >= 200 && (p.done.is_multiple_of(50) || p.done == p.total) {
-            eprint!("\rscanning: {}/{} files", p.done, p.total);
-            shown = true;
+        if p.total >= BAR_FILES_MIN {
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
         }
     };
-    let report = firebreak_scan::scan_path(&args.path, &firebreak_scan::Options::default(), &mut progress)?;
-    if shown {
-        eprint!("\r\x1b[K");
-    }
+    let report = firebreak_scan::scan_path(&args.path, &firebreak_scan::Options::default(), &mut progress);
+    bar.finish_and_clear();
+    let report = report?;
     let rendered = match args.format {
         ScanFormat::Table => firebreak_scan::render::table(&report),
         ScanFormat::Json => format!("{:#}\n", firebreak_scan::render::json(&report)),

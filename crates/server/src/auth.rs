@@ -82,6 +82,7 @@ pub(crate) fn read_action(path: &str) -> Option<Action> {
         "schedules"
         | "escalation-policies"
         | "silences"
+        | "heartbeats"
         | "people"
         | "status"
         | "oncall"

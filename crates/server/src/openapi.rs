@@ -20,12 +20,16 @@ pub(crate) fn base() -> utoipa::openapi::OpenApi {
 }
 
 /// What each tag (a capability) holds, in the order they are listed.
-const TAGS: [(&str, &str); 11] = [
+const TAGS: [(&str, &str); 12] = [
     ("access", "API tokens, who you are, passwords, administrators, and the audit log."),
     ("catalog", "Teams, people and services."),
     ("incidents", "Declaring incidents and acting on them."),
     ("alerts", "The alerts of incidents and services."),
     ("silences", "Maintenance windows that keep matching alerts from paging."),
+    (
+        "heartbeats",
+        "Checks that expect a job to ping, Healthchecks-compatible; a missing ping raises a silent alert.",
+    ),
     ("signals", "Golden signals and their anomalies."),
     ("oncall", "Schedules, overrides and escalation policies: who is on call."),
     ("paging", "Contact methods, and the pages sent for incidents."),
@@ -34,7 +38,10 @@ const TAGS: [(&str, &str); 11] = [
         "outcomes",
         "Expected outcomes: rules over business events that raise an alert when something that should happen does not, and the events, posted with a service's integration key.",
     ),
-    ("ingest", "Where monitoring sends alerts, as to PagerDuty, Alertmanager and Grafana; no bearer token."),
+    (
+        "ingest",
+        "Where monitoring sends alerts, as to PagerDuty, Alertmanager and Grafana, and jobs ping, as to Healthchecks; no bearer token.",
+    ),
 ];
 
 /// `part`, with every operation in it tagged `tag` (a capability's name), in place of the module

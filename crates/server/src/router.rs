@@ -26,6 +26,7 @@ pub fn router(server: Shared) -> Router {
         )
         .merge(api::ingest::routes())
         .merge(api::twilio::routes())
+        .merge(api::heartbeats::ping_routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(middleware::from_fn_with_state(BODY_BYTES_MAX, connections::refuse_declared_too_large))

@@ -262,9 +262,14 @@ impl Store {
     /// Records a batch of pings in one transaction, in order, and returns for each the check it
     /// changed (with what the check has seen after it and the run time it measured), or `None`
     /// for a check that no longer exists.
+    ///
+    /// The checks in `prune` lose their pings beyond the last [`PINGS_KEPT`] in the same
+    /// transaction; the caller chooses them so that pruning costs a statement per [`PINGS_KEPT`]
+    /// pings of a check, not one per batch.
     pub async fn record_pings(
         &self,
         pings: &[NewPing],
+        prune: &[Id],
     ) -> Result<Vec<Option<(Heartbeat, Option<SignedDuration>)>>> {
         let mut tx = self.begin().await?;
         let mut checks: HashMap<Id, Option<Heartbeat>> = HashMap::new();
@@ -322,7 +327,7 @@ impl Store {
                 query.build().execute(&mut *c).await?;
             });
         }
-        for id in checks.iter().filter(|(_, check)| check.is_some()).map(|(id, _)| *id) {
+        for &id in prune {
             with_conn!(tx.conn(), c => {
                 sqlx::query(
                     "DELETE FROM heartbeat_pings WHERE heartbeat_id = $1 AND id <= \

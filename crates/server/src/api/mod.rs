@@ -6,6 +6,7 @@ pub(crate) mod access;
 pub(crate) mod alerts;
 pub(crate) mod catalog;
 pub(crate) mod feeds;
+pub(crate) mod heartbeats;
 pub(crate) mod incidents;
 pub(crate) mod ingest;
 pub(crate) mod oncall;
@@ -42,8 +43,10 @@ impl OpenApi for ApiDoc {
             ("oncall", oncall::Doc::openapi()),
             ("paging", paging::Doc::openapi()),
             ("feeds", feeds::Doc::openapi()),
+            ("heartbeats", heartbeats::Doc::openapi()),
             ("outcomes", outcomes::Doc::openapi()),
             ("ingest", ingest::Doc::openapi()),
+            ("ingest", heartbeats::PingDoc::openapi()),
         ] {
             doc.merge(openapi::tagged(part, tag));
         }
@@ -65,6 +68,7 @@ pub(crate) fn routes(server: Shared) -> Router<Shared> {
         .merge(oncall::routes())
         .merge(paging::routes())
         .merge(feeds::routes())
+        .merge(heartbeats::routes())
         .merge(outcomes::routes())
         .route_layer(middleware::from_fn_with_state(server, auth::require_token))
         // Authenticated by a service's integration key, not an API token.

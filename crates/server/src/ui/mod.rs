@@ -16,6 +16,7 @@ mod account;
 mod chart;
 mod format;
 mod forms;
+mod heartbeats;
 mod incidents;
 mod links;
 mod live;
@@ -47,4 +48,5 @@ pub(crate) fn routes() -> Router<Shared> {
         .merge(live::routes())
         .merge(status::routes())
         .merge(silences::routes())
+        .merge(heartbeats::routes())
 }

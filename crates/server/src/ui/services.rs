@@ -568,6 +568,7 @@ fn service_body(service: &Service, data: &ServiceData) -> Markup {
     html! {
         div.page-head {
             h1 { (service.name) }
+            a.button #heartbeats href={ "/services/" (service.id) "/heartbeats" } { "Heartbeats" }
             a.button #edit href={ "/services/" (service.id) "/edit" } { "Edit" }
         }
         div.description.markdown { (rendered_markdown(&service.description)) }

@@ -143,6 +143,16 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
     let (status, silence) =
         app.post("/api/v1/silences", json!({"matchers": ["alertname=Noise"], "duration_minutes": 60})).await;
     assert_eq!(status, 201, "{silence}");
+    let (status, heartbeat) = app
+        .post(
+            "/api/v1/heartbeats",
+            json!({"name": "nightly", "service": "checkout", "period_seconds": 3600, "grace_seconds": 600}),
+        )
+        .await;
+    assert_eq!(status, 201, "{heartbeat}");
+    let ping_url = heartbeat["ping_url"].as_str().unwrap();
+    let ping_id = ping_url[ping_url.rfind('/').unwrap() + 1..].to_owned();
+    let heartbeat = heartbeat["id"].as_i64().unwrap();
     let (status, rule) = app
         .post(
             "/api/v1/outcome-rules",
@@ -371,6 +381,26 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
         ),
         api(Method::GET, "/api/v1/services/{checkout}/anomalies?limit={10}", None),
         api(Method::DELETE, "/api/v1/services/{checkout}/golden-signals/{latency}/samples", None),
+        api(
+            Method::POST,
+            "/api/v1/heartbeats",
+            Some(json!({"name": "etl", "service": "checkout", "slug": "etl", "cron": "0 3 * * *",
+                "time_zone": "Europe/Berlin", "grace_seconds": 3600, "failures_to_alert": 2, "severity": "SEV2"})),
+        ),
+        api(Method::GET, "/api/v1/heartbeats?service={checkout}", None),
+        api(Method::GET, format!("/api/v1/heartbeats/{{{heartbeat}}}"), None),
+        api(
+            Method::PATCH,
+            format!("/api/v1/heartbeats/{{{heartbeat}}}"),
+            Some(
+                json!({"name": "nightly backup", "slug": "nightly", "period_seconds": 7200, "grace_seconds": 900}),
+            ),
+        ),
+        api(Method::POST, format!("/api/v1/heartbeats/{{{heartbeat}}}/pause"), None),
+        api(Method::POST, format!("/api/v1/heartbeats/{{{heartbeat}}}/resume"), None),
+        ingest(format!("/ping/{{{ping_id}}}/{{start}}?rid={{run-1}}"), json!("started")),
+        ingest(format!("/ping/{{{ping_id}}}?rid={{run-1}}"), json!("done")),
+        api(Method::DELETE, format!("/api/v1/heartbeats/{{{heartbeat}}}"), None),
         api(Method::GET, "/api/v1/openapi.json", None),
         ingest("/v2/enqueue", enqueue),
         ingest(format!("/api/v1/ingest/alertmanager/{{{key}}}"), alertmanager),
@@ -419,6 +449,23 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
             ],
         ),
         ui(Method::POST, "/silences/{1}/expire", vec![("csrf", csrf.clone())]),
+        ui(Method::GET, format!("/services/{{{}}}/heartbeats", service["id"]), vec![]),
+        ui(
+            Method::POST,
+            format!("/services/{{{}}}/heartbeats", service["id"]),
+            vec![
+                ("csrf", csrf.clone()),
+                ("name", "reindex".into()),
+                ("period_minutes", "60".into()),
+                ("cron", "".into()),
+                ("time_zone", "".into()),
+                ("grace_minutes", "10".into()),
+                ("failures_to_alert", "1".into()),
+            ],
+        ),
+        ui(Method::POST, format!("/heartbeats/{{{}}}/pause", heartbeat + 1), vec![("csrf", csrf.clone())]),
+        ui(Method::POST, format!("/heartbeats/{{{}}}/resume", heartbeat + 1), vec![("csrf", csrf.clone())]),
+        ui(Method::POST, format!("/heartbeats/{{{}}}/delete", heartbeat + 1), vec![("csrf", csrf.clone())]),
         ui(Method::GET, "/login?notice={x}", vec![]),
         ui(Method::POST, "/login", vec![("name", "ana".into()), ("password", "not the password".into())]),
         ui(Method::GET, "/incidents?status={open}&fragment={1}", vec![]),
@@ -837,6 +884,8 @@ async fn run(app: &TestApp) -> Vec<(String, u16)> {
                 && !probe.ui
                 // PagerDuty's endpoint answers in PagerDuty's words.
                 && !probe.uri.starts_with("/v2/enqueue")
+                // Ping URLs answer in Healthchecks' words, as plain text.
+                && !probe.uri.starts_with("/ping/")
                 && answer.header("content-type") != "application/problem+json"
             {
                 failures.push(format!("{} answered {status} without a problem document", probe.what));

@@ -3,6 +3,7 @@
 
 mod feeds;
 mod golden;
+mod heartbeats;
 mod ingest;
 mod ingest_order;
 mod journal;
