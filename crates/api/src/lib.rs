@@ -5,11 +5,16 @@
 //! domain types explicitly; the domain types themselves know nothing of JSON.
 
 mod heartbeats;
+mod outcomes;
 
 use firebreak_domain as domain;
 
 pub use heartbeats::{CreateHeartbeat, Heartbeat, HeartbeatPing, UpdateHeartbeat};
 use jiff::Timestamp;
+pub use outcomes::{
+    CreateOutcomeRule, OutcomeEvent, OutcomeEventCount, OutcomeEventsAccepted, OutcomeRule, OutcomeRuleQuery,
+    UpdateOutcomeRule,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

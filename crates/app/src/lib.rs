@@ -11,7 +11,8 @@
 //! Capabilities: `catalog` (teams, users, services), `incidents`, `alerts` (the ingest pipeline),
 //! `silences`, `oncall` (schedules and escalation policies), `paging` (the escalation driver and
 //! contact methods), `links` (signed acknowledge and resolve links), `signals` (golden signals and
-//! anomalies), `feeds` (calendar feeds) and `access` (API tokens). Shared pieces: [`Error`], the
+//! anomalies), `heartbeats` (checks that expect a job to ping), `outcomes` (rules over business
+//! events), `feeds` (calendar feeds) and `access` (API tokens). Shared pieces: [`Error`], the
 //! reference and field checks of `resolve`, and the worker registry of `workers`.
 //!
 //! Every machine-made signal becomes an alert event through the ingest pipeline, so dedup,
@@ -28,6 +29,7 @@ pub mod incidents;
 pub mod links;
 pub mod oidc;
 pub mod oncall;
+pub mod outcomes;
 pub mod paging;
 pub mod replies;
 mod resolve;
@@ -85,6 +87,7 @@ struct Inner {
     ingestor: Arc<alerts::Ingestor>,
     monitor: Arc<signals::Monitor>,
     heartbeats: Arc<heartbeats::Heartbeats>,
+    outcomes: Arc<outcomes::Outcomes>,
     paging: Arc<paging::PagingCounters>,
     workers: workers::Workers,
     /// How pages are sent, for saying which channels are configured.
@@ -158,10 +161,11 @@ impl App {
         )?);
         let heartbeats =
             Arc::new(heartbeats::Heartbeats::new(store.clone(), clock.clone(), ingestor.clone()));
+        let outcomes = Arc::new(outcomes::Outcomes::new(store.clone(), clock.clone(), ingestor.clone()));
         let oidc = options.oidc.map(|config| oidc::Oidc::new(config, &public_url)).transpose()?;
         let paging = pager.counters();
         let mut workers = workers::Workers::new();
-        workers::register(&mut workers, pipeline, &pager, &monitor, &heartbeats);
+        workers::register(&mut workers, pipeline, &pager, &monitor, &heartbeats, &outcomes);
         let inner = Inner {
             store,
             clock,
@@ -174,6 +178,7 @@ impl App {
             ingestor,
             monitor,
             heartbeats,
+            outcomes,
             paging,
             workers,
             transport: options.transport,

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::alerts::Pipeline;
 use crate::heartbeats::Heartbeats;
+use crate::outcomes::Outcomes;
 use crate::paging::Pager;
 use crate::signals::Monitor;
 
@@ -25,12 +26,14 @@ pub(crate) fn register(
     pager: &Arc<Pager>,
     monitor: &Arc<Monitor>,
     heartbeats: &Arc<Heartbeats>,
+    outcomes: &Arc<Outcomes>,
 ) {
     pipeline.spawn(workers);
     workers.spawn("pager", pager.clone().run(workers.stop_signal()));
     workers.spawn("monitor", monitor.clone().run(workers.stop_signal()));
     workers.spawn("ping writer", heartbeats.clone().write(workers.stop_signal()));
     workers.spawn("heartbeat watcher", heartbeats.clone().watch(workers.stop_signal()));
+    workers.spawn("outcome evaluator", outcomes.clone().evaluate(workers.stop_signal()));
 }
 
 /// The running workers of one application.

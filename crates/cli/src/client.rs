@@ -304,6 +304,151 @@ fn silence_table(silences: &[api::Silence], names: &ServiceNames) -> String {
     table(&["ID", "SERVICE", "ENDS (UTC)", "BY", "MATCHERS"], rows)
 }
 
+#[derive(Subcommand)]
+pub(crate) enum OutcomeCommand {
+    /// Create an expected-outcome rule: an alert is raised when the service's events do not show
+    /// what it says, and resolved once they do again.
+    Create {
+        /// The service (id or name) whose events the rule reads.
+        #[arg(long)]
+        service: String,
+        #[arg(long)]
+        name: String,
+        /// The rule's sentence, such as "at least 10 payment_captured per 1h between 08:00 and
+        /// 20:00 on weekdays in Europe/Berlin", "payout_settled >= 95% of payout_requested within
+        /// 30m over 1h" or "no invoice_sent for 26h".
+        #[arg(long)]
+        rule: String,
+        /// The severity of its alert, SEV1 (most severe) to SEV4.
+        #[arg(long, default_value = "SEV3")]
+        severity: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List expected-outcome rules with what they make of the events now.
+    List {
+        /// Only this service's (id or name).
+        #[arg(long)]
+        service: Option<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Show a rule with its verdict and what arrived of its events lately.
+    Show {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Delete a rule; its alert, if raised, is resolved.
+    Delete {
+        id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+pub(crate) async fn outcome(command: OutcomeCommand) -> anyhow::Result<()> {
+    match command {
+        OutcomeCommand::Create { service, name, rule, severity, client } => {
+            let body = api::CreateOutcomeRule {
+                name,
+                service: api::Ref::parse(&service),
+                rule,
+                severity: Some(severity_of(&severity)?),
+            };
+            let client = Client::new(client)?;
+            let rule: api::OutcomeRule = client.post("/api/v1/outcome-rules", &body).await?;
+            let names = client.service_names().await?;
+            client.print(&rule, |rule| outcome_detail(rule, &names))
+        }
+        OutcomeCommand::List { service, client } => {
+            let client = Client::new(client)?;
+            let query: Vec<(&str, String)> =
+                service.map(|service| ("service", service)).into_iter().collect();
+            let rules: Vec<api::OutcomeRule> = client.get("/api/v1/outcome-rules", &query).await?;
+            let names = client.service_names().await?;
+            client.print(&rules, |rules| outcome_table(rules, &names))
+        }
+        OutcomeCommand::Show { id, client } => {
+            let client = Client::new(client)?;
+            let rule: api::OutcomeRule = client.get(&format!("/api/v1/outcome-rules/{id}"), &[]).await?;
+            let names = client.service_names().await?;
+            client.print(&rule, |rule| outcome_detail(rule, &names))
+        }
+        OutcomeCommand::Delete { id, client } => {
+            Client::new(client)?
+                .delete_and_say(&format!("/api/v1/outcome-rules/{id}"), &format!("outcome rule {id} deleted"))
+                .await
+        }
+    }
+}
+
+/// A severity as typed: SEV1 to SEV4, in any case.
+fn severity_of(text: &str) -> anyhow::Result<api::Severity> {
+    serde_json::from_value(serde_json::Value::String(text.to_ascii_uppercase()))
+        .map_err(|_| anyhow::anyhow!("invalid severity {text:?}; expected SEV1, SEV2, SEV3 or SEV4"))
+}
+
+fn outcome_table(rules: &[api::OutcomeRule], names: &ServiceNames) -> String {
+    if rules.is_empty() {
+        return "no outcome rules\n".to_owned();
+    }
+    let rows = rules
+        .iter()
+        .map(|rule| {
+            vec![
+                rule.id.to_string(),
+                names.of(rule.service_id),
+                rule.name.clone(),
+                outcome_status(rule),
+                rule.rule.clone(),
+            ]
+        })
+        .collect();
+    table(&["ID", "SERVICE", "NAME", "STATUS", "RULE"], rows)
+}
+
+/// `met`, `breached` or `quiet`, and whether its alert is raised.
+fn outcome_status(rule: &api::OutcomeRule) -> String {
+    if rule.alerting { format!("{} (alerting)", rule.status) } else { rule.status.clone() }
+}
+
+fn outcome_detail(rule: &api::OutcomeRule, names: &ServiceNames) -> String {
+    let mut out = format!(
+        "outcome rule {} {:?} of {}, {}\n{}\nstatus:   {}\n",
+        rule.id,
+        rule.name,
+        names.of(rule.service_id),
+        rule.severity,
+        rule.rule,
+        outcome_status(rule)
+    );
+    for (label, text) in [("expected", &rule.expected), ("seen", &rule.seen), ("why", &rule.why)] {
+        if let Some(text) = text {
+            out.push_str(&format!("{:<9} {text}\n", format!("{label}:")));
+        }
+    }
+    if let Some(counts) = &rule.counts {
+        let rows = counts
+            .iter()
+            .map(|count| {
+                vec![
+                    count.event.clone(),
+                    count.last_hour.to_string(),
+                    count.last_day.to_string(),
+                    count.last_at.map_or_else(
+                        || "never".to_owned(),
+                        |at| at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                    ),
+                ]
+            })
+            .collect();
+        out.push('\n');
+        out.push_str(&table(&["EVENT", "LAST HOUR", "LAST DAY", "LAST (UTC)"], rows));
+    }
+    out
+}
+
 pub(crate) async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
     match command {
         IncidentCommand::List { status, service, team, severity, limit, client } => {

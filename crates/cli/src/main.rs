@@ -47,6 +47,10 @@ enum Top {
     /// Heartbeat checks: jobs that must ping on a schedule (talks to a running server).
     #[command(subcommand)]
     Heartbeat(client::HeartbeatCommand),
+    /// Expected outcomes: rules that raise an alert when business events stop showing what should
+    /// happen (talks to a running server).
+    #[command(subcommand)]
+    Outcome(client::OutcomeCommand),
     /// Manage teams and their members (talks to a running server).
     #[command(subcommand)]
     Team(client::TeamCommand),
@@ -286,6 +290,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Service(command) => client::service(command).await,
         Top::Silence(command) => client::silence(command).await,
         Top::Heartbeat(command) => client::heartbeat(command).await,
+        Top::Outcome(command) => client::outcome(command).await,
         Top::Team(command) => client::team(command).await,
         Top::User(command) => client::user(command).await,
         Top::Schedule(command) => client::schedule(command).await,

@@ -37,7 +37,7 @@ pub use notification::{
 pub use outcome::{
     ABSENT_DURATION_MAX, AT_LEAST_COUNT_MAX, ActiveHours, DaysOfWeek, EVENT_NAME_CHARS_MAX,
     OUTCOME_DURATION_MAX, OUTCOME_DURATION_MIN, OUTCOME_RULE_CHARS_MAX, OutcomeEvent, OutcomeRule,
-    OutcomeRuleError, RATIO_WINDOW_DEFAULT, Verdict,
+    OutcomeRuleError, RATIO_WINDOW_DEFAULT, Verdict, parse_event_name,
 };
 pub use schedule::{
     LAYER_RESTRICTIONS_MAX, LAYER_USERS_MAX, Layer, Override, Restriction, RestrictionKind,

@@ -288,8 +288,9 @@ impl OutcomeRule {
         }
     }
 
-    /// What the rule expects, for a breach's summary.
-    fn expected(&self) -> String {
+    /// What the rule expects, as a breach's summary says it: `at least 10 payment_captured per 1h
+    /// (08:00–20:00 weekdays, Europe/Berlin)`.
+    pub fn expected(&self) -> String {
         match self {
             OutcomeRule::AtLeast { event, count_min, window, active } => {
                 let hours =
@@ -660,6 +661,15 @@ fn settled(
             .sum()
     };
     settled + unkeyed(requests, Timestamp::MIN).min(unkeyed(follows, unkeyed_from))
+}
+
+/// Reads the name of an event as a business system posts it, lowercased as rule sentences read it,
+/// so that `Payment_Captured` is the event a rule on `payment_captured` counts. Fails saying what
+/// a name may hold.
+pub fn parse_event_name(text: &str) -> Result<String, String> {
+    read_event(text).ok_or_else(|| {
+        format!("event {text:?} is not 1 to {EVENT_NAME_CHARS_MAX} of a-z 0-9 _ . : - (letters in any case)")
+    })
 }
 
 fn field(field: &'static str, problem: impl Into<String>) -> OutcomeRuleError {
@@ -1042,6 +1052,15 @@ mod tests {
             2026-12-08T11:12:01Z breached: expected invoice_sent at least once every 26h; seen none in the last 26h
         "#]]
         .assert_eq(&verdicts(rule, "2026-12-07T09:12:00Z", &[], nows));
+    }
+
+    #[test]
+    fn posted_event_names_read_as_rule_sentences_read_them() {
+        assert_eq!(parse_event_name("Payment_Captured"), Ok("payment_captured".to_owned()));
+        assert_eq!(parse_event_name("billing.invoice:sent-1"), Ok("billing.invoice:sent-1".to_owned()));
+        for bad in ["", "invoice sent", "invoice!", &"x".repeat(EVENT_NAME_CHARS_MAX + 1)] {
+            assert!(parse_event_name(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -79,9 +79,14 @@ pub(crate) fn read_action(path: &str) -> Option<Action> {
         "tokens" | "me" | "account" | "login" | "logout" | "auth" | "static" | "act" | "openapi.json" => None,
         // The audit log is for administrators, who are asked when it is read.
         "audit" => None,
-        "schedules" | "escalation-policies" | "silences" | "heartbeats" | "people" | "status" | "oncall" => {
-            Some(Action::ReadConfiguration)
-        }
+        "schedules"
+        | "escalation-policies"
+        | "silences"
+        | "heartbeats"
+        | "people"
+        | "status"
+        | "oncall"
+        | "outcome-rules" => Some(Action::ReadConfiguration),
         "users" if path.contains("/contact-methods") || path.contains("/notification-rules") => {
             Some(Action::ReadConfiguration)
         }
@@ -112,6 +117,7 @@ mod tests {
             ("/api/v1/services/payments", Some(Action::ReadIncidents)),
             ("/api/v1/schedules/3/shifts", Some(Action::ReadConfiguration)),
             ("/api/v1/escalation-policies", Some(Action::ReadConfiguration)),
+            ("/api/v1/outcome-rules/4", Some(Action::ReadConfiguration)),
             ("/api/v1/users/3/contact-methods", Some(Action::ReadConfiguration)),
             ("/api/v1/users/3", Some(Action::ReadIncidents)),
             ("/api/v1/tokens", None),

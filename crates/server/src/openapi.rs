@@ -20,7 +20,7 @@ pub(crate) fn base() -> utoipa::openapi::OpenApi {
 }
 
 /// What each tag (a capability) holds, in the order they are listed.
-const TAGS: [(&str, &str); 11] = [
+const TAGS: [(&str, &str); 12] = [
     ("access", "API tokens, who you are, passwords, administrators, and the audit log."),
     ("catalog", "Teams, people and services."),
     ("incidents", "Declaring incidents and acting on them."),
@@ -34,6 +34,10 @@ const TAGS: [(&str, &str); 11] = [
     ("oncall", "Schedules, overrides and escalation policies: who is on call."),
     ("paging", "Contact methods, and the pages sent for incidents."),
     ("feeds", "Calendar feeds of on-call shifts."),
+    (
+        "outcomes",
+        "Expected outcomes: rules over business events that raise an alert when something that should happen does not, and the events, posted with a service's integration key.",
+    ),
     (
         "ingest",
         "Where monitoring sends alerts, as to PagerDuty, Alertmanager and Grafana, and jobs ping, as to Healthchecks; no bearer token.",
@@ -253,5 +257,19 @@ mod tests {
         let policy = &schemas["CreateEscalationPolicy"]["properties"];
         assert_eq!(policy["levels"]["maxItems"], firebreak_engine::LEVELS_MAX);
         assert_eq!(policy["repeat"]["maximum"], firebreak_engine::REPEAT_COUNT_MAX);
+        for schema in ["CreateOutcomeRule", "UpdateOutcomeRule"] {
+            let properties = &schemas[schema]["properties"];
+            let max = |field: &str| {
+                let field = &properties[field];
+                let field = if field["oneOf"].is_array() { &field["oneOf"][0] } else { field };
+                field["maxLength"].clone()
+            };
+            assert_eq!(max("name"), domain::NAME_CHARS_MAX, "{schema}");
+            assert_eq!(max("rule"), domain::OUTCOME_RULE_CHARS_MAX, "{schema}");
+        }
+        let event = &schemas["OutcomeEvent"]["properties"];
+        assert_eq!(event["event"]["maxLength"], domain::EVENT_NAME_CHARS_MAX);
+        assert_eq!(event["key"]["maxLength"], firebreak_app::outcomes::EVENT_KEY_CHARS_MAX);
+        assert_eq!(event["count"]["maximum"], firebreak_app::outcomes::EVENT_COUNT_MAX);
     }
 }

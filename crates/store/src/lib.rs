@@ -12,8 +12,9 @@
 //! are methods of [`Store`] that run one transaction each, shaped for their load.
 //!
 //! A module per capability (`catalog`, `incidents`, `alerts`, `silences`, `oncall`, `paging`,
-//! `signals`, `feeds`, `access`) owns its persisted shapes and converts them explicitly to and
-//! from the domain's types: the storage format belongs here, not to the HTTP API.
+//! `signals`, `feeds`, `access`, `heartbeats`, `outcomes`) owns its persisted shapes and converts
+//! them explicitly to and from the domain's types: the storage format belongs here, not to the
+//! HTTP API.
 //!
 //! Only this crate knows SQL. Domain rules are not decided here: [`Tx::update_incident`] loads an
 //! incident, asks [`firebreak_domain::Incident::apply`], and records what it returns.
@@ -333,6 +334,7 @@ mod feeds;
 mod heartbeats;
 mod incidents;
 mod oncall;
+mod outcomes;
 mod paging;
 mod signals;
 mod silences;
@@ -345,6 +347,7 @@ pub use feeds::{FEED_TOKEN_PREFIX, Feed};
 pub use heartbeats::{NewHeartbeat, NewPing, PINGS_KEPT, Ping};
 pub use incidents::{INCIDENT_PAGE_MAX, IncidentFilter};
 pub use oncall::{StoredPolicy, StoredSchedule};
+pub use outcomes::{NewOutcomeEvent, NewOutcomeRule, StoredOutcomeRule};
 pub use paging::{
     Applied, CONTACT_METHODS_PER_USER_MAX, ClaimedNotification, ContactMethod, EscalationUpdate, Finish,
     NewNotification, Notification, Outcome, Paged, PendingIncident, StoredEscalation,

@@ -60,6 +60,11 @@ const SQLITE: &[Migration] = &[
         name: "0012_heartbeats",
         sql: include_str!("../migrations/sqlite/0012_heartbeats.sql"),
     },
+    Migration {
+        version: 13,
+        name: "0013_outcomes",
+        sql: include_str!("../migrations/sqlite/0013_outcomes.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -122,6 +127,11 @@ const POSTGRES: &[Migration] = &[
         version: 12,
         name: "0012_heartbeats",
         sql: include_str!("../migrations/postgres/0012_heartbeats.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "0013_outcomes",
+        sql: include_str!("../migrations/postgres/0013_outcomes.sql"),
     },
 ];
 

@@ -1,5 +1,6 @@
-//! The contract walk: team, service, declare, acknowledge, mitigate, resolve, notes, through the
-//! HTTP API and the CLI, on SQLite and PostgreSQL, with a restart in the middle.
+//! The contract walk: team, service, declare, acknowledge, mitigate, resolve, notes, silences and
+//! expected-outcome rules, through the HTTP API and the CLI, on SQLite and PostgreSQL, with a
+//! restart in the middle.
 
 use serde_json::{Value, json};
 
@@ -119,6 +120,72 @@ async fn walk(database: &str) {
     );
     assert!(silence(&["expire", &silence_id]).0);
     assert_eq!(silence(&["list"]).1, "no silences\n");
+
+    // Expected outcomes from the command line: created, listed, shown, refused, deleted.
+    let outcome = |args: &[&str]| {
+        let output = run(dir.path(), &[&["outcome"], args].concat(), &envs);
+        (
+            output.status.success(),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let rule = "at least 10 Payment_Captured per 1h on weekdays in Europe/Berlin";
+    let (ok, stdout, stderr) = outcome(&[
+        "create",
+        "--service",
+        "checkout",
+        "--name",
+        "captures",
+        "--rule",
+        rule,
+        "--severity",
+        "sev2",
+    ]);
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let rule_id = lines[0].split_whitespace().nth(2).unwrap().to_owned();
+    assert_eq!(lines[0], format!("outcome rule {rule_id} \"captures\" of checkout, SEV2"), "{stdout}");
+    assert_eq!(
+        lines[1..4],
+        [
+            "at least 10 payment_captured per 1h on weekdays in Europe/Berlin",
+            "status:   quiet",
+            "expected: at least 10 payment_captured per 1h (weekdays, Europe/Berlin)",
+        ]
+    );
+    assert!(lines[4].starts_with("why:      too new: judged from "), "{stdout}");
+    let (ok, stdout, _) = outcome(&["list", "--service", "checkout"]);
+    assert!(ok);
+    assert_eq!(
+        stdout,
+        format!(
+            "ID  SERVICE   NAME      STATUS  RULE\n{rule_id:<2}  checkout  captures  quiet   \
+             at least 10 payment_captured per 1h on weekdays in Europe/Berlin\n"
+        )
+    );
+    let (ok, stdout, _) = outcome(&["show", &rule_id]);
+    assert!(ok);
+    assert!(
+        stdout.ends_with("\nEVENT             LAST HOUR  LAST DAY  LAST (UTC)\npayment_captured  0          0         never\n"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = outcome(&[
+        "create",
+        "--service",
+        "checkout",
+        "--name",
+        "x",
+        "--rule",
+        "at least 10 payment_captured every 1h",
+    ]);
+    assert!(!ok);
+    assert_eq!(stderr, "error: rule: word 5: expected \"per\", found \"every\" (HTTP 422)\n");
+    let (ok, stdout, _) = outcome(&["delete", &rule_id]);
+    assert!(ok);
+    assert_eq!(stdout, format!("outcome rule {rule_id} deleted\n"));
+    assert_eq!(outcome(&["list"]).1, "no outcome rules\n");
+
     let output = run(dir.path(), &["incident", "resolve", &id.to_string()], &envs);
     assert!(!output.status.success());
     assert_eq!(

@@ -10,6 +10,7 @@ pub(crate) mod heartbeats;
 pub(crate) mod incidents;
 pub(crate) mod ingest;
 pub(crate) mod oncall;
+pub(crate) mod outcomes;
 pub(crate) mod paging;
 pub(crate) mod signals;
 pub(crate) mod silences;
@@ -43,6 +44,7 @@ impl OpenApi for ApiDoc {
             ("paging", paging::Doc::openapi()),
             ("feeds", feeds::Doc::openapi()),
             ("heartbeats", heartbeats::Doc::openapi()),
+            ("outcomes", outcomes::Doc::openapi()),
             ("ingest", ingest::Doc::openapi()),
             ("ingest", heartbeats::PingDoc::openapi()),
         ] {
@@ -53,7 +55,8 @@ impl OpenApi for ApiDoc {
     }
 }
 
-/// The routes under `/api/v1`: every one but the OpenAPI document needs a bearer token.
+/// The routes under `/api/v1`: every one but the OpenAPI document needs an API token, except
+/// posting outcome events, which takes the service's integration key as its bearer token.
 pub(crate) fn routes(server: Shared) -> Router<Shared> {
     Router::new()
         .merge(access::routes())
@@ -66,7 +69,10 @@ pub(crate) fn routes(server: Shared) -> Router<Shared> {
         .merge(paging::routes())
         .merge(feeds::routes())
         .merge(heartbeats::routes())
+        .merge(outcomes::routes())
         .route_layer(middleware::from_fn_with_state(server, auth::require_token))
+        // Authenticated by a service's integration key, not an API token.
+        .merge(outcomes::key_routes())
         .route("/openapi.json", get(openapi))
 }
 

@@ -47,22 +47,44 @@ struct Sample {
     body: Body_,
     /// Sent without the API token (ingest, whose key is in the path or body).
     anonymous: bool,
+    /// Sent with this bearer token, a service's integration key, in place of the API token.
+    key: Option<String>,
     /// Sent with the web UI's session cookie.
     ui: bool,
 }
 
 fn api(method: Method, path: impl Into<String>, body: Option<Value>) -> Sample {
     let body = body.map_or(Body_::None, Body_::Json);
-    Sample { method, path: path.into(), body, anonymous: false, ui: false }
+    Sample { method, path: path.into(), body, anonymous: false, key: None, ui: false }
 }
 
 fn ingest(path: impl Into<String>, body: Value) -> Sample {
-    Sample { method: Method::POST, path: path.into(), body: Body_::Json(body), anonymous: true, ui: false }
+    Sample {
+        method: Method::POST,
+        path: path.into(),
+        body: Body_::Json(body),
+        anonymous: true,
+        key: None,
+        ui: false,
+    }
+}
+
+/// A request authenticated by integration key `key` as its bearer token.
+fn keyed(path: impl Into<String>, body: Value, key: &str) -> Sample {
+    let body = Body_::Json(body);
+    Sample {
+        method: Method::POST,
+        path: path.into(),
+        body,
+        anonymous: true,
+        key: Some(key.to_owned()),
+        ui: false,
+    }
 }
 
 fn ui(method: Method, path: impl Into<String>, form: Vec<(&'static str, String)>) -> Sample {
     let body = if form.is_empty() { Body_::None } else { Body_::Form(form) };
-    Sample { method, path: path.into(), body, anonymous: false, ui: true }
+    Sample { method, path: path.into(), body, anonymous: false, key: None, ui: true }
 }
 
 /// The paths of every web UI form that a session posts to, over a world made on `app`.
@@ -131,6 +153,13 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
     let ping_url = heartbeat["ping_url"].as_str().unwrap();
     let ping_id = ping_url[ping_url.rfind('/').unwrap() + 1..].to_owned();
     let heartbeat = heartbeat["id"].as_i64().unwrap();
+    let (status, rule) = app
+        .post(
+            "/api/v1/outcome-rules",
+            json!({"name": "captures", "service": "checkout", "rule": "at least 10 payment_captured per 1h"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
     let csrf = app.csrf().await;
     let at = "2026-03-02T07:59:00Z";
 
@@ -318,6 +347,26 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
         api(Method::GET, "/api/v1/silences?service={checkout}&state={active}", None),
         api(Method::GET, format!("/api/v1/silences/{{{}}}", silence["id"]), None),
         api(Method::DELETE, format!("/api/v1/silences/{{{}}}", silence["id"]), None),
+        api(
+            Method::POST,
+            "/api/v1/outcome-rules",
+            Some(json!({"name": "payouts", "service": "checkout", "severity": "SEV2",
+                "rule": "payout_settled >= 95% of payout_requested within 30m over 2h"})),
+        ),
+        api(Method::GET, "/api/v1/outcome-rules?service={checkout}", None),
+        api(Method::GET, format!("/api/v1/outcome-rules/{{{}}}", rule["id"]), None),
+        api(
+            Method::PATCH,
+            format!("/api/v1/outcome-rules/{{{}}}", rule["id"]),
+            Some(json!({"name": "captures", "rule": "no payment_captured for 26h", "severity": "SEV3"})),
+        ),
+        api(Method::DELETE, format!("/api/v1/outcome-rules/{{{}}}", rule["id"]), None),
+        keyed(
+            "/api/v1/outcome-events",
+            json!([{"event": "payout_requested", "service": "checkout", "count": 2, "at": at, "key": "p-1"},
+                {"event": "payout_settled", "key": "p-1"}]),
+            &key,
+        ),
         api(
             Method::PUT,
             "/api/v1/services/{checkout}/golden-signals/{latency}",
@@ -615,6 +664,7 @@ struct Probe {
     content_type: Option<&'static str>,
     body: Vec<u8>,
     anonymous: bool,
+    key: Option<String>,
     ui: bool,
 }
 
@@ -738,6 +788,7 @@ fn probes(sample: &Sample) -> Vec<Probe> {
         content_type,
         body,
         anonymous: sample.anonymous,
+        key: sample.key.clone(),
         ui: sample.ui,
     };
     let (content_type, body) = match &sample.body {
@@ -813,6 +864,8 @@ async fn run(app: &TestApp) -> Vec<(String, u16)> {
             if probe.ui {
                 request =
                     request.header(header::COOKIE, format!("firebreak_session={}", app.session().await));
+            } else if let Some(key) = &probe.key {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
             } else if !probe.anonymous {
                 request = request.header(header::AUTHORIZATION, format!("Bearer {}", app.token));
             }

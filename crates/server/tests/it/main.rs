@@ -11,6 +11,7 @@ mod heartbeats;
 mod hostile;
 mod ingest;
 mod oncall;
+mod outcomes;
 mod phones;
 mod signals;
 mod support;

@@ -8,6 +8,7 @@ mod ingest;
 mod ingest_order;
 mod journal;
 mod oncall;
+mod outcomes;
 mod paging;
 
 use std::future::Future;
