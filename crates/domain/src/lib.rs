@@ -8,6 +8,7 @@ mod access;
 mod alert;
 mod catalog;
 mod golden;
+mod guide;
 mod heartbeat;
 mod incident;
 mod notification;
@@ -21,6 +22,10 @@ pub use alert::{
 };
 pub use catalog::{Link, NAME_CHARS_MAX, Service, Team, User, validate_name};
 pub use golden::{Anomaly, Direction, GoldenSignal, Sample, Signal};
+pub use guide::{
+    Assessment, GUIDE_ANSWERS_MAX, GUIDE_ID_CHARS_MAX, GUIDE_QUESTIONS_MAX, GUIDE_RULES_MAX,
+    GUIDE_TEXT_CHARS_MAX, Question, Rule as GuideRule, SeverityGuide, Wake,
+};
 pub use heartbeat::{
     CRON_CHARS_MAX, Expect, FAILURES_TO_ALERT_MAX, Heartbeat, HeartbeatState, PERIOD_SECONDS_MAX,
     PERIOD_SECONDS_MIN, PingKind, Recorded, SLUG_CHARS_MAX, Seen, slugify, validate_slug,
