@@ -4,11 +4,13 @@
 //! These types are the wire format: field names here are a public contract. They convert from the
 //! domain types explicitly; the domain types themselves know nothing of JSON.
 
+mod guides;
 mod heartbeats;
 mod outcomes;
 
 use firebreak_domain as domain;
 
+pub use guides::{Assess, Assessment, GuideQuestion, GuideRule, SeverityGuide};
 pub use heartbeats::{CreateHeartbeat, Heartbeat, HeartbeatPing, UpdateHeartbeat};
 use jiff::Timestamp;
 pub use outcomes::{
