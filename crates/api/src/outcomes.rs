@@ -2,6 +2,8 @@
 //! when something that should happen does not, and the events themselves, which a business system
 //! posts with its service's integration key.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -30,6 +32,10 @@ pub struct OutcomeRule {
     pub seen: Option<String>,
     /// Why the rule is not judged now (quiet).
     pub why: Option<String>,
+    /// For each event read from a Prometheus-compatible API instead of posted events, the PromQL
+    /// expression giving its count over `$window`.
+    #[serde(default)]
+    pub queries: BTreeMap<String, String>,
     /// Whether its alert is raised.
     pub alerting: bool,
     #[schema(value_type = String, format = DateTime)]
@@ -68,6 +74,12 @@ pub struct CreateOutcomeRule {
     pub rule: String,
     /// SEV3 when left out.
     pub severity: Option<Severity>,
+    /// Events to read from the Prometheus-compatible API firebreak was started with
+    /// (`--prometheus-url`) instead of from posted events: for each (one of the rule's events, at
+    /// most 2), a PromQL expression of at most 2,000 characters that gives the event's count over
+    /// a window written `$window`, such as `sum(increase(payments_captured_total[$window]))`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub queries: BTreeMap<String, String>,
 }
 
 /// Changes to an expected-outcome rule; what is left out stays.
@@ -79,6 +91,13 @@ pub struct UpdateOutcomeRule {
     #[schema(max_length = 1000)]
     pub rule: Option<String>,
     pub severity: Option<Severity>,
+    /// Events to read from the Prometheus-compatible API firebreak was started with
+    /// (`--prometheus-url`) instead of from posted events: for each (one of the rule's events, at
+    /// most 2), a PromQL expression of at most 2,000 characters that gives the event's count over
+    /// a window written `$window`, such as `sum(increase(payments_captured_total[$window]))`. An empty object
+    /// reads every event from posted events again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queries: Option<BTreeMap<String, String>>,
 }
 
 /// A business event, posted to `POST /api/v1/outcome-events` alone or in a JSON array.

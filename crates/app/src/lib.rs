@@ -31,6 +31,7 @@ pub mod oidc;
 pub mod oncall;
 pub mod outcomes;
 pub mod paging;
+mod prometheus;
 pub mod replies;
 mod resolve;
 pub mod signals;
@@ -153,15 +154,17 @@ impl App {
         ));
         let (ingestor, pipeline) = alerts::Ingestor::open(store.clone(), clock.clone()).await?;
         let ingestor = Arc::new(ingestor);
+        let prometheus = options.prometheus_url.as_deref().map(prometheus::Prometheus::new).transpose()?;
         let monitor = Arc::new(signals::Monitor::new(
             store.clone(),
             clock.clone(),
             ingestor.clone(),
-            options.prometheus_url,
-        )?);
+            prometheus.clone(),
+        ));
         let heartbeats =
             Arc::new(heartbeats::Heartbeats::new(store.clone(), clock.clone(), ingestor.clone()));
-        let outcomes = Arc::new(outcomes::Outcomes::new(store.clone(), clock.clone(), ingestor.clone()));
+        let outcomes =
+            Arc::new(outcomes::Outcomes::new(store.clone(), clock.clone(), ingestor.clone(), prometheus));
         let oidc = options.oidc.map(|config| oidc::Oidc::new(config, &public_url)).transpose()?;
         let paging = pager.counters();
         let mut workers = workers::Workers::new();

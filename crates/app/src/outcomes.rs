@@ -11,8 +11,13 @@
 //! and paging apply to it as to any alert. When the rule is met again, or not judged now (outside
 //! its active hours, say), or deleted, the alert is resolved. Events older than any rule can need
 //! ([`EVENTS_KEPT`]) are deleted now and then.
+//!
+//! A rule may instead read an event from a Prometheus-compatible API, by a PromQL expression that
+//! gives the event's count over a window written `$window`: each judgement asks it by an instant
+//! query and judges the answer as one event standing for that count (see [`instant_of`]). A rule
+//! whose query fails is not judged that round, and its alert stays as it is.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +32,7 @@ use tokio::sync::{Mutex, Notify};
 
 use crate::access::Audit;
 use crate::alerts::{Ingestor, Refusal};
+use crate::prometheus::Prometheus;
 use crate::resolve;
 use crate::workers::Stop;
 use crate::{App, Error, Principal, Result};
@@ -58,6 +64,12 @@ const PRUNE_BATCHES_MAX: usize = 100;
 /// Most events one judgement of a ratio rule reads (at-least and absent rules read a sum and a
 /// time); past it the judgement reads the oldest ones only, and says so in the log.
 const RATIO_EVENTS_READ_MAX: i64 = 200_000;
+/// Most events of one rule read from Prometheus: all a rule reads.
+pub const QUERIES_MAX: usize = 2;
+/// Longest PromQL expression of a rule's event.
+pub const QUERY_CHARS_MAX: usize = 2_000;
+/// What a rule's query writes for the window it counts over; it becomes seconds, such as `3600s`.
+pub const WINDOW_PLACEHOLDER: &str = "$window";
 /// The `alertname` label of outcome alerts, for silences.
 pub const OUTCOME_ALERT_NAME: &str = "OutcomeMissed";
 
@@ -102,6 +114,7 @@ impl From<RuleView> for api::OutcomeRule {
             status: status.to_owned(),
             seen,
             why,
+            queries: rule.queries,
             alerting: rule.alert_open,
             created_at: rule.created_at,
             created_by: rule.created_by,
@@ -125,14 +138,34 @@ pub(crate) struct Outcomes {
     store: Store,
     clock: Arc<dyn Clock>,
     ingestor: Arc<Ingestor>,
+    /// Where events read by query come from, if firebreak was given one.
+    prometheus: Option<Prometheus>,
     wake: Notify,
-    /// One round at a time; holds when old events were last deleted.
-    round: Mutex<Option<Timestamp>>,
+    /// One round at a time.
+    round: Mutex<Rounds>,
 }
 
+/// What one round leaves for the next.
+#[derive(Default)]
+struct Rounds {
+    /// When old events were last deleted.
+    pruned_at: Option<Timestamp>,
+    /// The rules whose queries failed in the last round, so that a failure is logged once.
+    failing: HashSet<Id>,
+}
+
+/// Why a rule could not be judged now: a query of its events failed, as said.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct QueryFailed(String);
+
 impl Outcomes {
-    pub(crate) fn new(store: Store, clock: Arc<dyn Clock>, ingestor: Arc<Ingestor>) -> Outcomes {
-        Outcomes { store, clock, ingestor, wake: Notify::new(), round: Mutex::new(None) }
+    pub(crate) fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        ingestor: Arc<Ingestor>,
+        prometheus: Option<Prometheus>,
+    ) -> Outcomes {
+        Outcomes { store, clock, ingestor, prometheus, wake: Notify::new(), round: Mutex::default() }
     }
 
     /// Judges every rule each [`EVALUATE_TICK`], and when events arrived, until `stop` is raised.
@@ -151,22 +184,31 @@ impl Outcomes {
     }
 
     /// One judgement of every rule: raises the alert of each breached rule that has none open,
-    /// and resolves the alert of each that has one and is met, quiet or gone. Then deletes old
-    /// events, if it is time to.
+    /// and resolves the alert of each that has one and is met, quiet or gone; leaves it as it is
+    /// when a query of the rule's events failed. Then deletes old events, if it is time to.
     pub(crate) async fn round(&self) -> Result<()> {
-        let mut pruned_at = self.round.lock().await;
+        let mut rounds = self.round.lock().await;
         let now = self.clock.now();
         for (rule, gone) in self.store.outcome_rules_to_watch().await? {
             let breach = if gone {
                 None
             } else {
                 match self.verdict(&rule, now).await? {
-                    Verdict::Breached { expected, seen } => {
+                    Ok(Verdict::Breached { expected, seen }) => {
                         Some(format!("{}: expected {expected}; saw {seen}", rule.name))
                     }
-                    Verdict::Met { .. } | Verdict::Quiet { .. } => None,
+                    Ok(Verdict::Met { .. } | Verdict::Quiet { .. }) => None,
+                    Err(QueryFailed(why)) => {
+                        if rounds.failing.insert(rule.id) {
+                            tracing::warn!(outcome_rule_id = rule.id, error = %why, "outcome_query_failed");
+                        }
+                        continue;
+                    }
                 }
             };
+            if rounds.failing.remove(&rule.id) {
+                tracing::info!(outcome_rule_id = rule.id, "outcome_query_recovered");
+            }
             // The alert to send, and whether it leaves the alert open.
             let change = match (breach, rule.alert_open) {
                 (Some(summary), false) => Some((AlertAction::Trigger, summary, true)),
@@ -179,17 +221,34 @@ impl Outcomes {
                 self.store.set_outcome_alert(rule.id, !open, open).await?;
             }
         }
-        if pruned_at.is_none_or(|at| now.duration_since(at) >= PRUNE_EVERY) {
+        if rounds.pruned_at.is_none_or(|at| now.duration_since(at) >= PRUNE_EVERY) {
             self.prune(now).await?;
-            *pruned_at = Some(now);
+            rounds.pruned_at = Some(now);
         }
         Ok(())
     }
 
-    /// What `rule` makes of its service's events at `now`.
-    async fn verdict(&self, rule: &StoredOutcomeRule, now: Timestamp) -> Result<Verdict> {
+    /// What `rule` makes of its service's events at `now`, those it reads by query included; or
+    /// why a query failed.
+    async fn verdict(
+        &self,
+        rule: &StoredOutcomeRule,
+        now: Timestamp,
+    ) -> Result<std::result::Result<Verdict, QueryFailed>> {
         let (from, to) = rule.rule.lookback(now);
-        let events = match &rule.rule {
+        if rule.created_at > from {
+            // Too new to judge, as the domain says; Prometheus need not be asked.
+            return Ok(Ok(rule.rule.evaluate(rule.created_at, &[], now)));
+        }
+        let queried = match self.queried(rule, now).await {
+            Ok(queried) => queried,
+            Err(failed) => return Ok(Err(failed)),
+        };
+        let posted = |name: &str| !rule.queries.contains_key(name);
+        let mut events = match &rule.rule {
+            OutcomeRule::AtLeast { event, .. } | OutcomeRule::Absent { event, .. } if !posted(event) => {
+                Vec::new()
+            }
             // An at-least rule judges only how many there were: a sum, not every event.
             OutcomeRule::AtLeast { event, .. } => {
                 let count = self.store.outcome_event_count(rule.service_id, event, from, to).await?;
@@ -203,7 +262,7 @@ impl Outcomes {
                     .collect()
             }
             OutcomeRule::Ratio { .. } => {
-                let names = rule.rule.events();
+                let names: Vec<&str> = rule.rule.events().into_iter().filter(|name| posted(name)).collect();
                 let events = self
                     .store
                     .outcome_events(rule.service_id, &names, from, to, RATIO_EVENTS_READ_MAX)
@@ -218,7 +277,29 @@ impl Outcomes {
                 events
             }
         };
-        Ok(rule.rule.evaluate(rule.created_at, &events, now))
+        events.extend(queried);
+        Ok(Ok(rule.rule.evaluate(rule.created_at, &events, now)))
+    }
+
+    /// The events `rule` reads by query at `now`, each count as events at the time it is for.
+    async fn queried(
+        &self,
+        rule: &StoredOutcomeRule,
+        now: Timestamp,
+    ) -> std::result::Result<Vec<OutcomeEvent>, QueryFailed> {
+        let mut events = Vec::new();
+        for (event, query) in &rule.queries {
+            let Some(prometheus) = &self.prometheus else {
+                return Err(QueryFailed("firebreak was started without --prometheus-url".to_owned()));
+            };
+            let (window, at) = instant_of(&rule.rule, event, now);
+            let value = prometheus
+                .instant(&promql(query, window), at)
+                .await
+                .map_err(|err| QueryFailed(format!("{err:#}")))?;
+            events.extend(standing_for(event, count_of(value), at));
+        }
+        Ok(events)
     }
 
     /// Sends `action` for the rule's alert through the ingest pipeline and waits until it is
@@ -269,6 +350,79 @@ impl Outcomes {
     }
 }
 
+/// The window a rule's query of `event` counts over, and the time it is asked at (which is the
+/// time of the event its count stands for), when the rule is judged at `now`:
+///
+/// - at-least and absent: the rule's window (`per`, `for`), at `now`;
+/// - ratio: the `follows` event over the rule's window (`over`) that ended `within` ago, at that
+///   end; the following event over the window ending `now`, at `now`, as the domain matches
+///   unkeyed events.
+fn instant_of(rule: &OutcomeRule, event: &str, now: Timestamp) -> (SignedDuration, Timestamp) {
+    match rule {
+        OutcomeRule::AtLeast { window, .. } | OutcomeRule::Absent { window, .. } => (*window, now),
+        OutcomeRule::Ratio { follows, within, window, .. } if follows == event => {
+            (*window, now.saturating_sub(*within).expect("a signed duration always subtracts"))
+        }
+        OutcomeRule::Ratio { window, .. } => (*window, now),
+    }
+}
+
+/// A rule's query with its `$window` written as `window` in seconds, such as `3600s`.
+fn promql(query: &str, window: SignedDuration) -> String {
+    query.replace(WINDOW_PLACEHOLDER, &format!("{}s", window.as_secs()))
+}
+
+/// A query's value as a count: rounded to the nearest whole number; 0 when negative or not a number.
+fn count_of(value: f64) -> u64 {
+    // A cast saturates: NaN and negatives become 0, more than u64 holds becomes its largest.
+    value.round() as u64
+}
+
+/// A rule's queries as given, checked against its sentence: each names one of its events (in any
+/// case) and is 1 to [`QUERY_CHARS_MAX`] characters. With `needs_prometheus`, queries are refused
+/// when firebreak has no Prometheus-compatible API to ask.
+fn queries_of(
+    rule: &OutcomeRule,
+    queries: BTreeMap<String, String>,
+    needs_prometheus: bool,
+) -> Result<BTreeMap<String, String>> {
+    let invalid = |problem: String| Error::Invalid(format!("queries: {problem}"));
+    if queries.is_empty() {
+        return Ok(queries);
+    }
+    if needs_prometheus {
+        return Err(invalid(
+            "firebreak was started without --prometheus-url, so it has no Prometheus-compatible API to \
+             query; leave queries out and post the events"
+                .to_owned(),
+        ));
+    }
+    let events = rule.events();
+    let mut checked = BTreeMap::new();
+    for (event, query) in queries {
+        let Some(name) = parse_event_name(&event).ok().filter(|name| events.contains(&name.as_str())) else {
+            return Err(invalid(format!(
+                "{event:?} is not an event of the rule, which reads {}",
+                events.join(" and ")
+            )));
+        };
+        let query = query.trim();
+        let length = query.chars().count();
+        if length == 0 || length > QUERY_CHARS_MAX {
+            return Err(invalid(format!(
+                "the query of {name} must be 1 to {QUERY_CHARS_MAX} characters, not {length}"
+            )));
+        }
+        if checked.insert(name.clone(), query.to_owned()).is_some() {
+            return Err(invalid(format!("{name} is given twice")));
+        }
+    }
+    if checked.len() > QUERIES_MAX {
+        return Err(invalid(format!("{} queries; give at most {QUERIES_MAX}", checked.len())));
+    }
+    Ok(checked)
+}
+
 /// `count` events named `event`, as events at `at` whose counts add up to it.
 fn standing_for(event: &str, count: u64, at: Timestamp) -> Vec<OutcomeEvent> {
     let mut left = count;
@@ -299,7 +453,9 @@ impl App {
     /// The rule as shown: its verdict now and, when `counts`, what arrived of its events lately.
     async fn outcome_view(&self, rule: StoredOutcomeRule, counts: bool) -> Result<RuleView> {
         let now = self.now();
-        let verdict = self.outcomes_worker().verdict(&rule, now).await?;
+        let verdict = self.outcomes_worker().verdict(&rule, now).await?.unwrap_or_else(|QueryFailed(why)| {
+            Verdict::Quiet { why: format!("the Prometheus query failed: {why}") }
+        });
         let counts = if counts {
             let (hour_ago, day_ago) =
                 (now - SignedDuration::from_hours(1), now - SignedDuration::from_hours(24));
@@ -332,16 +488,19 @@ impl App {
     ) -> Result<RuleView> {
         let service_id = resolve::service_id(self.store(), &body.service).await?;
         self.authorize(who, Action::Configure, self.service_scope(service_id).await?).await?;
+        let sentence = rule_of(&body.rule)?;
+        let no_prometheus = self.outcomes_worker().prometheus.is_none();
         let rule = NewOutcomeRule {
             service_id,
             name: resolve::name(&body.name)?,
-            rule: rule_of(&body.rule)?,
+            queries: queries_of(&sentence, body.queries, no_prometheus)?,
+            rule: sentence,
             severity: body.severity.map_or(Severity::Sev3, Into::into),
         };
         let mut tx = self.store().begin().await?;
         let rule = tx.create_outcome_rule(&rule, who.name(), self.now()).await?;
         let audit = Audit::new("outcome_rule.create", format!("outcome_rule:{}", rule.id)).after(
-            serde_json::json!({"name": rule.name, "rule": rule.rule.to_string(), "service_id": rule.service_id}),
+            serde_json::json!({"name": rule.name, "rule": rule.rule.to_string(), "service_id": rule.service_id, "queries": rule.queries}),
         );
         self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
@@ -350,7 +509,8 @@ impl App {
     }
 
     /// Changes rule `id` on behalf of `who`, who configures its service's team; what is left out
-    /// stays. An alert it raised stays raised until the rule, as it is now, is met or quiet.
+    /// stays (queries left out stay, and must still name events of the rule). An alert it raised
+    /// stays raised until the rule, as it is now, is met or quiet.
     ///
     /// Fails as [`App::create_outcome_rule`] does, and with [`Error::NotFound`] for an unknown rule.
     pub async fn update_outcome_rule(
@@ -361,17 +521,23 @@ impl App {
     ) -> Result<RuleView> {
         let before = self.store().outcome_rule(id).await?;
         self.authorize(who, Action::Configure, self.service_scope(before.service_id).await?).await?;
+        let sentence = body.rule.as_deref().map_or(Ok(before.rule.clone()), rule_of)?;
+        let queries = match body.queries {
+            Some(queries) => queries_of(&sentence, queries, self.outcomes_worker().prometheus.is_none())?,
+            None => queries_of(&sentence, before.queries.clone(), false)?,
+        };
         let changed = NewOutcomeRule {
             service_id: before.service_id,
             name: body.name.as_deref().map_or(Ok(before.name.clone()), resolve::name)?,
-            rule: body.rule.as_deref().map_or(Ok(before.rule.clone()), rule_of)?,
+            rule: sentence,
             severity: body.severity.map_or(before.severity, Into::into),
+            queries,
         };
         let mut tx = self.store().begin().await?;
         let after = tx.update_outcome_rule(id, &changed).await?;
         let audit = Audit::new("outcome_rule.update", format!("outcome_rule:{id}"))
-            .before(serde_json::json!({"name": before.name, "rule": before.rule.to_string()}))
-            .after(serde_json::json!({"name": after.name, "rule": after.rule.to_string()}));
+            .before(serde_json::json!({"name": before.name, "rule": before.rule.to_string(), "queries": before.queries}))
+            .after(serde_json::json!({"name": after.name, "rule": after.rule.to_string(), "queries": after.queries}));
         self.audit_in(&mut tx, who, audit).await?;
         tx.commit().await?;
         self.outcomes_worker().wake.notify_one();
@@ -517,6 +683,83 @@ mod tests {
         for count in [1, 10, u64::from(u32::MAX), u64::from(u32::MAX) * 2 + 7] {
             assert_eq!(total(count), count);
         }
+    }
+
+    #[test]
+    fn queries_ask_the_windows_and_times_the_rule_judges() {
+        let now: Timestamp = "2026-03-04T14:00:00Z".parse().unwrap();
+        let asked = |sentence: &str, event: &str| {
+            let (window, at) = instant_of(&OutcomeRule::parse(sentence).unwrap(), event, now);
+            (promql("sum(increase(x_total[$window])) / $window", window), at.to_string())
+        };
+        let captured = "sum(increase(x_total[3600s])) / 3600s";
+        assert_eq!(
+            asked("at least 10 payment_captured per 1h", "payment_captured"),
+            (captured.into(), now.to_string())
+        );
+        assert_eq!(
+            asked("no invoice_sent for 26h", "invoice_sent"),
+            ("sum(increase(x_total[93600s])) / 93600s".into(), now.to_string())
+        );
+        let payouts = "payout_settled >= 95% of payout_requested within 30m over 2h";
+        let two_hours = "sum(increase(x_total[7200s])) / 7200s";
+        assert_eq!(asked(payouts, "payout_requested"), (two_hours.into(), "2026-03-04T13:30:00Z".into()));
+        assert_eq!(asked(payouts, "payout_settled"), (two_hours.into(), now.to_string()));
+
+        assert_eq!([-3.0, f64::NAN, 0.0, 0.49, 0.5, 4.6, 1e30].map(count_of), [0, 0, 0, 0, 1, 5, u64::MAX]);
+
+        // Counts at the times asked judge as the domain judges unkeyed events there.
+        let rule = OutcomeRule::parse(payouts).unwrap();
+        let created = now - SignedDuration::from_hours(24);
+        let judged = |requested: u64, settled: u64| {
+            let mut events = Vec::new();
+            for (event, count) in [("payout_requested", requested), ("payout_settled", settled)] {
+                events.extend(standing_for(event, count, instant_of(&rule, event, now).1));
+            }
+            rule.evaluate(created, &events, now)
+        };
+        assert!(matches!(judged(100, 95), Verdict::Met { .. }), "{:?}", judged(100, 95));
+        assert!(matches!(judged(100, 94), Verdict::Breached { .. }), "{:?}", judged(100, 94));
+        assert!(matches!(judged(0, 94), Verdict::Quiet { .. }));
+        let absent = OutcomeRule::parse("no invoice_sent for 26h").unwrap();
+        let judged = |count| {
+            absent.evaluate(
+                created - SignedDuration::from_hours(48),
+                &standing_for("invoice_sent", count, now),
+                now,
+            )
+        };
+        assert!(matches!(judged(1), Verdict::Met { .. }));
+        assert!(matches!(judged(0), Verdict::Breached { .. }));
+    }
+
+    #[test]
+    fn queries_name_events_of_the_rule() {
+        let rule = OutcomeRule::parse("payout_settled >= 95% of payout_requested within 30m").unwrap();
+        let given = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(event, query)| ((*event).to_owned(), (*query).to_owned())).collect()
+        };
+        let error = |pairs: &[(&str, &str)], needs_prometheus| match queries_of(
+            &rule,
+            given(pairs),
+            needs_prometheus,
+        ) {
+            Err(Error::Invalid(problem)) => problem,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            queries_of(&rule, given(&[("Payout_Settled", " sum(increase(s[$window])) ")]), false).unwrap(),
+            given(&[("payout_settled", "sum(increase(s[$window]))")])
+        );
+        assert!(queries_of(&rule, BTreeMap::new(), true).unwrap().is_empty());
+        assert_eq!(
+            error(&[("payout_sent", "x")], false),
+            "queries: \"payout_sent\" is not an event of the rule, which reads payout_requested and payout_settled"
+        );
+        assert!(error(&[("payout_settled", "x")], true).contains("--prometheus-url"));
+        assert!(error(&[("payout_settled", " ")], false).contains("1 to 2000 characters"));
+        assert!(error(&[("payout_settled", &"x".repeat(QUERY_CHARS_MAX + 1))], false).contains("not 2001"));
+        assert!(error(&[("payout_settled", "x"), ("PAYOUT_SETTLED", "y")], false).contains("given twice"));
     }
 
     #[test]

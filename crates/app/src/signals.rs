@@ -28,6 +28,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::alerts::{Ingestor, Refusal};
+use crate::prometheus::Prometheus;
 use crate::resolve::{self, DESCRIPTION_CHARS_MAX};
 use crate::workers::Stop;
 use crate::{App, Error, Result};
@@ -38,8 +39,7 @@ pub const BACKFILL: SignedDuration = SignedDuration::from_hours(7 * 24);
 pub const POINTS_PER_QUERY_MAX: i64 = 10_000;
 /// How long samples are kept for charts.
 pub const SAMPLES_KEPT: SignedDuration = SignedDuration::from_hours(8 * 24);
-/// Longest wait for the metrics backend.
-pub const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+pub use crate::prometheus::QUERY_TIMEOUT;
 /// Most samples accepted in one push.
 pub const PUSH_SAMPLES_MAX: usize = 10_000;
 /// How far ahead of the server's clock a pushed sample may be (clocks disagree a little): a sample
@@ -61,11 +61,6 @@ pub(crate) struct Monitor {
     ingestor: Arc<Ingestor>,
     prometheus: Option<Prometheus>,
     series: Mutex<HashMap<Id, Series>>,
-}
-
-struct Prometheus {
-    http: reqwest::Client,
-    base: String,
 }
 
 /// What is known of one golden signal: its detector and tracker, the last sample seen, and the
@@ -103,21 +98,14 @@ impl Series {
 }
 
 impl Monitor {
-    /// A monitor; `prometheus_url` is the base URL of a Prometheus-compatible API, if any.
+    /// A monitor; `prometheus` is the client of a Prometheus-compatible API, if any.
     pub(crate) fn new(
         store: Store,
         clock: Arc<dyn Clock>,
         ingestor: Arc<Ingestor>,
-        prometheus_url: Option<String>,
-    ) -> anyhow::Result<Monitor> {
-        let prometheus = match prometheus_url {
-            Some(base) => Some(Prometheus {
-                http: reqwest::Client::builder().timeout(QUERY_TIMEOUT).build()?,
-                base: base.trim_end_matches('/').to_owned(),
-            }),
-            None => None,
-        };
-        Ok(Monitor { store, clock, ingestor, prometheus, series: Mutex::default() })
+        prometheus: Option<Prometheus>,
+    ) -> Monitor {
+        Monitor { store, clock, ingestor, prometheus, series: Mutex::default() }
     }
 
     /// Polls every signal with a query when it is due, until `stop` is raised. Errors are logged
@@ -169,26 +157,17 @@ impl Monitor {
         if start > end {
             return Ok(());
         }
-        let response = prometheus
-            .http
-            .get(format!("{}/api/v1/query_range", prometheus.base))
-            .query(&[
-                ("query", signal.query.as_str()),
-                ("start", &start.to_string()),
-                ("end", &end.to_string()),
-                ("step", &step.to_string()),
-            ])
-            .send()
+        let body = prometheus
+            .get(
+                "/api/v1/query_range",
+                &[
+                    ("query", signal.query.as_str()),
+                    ("start", &start.to_string()),
+                    ("end", &end.to_string()),
+                    ("step", &step.to_string()),
+                ],
+            )
             .await?;
-        let status = response.status();
-        let body: Value = response.json().await?;
-        if !status.is_success() || body["status"] != "success" {
-            anyhow::bail!(
-                "query {:?} failed: {}",
-                signal.query,
-                body["error"].as_str().unwrap_or("unexpected answer")
-            );
-        }
         let points = parse_matrix(&body);
         self.observe(signal, &points, now).await?;
         Ok(())

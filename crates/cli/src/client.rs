@@ -322,6 +322,11 @@ pub(crate) enum OutcomeCommand {
         /// The severity of its alert, SEV1 (most severe) to SEV4.
         #[arg(long, default_value = "SEV3")]
         severity: String,
+        /// Read an event from Prometheus instead of posted events, as EVENT=PROMQL giving its
+        /// count over `$window`, such as
+        /// 'payment_captured=sum(increase(payments_captured_total[$window]))'; repeatable.
+        #[arg(long = "query", value_name = "EVENT=PROMQL")]
+        queries: Vec<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -349,12 +354,22 @@ pub(crate) enum OutcomeCommand {
 
 pub(crate) async fn outcome(command: OutcomeCommand) -> anyhow::Result<()> {
     match command {
-        OutcomeCommand::Create { service, name, rule, severity, client } => {
+        OutcomeCommand::Create { service, name, rule, severity, queries, client } => {
+            let queries = queries
+                .iter()
+                .map(|query| {
+                    let (event, promql) = query
+                        .split_once('=')
+                        .ok_or_else(|| anyhow::anyhow!("--query {query:?}: give it as EVENT=PROMQL"))?;
+                    Ok((event.trim().to_owned(), promql.trim().to_owned()))
+                })
+                .collect::<anyhow::Result<_>>()?;
             let body = api::CreateOutcomeRule {
                 name,
                 service: api::Ref::parse(&service),
                 rule,
                 severity: Some(severity_of(&severity)?),
+                queries,
             };
             let client = Client::new(client)?;
             let rule: api::OutcomeRule = client.post("/api/v1/outcome-rules", &body).await?;

@@ -65,6 +65,11 @@ const SQLITE: &[Migration] = &[
         name: "0013_outcomes",
         sql: include_str!("../migrations/sqlite/0013_outcomes.sql"),
     },
+    Migration {
+        version: 14,
+        name: "0014_outcome_queries",
+        sql: include_str!("../migrations/sqlite/0014_outcome_queries.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -132,6 +137,11 @@ const POSTGRES: &[Migration] = &[
         version: 13,
         name: "0013_outcomes",
         sql: include_str!("../migrations/postgres/0013_outcomes.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "0014_outcome_queries",
+        sql: include_str!("../migrations/postgres/0014_outcome_queries.sql"),
     },
 ];
 

@@ -6,6 +6,8 @@
 //! batch of events is written in one transaction ([`Store::record_outcome_events`]); events older
 //! than any rule can need are deleted in bounded batches ([`Store::prune_outcome_events`]).
 
+use std::collections::BTreeMap;
+
 use firebreak_domain::{Id, OutcomeEvent, OutcomeRule, Severity};
 use jiff::Timestamp;
 
@@ -22,6 +24,9 @@ pub struct NewOutcomeRule {
     pub name: String,
     pub rule: OutcomeRule,
     pub severity: Severity,
+    /// For each event read from a Prometheus-compatible API instead of posted events, the PromQL
+    /// expression giving its count over `$window`.
+    pub queries: BTreeMap<String, String>,
 }
 
 /// A stored rule.
@@ -32,6 +37,9 @@ pub struct StoredOutcomeRule {
     pub name: String,
     pub rule: OutcomeRule,
     pub severity: Severity,
+    /// For each event read from a Prometheus-compatible API, the PromQL expression giving its
+    /// count over `$window`.
+    pub queries: BTreeMap<String, String>,
     /// Whether its alert is raised.
     pub alert_open: bool,
     pub created_at: Timestamp,
@@ -52,12 +60,13 @@ struct RuleRow {
     name: String,
     rule: String,
     severity: String,
+    queries: String,
     alert_open: bool,
     created_at: i64,
     created_by: String,
 }
 
-const COLUMNS: &str = "id, service_id, name, rule, severity, alert_open, created_at, created_by";
+const COLUMNS: &str = "id, service_id, name, rule, severity, queries, alert_open, created_at, created_by";
 
 fn from_row(row: RuleRow) -> Result<StoredOutcomeRule> {
     let what = format!("outcome rule {}", row.id);
@@ -66,6 +75,7 @@ fn from_row(row: RuleRow) -> Result<StoredOutcomeRule> {
         service_id: row.service_id,
         rule: OutcomeRule::parse(&row.rule).map_err(|err| corrupt(&what, err))?,
         severity: Severity::parse(&row.severity).map_err(|err| corrupt(&what, err))?,
+        queries: serde_json::from_str(&row.queries).map_err(|err| corrupt(&what, err))?,
         name: row.name,
         alert_open: row.alert_open,
         created_at: from_millis(row.created_at),
@@ -88,6 +98,10 @@ fn event_from_row(row: EventRow) -> Result<OutcomeEvent> {
         at: from_millis(row.at),
         key: row.key,
     })
+}
+
+fn queries_text(queries: &BTreeMap<String, String>) -> String {
+    serde_json::to_string(queries).expect("a map of strings always serializes")
 }
 
 fn name_taken(name: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
@@ -125,7 +139,7 @@ impl Store {
         }
         let rows: Vec<Row> = with_conn!(self.reader().await?.conn(), c => {
             sqlx::query_as(
-                "SELECT r.id, r.service_id, r.name, r.rule, r.severity, r.alert_open, r.created_at, r.created_by, \
+                "SELECT r.id, r.service_id, r.name, r.rule, r.severity, r.queries, r.alert_open, r.created_at, r.created_by, \
                  (r.deleted_at IS NOT NULL OR s.deleted_at IS NOT NULL) AS gone \
                  FROM outcome_rules r JOIN services s ON s.id = r.service_id \
                  WHERE (r.deleted_at IS NULL AND s.deleted_at IS NULL) OR r.alert_open ORDER BY r.id",
@@ -302,13 +316,14 @@ impl Tx {
         self.conn().service(rule.service_id).await?;
         let id: i64 = with_conn!(self.conn(), c => {
             sqlx::query_scalar(
-                "INSERT INTO outcome_rules (service_id, name, rule, severity, created_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                "INSERT INTO outcome_rules (service_id, name, rule, severity, queries, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
             .bind(rule.service_id)
             .bind(&rule.name)
             .bind(rule.rule.to_string())
             .bind(rule.severity.as_str())
+            .bind(queries_text(&rule.queries))
             .bind(millis(now))
             .bind(actor)
             .fetch_one(&mut *c)
@@ -318,17 +333,19 @@ impl Tx {
         self.conn().outcome_rule(id).await
     }
 
-    /// Changes rule `id`'s name, sentence and severity (not its service). Fails with
+    /// Changes rule `id`'s name, sentence, severity and queries (not its service). Fails with
     /// [`StoreError::NotFound`] for an unknown rule and [`StoreError::Conflict`] for a name its
     /// service has already.
     pub async fn update_outcome_rule(&mut self, id: Id, rule: &NewOutcomeRule) -> Result<StoredOutcomeRule> {
         let changed = with_conn!(self.conn(), c => {
             sqlx::query(
-                "UPDATE outcome_rules SET name = $1, rule = $2, severity = $3 WHERE id = $4 AND deleted_at IS NULL",
+                "UPDATE outcome_rules SET name = $1, rule = $2, severity = $3, queries = $4 \
+                 WHERE id = $5 AND deleted_at IS NULL",
             )
             .bind(&rule.name)
             .bind(rule.rule.to_string())
             .bind(rule.severity.as_str())
+            .bind(queries_text(&rule.queries))
             .bind(id)
             .execute(&mut *c)
             .await

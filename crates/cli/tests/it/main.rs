@@ -12,6 +12,7 @@ mod ical;
 mod ingest_http;
 mod logs;
 mod oidc;
+mod outcomes_prometheus;
 mod paging;
 mod replicas;
 mod scan;

@@ -421,6 +421,17 @@ async fn rules_are_configuration() {
         let (status, rules) = call_as(&app, &viewer, Method::GET, "/api/v1/outcome-rules", None).await;
         assert_eq!((status, rules), (200, json!([])));
 
+        // Events read from Prometheus need a server that has one.
+        let (status, problem) = app
+            .post(
+                "/api/v1/outcome-rules",
+                json!({"name": "captures", "service": "payments", "rule": "at least 10 payment_captured per 1h",
+                       "queries": {"payment_captured": "sum(increase(payments_captured_total[$window]))"}}),
+            )
+            .await;
+        assert_eq!(status, 422, "{problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("--prometheus-url"), "{problem}");
+
         // A sentence that does not read says at which word, and what it expected there.
         let (status, problem) = app
             .post("/api/v1/outcome-rules", json!({"name": "captures", "service": "payments", "rule": "at least 10 payment_captured every 1h"}))

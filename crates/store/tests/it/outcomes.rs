@@ -21,6 +21,7 @@ async fn rules_keep_their_sentence_and_names_are_unique_among_the_living() {
             name: name.to_owned(),
             rule: OutcomeRule::parse(sentence).unwrap(),
             severity: Severity::Sev2,
+            queries: Default::default(),
         };
         let captures = new("captures", "at least 10 payment_captured per 1h between 08:00 and 20:00 on weekdays in Europe/Berlin");
         let rule = write(&store, async |tx| tx.create_outcome_rule(&captures, "ana", at(5)).await).await.unwrap();
@@ -39,9 +40,12 @@ async fn rules_keep_their_sentence_and_names_are_unique_among_the_living() {
         let renamed = NewOutcomeRule { name: "captures".into(), ..invoices.clone() };
         let err = write(&store, async |tx| tx.update_outcome_rule(other.id, &renamed).await).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err}");
-        let changed = new("invoices", "no invoice_sent for 2d");
+        let mut changed = new("invoices", "no invoice_sent for 2d");
+        changed.queries.insert("invoice_sent".into(), "sum(increase(invoices_total[$window]))".into());
         let updated = write(&store, async |tx| tx.update_outcome_rule(other.id, &changed).await).await.unwrap();
         assert_eq!(updated.rule.to_string(), "no invoice_sent for 2d");
+        assert_eq!(updated.queries, changed.queries);
+        assert_eq!(store.outcome_rule(other.id).await.unwrap().queries, changed.queries);
 
         // A raised alert is marked once, by compare-and-set.
         assert!(store.set_outcome_alert(rule.id, false, true).await.unwrap());
