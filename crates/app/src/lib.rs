@@ -24,6 +24,7 @@ pub mod catalog;
 mod clock;
 mod error;
 pub mod feeds;
+pub mod guides;
 pub mod heartbeats;
 pub mod incidents;
 pub mod links;

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod guides;
 mod heartbeats;
 
 use anyhow::{Context, bail};
@@ -14,6 +15,7 @@ use firebreak_api as api;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub(crate) use guides::{GuideCommand, guide};
 pub(crate) use heartbeats::{HeartbeatCommand, heartbeat};
 
 /// Longest time a client command waits for the server.
@@ -79,6 +81,16 @@ pub(crate) enum IncidentCommand {
     /// Acknowledge an incident.
     Ack {
         id: i64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Assess how severe an incident is with its team's severity guide: each question is asked in
+    /// a terminal, or given with --answer; sets the severity and wakes whom the guide says.
+    Assess {
+        id: i64,
+        /// QUESTION=ANSWER, such as customers_affected=some; repeat for each question.
+        #[arg(long = "answer")]
+        answers: Vec<String>,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -507,6 +519,7 @@ pub(crate) async fn incident(command: IncidentCommand) -> anyhow::Result<()> {
         }
         IncidentCommand::Ack { id, client } => act(client, id, "acknowledge").await,
         IncidentCommand::Escalate { id, client } => act(client, id, "escalate").await,
+        IncidentCommand::Assess { id, answers, client } => guides::assess(client, id, answers).await,
         IncidentCommand::Snooze { id, minutes, client } => {
             let client = Client::new(client)?;
             let detail: api::IncidentDetail =
@@ -1871,6 +1884,11 @@ impl Client {
 
     async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> anyhow::Result<T> {
         let request = self.http.post(format!("{}{path}", self.base)).json(body);
+        self.send(request).await
+    }
+
+    async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> anyhow::Result<T> {
+        let request = self.http.put(format!("{}{path}", self.base)).json(body);
         self.send(request).await
     }
 

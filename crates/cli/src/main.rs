@@ -44,6 +44,9 @@ enum Top {
     /// Silence alerts for a while (maintenance windows) (talks to a running server).
     #[command(subcommand)]
     Silence(client::SilenceCommand),
+    /// A team's severity guide: the questions that say how severe an incident is (talks to a running server).
+    #[command(subcommand)]
+    Guide(client::GuideCommand),
     /// Heartbeat checks: jobs that must ping on a schedule (talks to a running server).
     #[command(subcommand)]
     Heartbeat(client::HeartbeatCommand),
@@ -290,6 +293,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Top::Service(command) => client::service(command).await,
         Top::Silence(command) => client::silence(command).await,
         Top::Heartbeat(command) => client::heartbeat(command).await,
+        Top::Guide(command) => client::guide(command).await,
         Top::Outcome(command) => client::outcome(command).await,
         Top::Team(command) => client::team(command).await,
         Top::User(command) => client::user(command).await,

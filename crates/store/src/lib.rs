@@ -331,6 +331,7 @@ mod access;
 mod alerts;
 mod catalog;
 mod feeds;
+mod guides;
 mod heartbeats;
 mod incidents;
 mod oncall;

@@ -70,6 +70,11 @@ const SQLITE: &[Migration] = &[
         name: "0014_outcome_queries",
         sql: include_str!("../migrations/sqlite/0014_outcome_queries.sql"),
     },
+    Migration {
+        version: 15,
+        name: "0015_severity_guides",
+        sql: include_str!("../migrations/sqlite/0015_severity_guides.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -142,6 +147,11 @@ const POSTGRES: &[Migration] = &[
         version: 14,
         name: "0014_outcome_queries",
         sql: include_str!("../migrations/postgres/0014_outcome_queries.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "0015_severity_guides",
+        sql: include_str!("../migrations/postgres/0015_severity_guides.sql"),
     },
 ];
 

@@ -7,6 +7,7 @@ mod cli_catalog;
 mod cli_oncall;
 mod crash;
 mod golden;
+mod guides;
 mod heartbeats;
 mod ical;
 mod ingest_http;

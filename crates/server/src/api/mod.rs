@@ -6,6 +6,7 @@ pub(crate) mod access;
 pub(crate) mod alerts;
 pub(crate) mod catalog;
 pub(crate) mod feeds;
+pub(crate) mod guides;
 pub(crate) mod heartbeats;
 pub(crate) mod incidents;
 pub(crate) mod ingest;
@@ -37,6 +38,7 @@ impl OpenApi for ApiDoc {
             ("access", access::Doc::openapi()),
             ("catalog", catalog::Doc::openapi()),
             ("incidents", incidents::Doc::openapi()),
+            ("incidents", guides::Doc::openapi()),
             ("alerts", alerts::Doc::openapi()),
             ("silences", silences::Doc::openapi()),
             ("signals", signals::Doc::openapi()),
@@ -69,6 +71,7 @@ pub(crate) fn routes(server: Shared) -> Router<Shared> {
         .merge(paging::routes())
         .merge(feeds::routes())
         .merge(heartbeats::routes())
+        .merge(guides::routes())
         .merge(outcomes::routes())
         .route_layer(middleware::from_fn_with_state(server, auth::require_token))
         // Authenticated by a service's integration key, not an API token.

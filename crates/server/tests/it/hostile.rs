@@ -401,6 +401,21 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
         ingest(format!("/ping/{{{ping_id}}}/{{start}}?rid={{run-1}}"), json!("started")),
         ingest(format!("/ping/{{{ping_id}}}?rid={{run-1}}"), json!("done")),
         api(Method::DELETE, format!("/api/v1/heartbeats/{{{heartbeat}}}"), None),
+        api(Method::GET, "/api/v1/severity-guides/{payments}", None),
+        api(
+            Method::PUT,
+            "/api/v1/severity-guides/{payments}",
+            Some(
+                json!({"questions": [{"id": "can_pay", "text": "Can customers pay?", "answers": ["yes", "no"]}],
+                "rules": [{"when": {"can_pay": ["no"]}, "severity": "SEV1", "wake": ["next_level"], "reason": "nobody pays"}]}),
+            ),
+        ),
+        api(
+            Method::POST,
+            format!("/api/v1/incidents/{{{incident}}}/assess"),
+            Some(json!({"answers": {"can_pay": "no"}})),
+        ),
+        api(Method::DELETE, "/api/v1/severity-guides/{payments}", None),
         api(Method::GET, "/api/v1/openapi.json", None),
         ingest("/v2/enqueue", enqueue),
         ingest(format!("/api/v1/ingest/alertmanager/{{{key}}}"), alertmanager),

@@ -7,6 +7,7 @@ mod api;
 mod connections;
 mod editing;
 mod forms;
+mod guides;
 mod heartbeats;
 mod hostile;
 mod ingest;
