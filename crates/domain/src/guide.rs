@@ -196,7 +196,7 @@ impl SeverityGuide {
             rule(
                 &[("customers_affected", &["all"])],
                 Sev1,
-                &[IncidentCommander, Management],
+                &[NextLevel, IncidentCommander, Management],
                 "every customer is affected",
             ),
             rule(&[("security", &["yes"])], Sev1, &[IncidentCommander, Management], "it is a security issue"),
@@ -341,7 +341,7 @@ mod tests {
         all.insert("customers_affected".into(), "all".into());
         let assessed = guide.assess(&all);
         assert_eq!(assessed.severity, Severity::Sev1);
-        assert_eq!(assessed.wake, [Wake::IncidentCommander, Wake::Management]);
+        assert_eq!(assessed.wake, [Wake::NextLevel, Wake::IncidentCommander, Wake::Management]);
         assert_eq!(assessed.reasons, ["SEV1: every customer is affected"]);
         let mut none = answers(&HARMLESS);
         none.insert("customers_affected".into(), "none".into());

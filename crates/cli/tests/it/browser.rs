@@ -879,3 +879,60 @@ async fn a_phone_sees_the_list_change_without_a_reload() {
     driver.quit().await;
     server.stop();
 }
+
+/// Assessing an incident from its page with the severity guide sets its severity and wakes the
+/// next level of its escalation at once (a real webhook receiver gets the page).
+#[tokio::test]
+async fn assess_in_a_real_browser() {
+    let Some((chromedriver, chromium)) = browsers("assess_in_a_real_browser") else { return };
+    let Fresh { dir: _dir, token, database, server } = Fresh::start("assess.db", "ana").await;
+    let api = Api { http: reqwest::Client::new(), url: server.url.clone(), token: token.clone() };
+    let receiver = crate::support::Receiver::start().await;
+    api.post("/api/v1/teams", json!({"name": "payments"})).await;
+    let mut ids = Vec::new();
+    for name in ["ana", "bo"] {
+        let (_, user) =
+            api.post("/api/v1/users", json!({"name": name, "email": format!("{name}@example.com")})).await;
+        let address = format!("{}/{name}", receiver.url);
+        api.post(
+            &format!("/api/v1/users/{}/contact-methods", user["id"]),
+            json!({"type": "webhook", "address": address}),
+        )
+        .await;
+        ids.push(user["id"].clone());
+    }
+    let levels = json!([
+        {"timeout_minutes": 30, "targets": [{"type": "user", "id": ids[0]}]},
+        {"timeout_minutes": 30, "targets": [{"type": "user", "id": ids[1]}]}]);
+    let (_, policy) =
+        api.post("/api/v1/escalation-policies", json!({"name": "default", "levels": levels})).await;
+    api.post("/api/v1/services", json!({"name": "checkout", "team": "payments", "description": "pays"}))
+        .await;
+    api.call(
+        reqwest::Method::PATCH,
+        "/api/v1/services/checkout",
+        Some(json!({"escalation_policy": policy["id"]})),
+    )
+    .await;
+    let (_, incident) = api
+        .post("/api/v1/incidents", json!({"title": "cards fail", "service": "checkout", "severity": "SEV3"}))
+        .await;
+    let id = incident["id"].as_i64().unwrap();
+    let first = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(first[0].path, "/ana");
+
+    let driver = Driver::start(&chromedriver, &chromium).await;
+    driver.log_in(&server.url, &operator(&server.url, &token, _dir.path(), &database).await).await;
+    driver.goto(&format!("{}/incidents/{id}", server.url)).await;
+    driver.click("#assess summary").await;
+    driver.select("#assess select[name='answer.customers_affected']", "all").await;
+    driver.select("#assess select[name='answer.security']", "no").await;
+    driver.click("#assess-submit").await;
+    driver.wait_for_text(".badges .sev", "SEV1").await;
+    let timeline = driver.text("#timeline").await;
+    assert!(timeline.contains("Assessed with the built-in severity guide"), "{timeline}");
+    let pages = receiver.wait_for(2, Duration::from_secs(20)).await;
+    assert_eq!(pages[1].path, "/bo", "the next level is woken at once");
+    assert_eq!(pages[1].json()["incident"]["severity"], "SEV1");
+    server.stop();
+}

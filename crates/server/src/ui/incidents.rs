@@ -80,6 +80,8 @@ struct IncidentData {
     people: Vec<(Id, String)>,
     catalog: Catalog,
     moved: Moved,
+    /// The severity guide of the incident's team, for the assess form.
+    guide: domain::SeverityGuide,
 }
 
 /// The "What moved" charts of an incident's page: the golden signals of the incident's service and
@@ -95,6 +97,33 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/incidents", get(incident_list))
         .route("/incidents/{id}", get(incident_page))
         .route("/incidents/{id}/act", post(incident_act))
+        .route("/incidents/{id}/assess", post(incident_assess))
+}
+
+/// Assesses an incident with the answers of the page's severity-guide form.
+async fn incident_assess(
+    State(server): State<Shared>,
+    Path(id): Path<Id>,
+    session: Session,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Page {
+    let csrf = fields.iter().find(|(name, _)| name == "csrf").map_or("", |(_, value)| value.as_str());
+    if !csrf_matches(&session, csrf) {
+        return Err(session.error(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the form has expired; reload the page and try again",
+        )));
+    }
+    let answers = fields
+        .into_iter()
+        .filter_map(|(name, value)| name.strip_prefix("answer.").map(|question| (question.to_owned(), value)))
+        .filter(|(_, value)| !value.is_empty())
+        .collect();
+    match server.assess(&session.actor, id, answers).await {
+        Ok(_) => Ok(Redirect::to(&format!("/incidents/{id}")).into_response()),
+        Err(err) => Err(session.error(ApiError::from(err))),
+    }
 }
 
 async fn incident_list(
@@ -212,7 +241,24 @@ async fn load_incident(server: &Shared, id: &str) -> Result<IncidentData, ApiErr
     let paging = server.paging_summary(id).await?;
     let now = server.now();
     let people = server.users().await?.into_iter().map(|user| (user.id, user.name)).collect();
-    Ok(IncidentData { incident, timeline, alerts, notifications, users, people, catalog, moved, paging, now })
+    let team = catalog.team_of(incident.service_id).map(|team| team.id);
+    let guide = match team {
+        Some(team) => server.severity_guide(&Ref::Id(team)).await?.0,
+        None => domain::SeverityGuide::built_in(),
+    };
+    Ok(IncidentData {
+        incident,
+        timeline,
+        alerts,
+        notifications,
+        users,
+        people,
+        catalog,
+        moved,
+        paging,
+        now,
+        guide,
+    })
 }
 
 /// The golden signals of the incident's service and of its dependencies around the incident's
@@ -327,6 +373,7 @@ fn incident_body(data: &IncidentData, session: &Session) -> Markup {
         div.columns {
             div.main {
                 (actions(incident, &data.people, session))
+                (assess_form(incident.id, &data.guide, session))
                 (paging(data.paging.as_ref(), data.now))
                 (alerts(&data.alerts))
                 (pages(&data.notifications))
@@ -361,6 +408,31 @@ fn incident_body(data: &IncidentData, session: &Session) -> Markup {
                         p { a href={ "/services/" (service.id) "#runbook" } { "Runbook →" } }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The severity guide's questions as a form: answering them sets the severity and wakes whoever
+/// the guide says.
+fn assess_form(id: Id, guide: &domain::SeverityGuide, session: &Session) -> Markup {
+    html! {
+        details #assess {
+            summary { "How severe is it? Assess with the severity guide" }
+            form.edit method="post" action={ "/incidents/" (id) "/assess" } {
+                input type="hidden" name="csrf" value=(session.csrf);
+                @for question in guide.questions() {
+                    label.field {
+                        (question.text)
+                        select name={ "answer." (question.id) } {
+                            option value="" { "—" }
+                            @for answer in &question.answers {
+                                option value=(answer) { (answer) }
+                            }
+                        }
+                    }
+                }
+                div.buttons { button.primary #assess-submit { "Assess" } }
             }
         }
     }
@@ -770,6 +842,7 @@ mod tests {
             }],
         };
         IncidentData {
+            guide: firebreak_domain::SeverityGuide::built_in(),
             timeline: vec![
                 entry(1, TimelineEvent::Declared { title: HOSTILE.to_owned(), severity: Severity::Sev1 }),
                 entry(2, TimelineEvent::Note { text: HOSTILE.to_owned() }),
@@ -842,12 +915,17 @@ mod tests {
             "pages",
             "what-moved",
             "timeline",
+            "assess",
         ] {
             assert!(html.contains(&format!(r#"id="{id}""#)), "no #{id} in {html}");
         }
         let csrf = format!(r#"<input type="hidden" name="csrf" value="{}">"#, session.csrf);
-        assert_eq!(html.matches(&csrf).count(), 7, "{html}");
+        assert_eq!(html.matches(&csrf).count(), 8, "{html}");
         assert_eq!(html.matches(r#"<form method="post" action="/incidents/42/act""#).count(), 7, "{html}");
+        assert_eq!(
+            html.matches(r#"<form class="edit" method="post" action="/incidents/42/assess""#).count(),
+            1
+        );
         for action in ["acknowledge", "escalate", "mitigate", "resolve", "severity", "reassign", "note"] {
             let field = format!(r#"<input type="hidden" name="action" value="{action}">"#);
             assert!(html.contains(&field), "no {action} form in {html}");

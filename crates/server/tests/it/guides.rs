@@ -127,6 +127,30 @@ async fn assessing_sets_the_severity_writes_the_timeline_and_wakes_whom_the_guid
         notes[0]
     );
 
+    // The incident page asks the guide's questions; its form assesses too.
+    let page = app.page(&format!("/incidents/{id}")).await;
+    assert!(
+        page.text().contains(r#"name="answer.customers_affected""#),
+        "the page asks the guide's questions"
+    );
+    let csrf = app.csrf().await;
+    let posted = app
+        .form(
+            &format!("/incidents/{id}/assess"),
+            &[
+                ("csrf", &csrf),
+                ("answer.customers_affected", "some"),
+                ("answer.workaround_exists", "yes"),
+                ("answer.security", ""),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, 303);
+    assert_eq!(app.get(&format!("/api/v1/incidents/{id}")).await.1["severity"], "SEV3");
+    let forged =
+        app.form(&format!("/incidents/{id}/assess"), &[("csrf", "0123"), ("answer.security", "yes")]).await;
+    assert_eq!(forged.status, 403);
+
     // Harmless answers give SEV4 and wake no one.
     let calm = json!({"customers_affected": "none", "data_at_risk": "no", "money_lost": "no",
                       "workaround_exists": "yes", "security": "no"});

@@ -437,6 +437,16 @@ async fn samples(app: &TestApp) -> Vec<Sample> {
         ui(Method::GET, format!("/incidents/{{{incident}}}"), vec![]),
         ui(
             Method::POST,
+            format!("/incidents/{{{incident}}}/assess"),
+            vec![
+                ("csrf", csrf.clone()),
+                ("answer.customers_affected", "some".into()),
+                ("answer.workaround_exists", "yes".into()),
+                ("answer.security", "".into()),
+            ],
+        ),
+        ui(
+            Method::POST,
             format!("/incidents/{{{incident}}}/act"),
             vec![
                 ("csrf", csrf.clone()),
